@@ -1,0 +1,3 @@
+from studytui.cli.main import run
+
+run()

@@ -1,0 +1,54 @@
+"""Where things live: the user's home (database, runs), the built-in curriculum, extra folders.
+
+All user data is under STUDYTUI_HOME (default: the platform's user data dir), so a test or
+a second profile is just another environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "STUDYTUI_HOME"
+CURRICULUM_ENV = "STUDYTUI_CURRICULUM"
+
+
+def home_dir() -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir  # imported here: only needed without the env var
+
+    return Path(user_data_dir("studytui", appauthor=False))
+
+
+def db_path(home: Path | None = None) -> Path:
+    return (home or home_dir()) / "studytui.db"
+
+
+def runs_dir(home: Path | None = None) -> Path:
+    return (home or home_dir()) / "runs"
+
+
+def builtin_curriculum_dir() -> Path:
+    """The curriculum shipped with studytui: inside the wheel, or the repo's curriculum/."""
+    packaged = Path(__file__).resolve().parent / "_builtin_curriculum"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "curriculum"
+
+
+def curriculum_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """The built-in curriculum, then STUDYTUI_CURRICULUM folders, then --curriculum ones."""
+    dirs = [builtin_curriculum_dir()]
+    env = os.environ.get(CURRICULUM_ENV, "")
+    dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
+    dirs += [Path(p).expanduser() for p in (extra or [])]
+    seen: set[Path] = set()
+    unique = []
+    for d in dirs:
+        key = d.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return unique

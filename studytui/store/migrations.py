@@ -1,0 +1,87 @@
+"""Schema migrations, append-only: never edit one that has shipped, add a new one.
+
+Each function is one step from the schema before it. The test suite applies them one at
+a time from the first (`stop_before`) with data in between, so every step is exercised
+on a database that really had the older shape.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("studytui")
+
+
+@migrations()
+def m001_progress_notes_time_events(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE progress (
+            key TEXT PRIMARY KEY,          -- course/item
+            status TEXT NOT NULL CHECK (status IN ('todo', 'doing', 'done', 'skipped')),
+            started_at TEXT,               -- first time it left 'todo'
+            completed_at TEXT,             -- when it became 'done'
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE notes (
+            key TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE time_log (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            seconds INTEGER NOT NULL,
+            logged_at TEXT NOT NULL,
+            source TEXT NOT NULL           -- cli, timer, restore ...
+        )""")
+    db.execute("CREATE INDEX time_log_key ON time_log(key)")
+    # The append-only history of every change; it feeds undo, streaks and the heatmap.
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            key TEXT,
+            kind TEXT NOT NULL,            -- status, note, time, undo, reading
+            old TEXT,                      -- JSON
+            new TEXT,                      -- JSON
+            source TEXT NOT NULL DEFAULT 'cli'
+        )""")
+    db.execute("CREATE INDEX events_at ON events(at)")
+
+
+@migrations()
+def m002_runs_index(db: Database) -> None:
+    # An index over run folders: the folders are the truth, this makes listing fast.
+    db.execute("""
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            lab TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            ended_at TEXT,
+            dir TEXT NOT NULL,
+            pid INTEGER,
+            settings TEXT,                 -- JSON
+            summary TEXT,                  -- JSON: the end event's summary
+            last TEXT,                     -- JSON: the latest metric values
+            updated_at TEXT NOT NULL
+        )""")
+
+
+@migrations()
+def m003_reading_list(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE reading (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'article',
+            tags TEXT NOT NULL DEFAULT '[]',   -- JSON list
+            status TEXT NOT NULL DEFAULT 'inbox' CHECK (status IN ('inbox', 'archive', 'course')),
+            course TEXT,                       -- set when moved into a course
+            added_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")

@@ -1,0 +1,360 @@
+"""The store: the one class that owns all SQL (as in simonw/llm).
+
+SQLite in WAL mode so the TUI, the CLI and a running lab can share one home. Every write
+is a `BEGIN IMMEDIATE` transaction: a writer waits for the lock up front (busy timeout)
+instead of failing with "database is locked" when it upgrades from a read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from studytui.curriculum.model import STATUSES
+from studytui.store.migrations import migrations
+
+EXPORT_FORMAT = "studytui-export"
+EXPORT_VERSION = 1
+BUSY_TIMEOUT_S = 60
+# Tables an export carries, with their columns in order (ids kept: a restore is identical).
+STATE_TABLES = {
+    "progress": ("key", "status", "started_at", "completed_at", "updated_at"),
+    "notes": ("key", "body", "updated_at"),
+    "time_log": ("id", "key", "seconds", "logged_at", "source"),
+    "events": ("id", "at", "key", "kind", "old", "new", "source"),
+    "reading": ("id", "url", "title", "kind", "tags", "status", "course", "added_at", "updated_at"),
+}
+
+
+class StoreError(Exception):
+    """A problem with the user's data or request; the message is one line."""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Progress:
+    key: str
+    status: str
+    started_at: str | None
+    completed_at: str | None
+    updated_at: str
+
+
+class Store:
+    def __init__(self, path: Path, *, migrate: bool = True):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.db = Database(conn)
+        if migrate:
+            self.migrate()
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- schema ---------------------------------------------------------------------------
+    def migrate(self, stop_before: str | None = None) -> None:
+        if not migrations.pending(self.db):
+            return
+        # Two processes opening a new home at once: one migrates, the other waits and
+        # finds nothing left to do.
+        with open(self.path.with_name(self.path.name + ".migrate.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if migrations.pending(self.db):
+                migrations.apply(self.db, stop_before=stop_before)
+
+    def applied_migrations(self) -> list[str]:
+        return [m.name for m in migrations.applied(self.db)]
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: how the TUI notices CLI edits."""
+        return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
+        cur = self.db.conn.execute(sql, params)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    @staticmethod
+    def _event(conn, key: str | None, kind: str, old: Any, new: Any, source: str) -> int:
+        cur = conn.execute(
+            "INSERT INTO events (at, key, kind, old, new, source) VALUES (?, ?, ?, ?, ?, ?)",
+            (now_iso(), key, kind, json.dumps(old, ensure_ascii=False),
+             json.dumps(new, ensure_ascii=False), source))
+        return cur.lastrowid
+
+    # -- progress -------------------------------------------------------------------------
+    def progress(self) -> dict[str, Progress]:
+        return {r["key"]: Progress(**r) for r in self._query("SELECT * FROM progress")}
+
+    def status_of(self, key: str) -> str:
+        row = self._query("SELECT status FROM progress WHERE key = ?", (key,))
+        return row[0]["status"] if row else "todo"
+
+    def set_status(self, key: str, status: str, *, source: str = "cli") -> str:
+        """Set an item's status; returns the old one. Setting the same status is a no-op."""
+        if status not in STATUSES:
+            raise StoreError(f"unknown status {status!r} (use one of: {', '.join(STATUSES)})")
+        with self._write() as conn:
+            row = conn.execute("SELECT status, started_at, completed_at FROM progress WHERE key = ?",
+                               (key,)).fetchone()
+            old = row[0] if row else "todo"
+            if old == status:
+                return old
+            self._apply_status(conn, key, status, row)
+            self._event(conn, key, "status", old, status, source)
+        return old
+
+    @staticmethod
+    def _apply_status(conn, key: str, status: str, row) -> None:
+        at = now_iso()
+        started = row[1] if row else None
+        if status != "todo" and not started:
+            started = at
+        completed = at if status == "done" else None
+        conn.execute(
+            "INSERT INTO progress (key, status, started_at, completed_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET status = excluded.status, "
+            "started_at = excluded.started_at, completed_at = excluded.completed_at, "
+            "updated_at = excluded.updated_at",
+            (key, status, started, completed, at))
+
+    # -- notes ----------------------------------------------------------------------------
+    def note(self, key: str) -> str:
+        row = self._query("SELECT body FROM notes WHERE key = ?", (key,))
+        return row[0]["body"] if row else ""
+
+    def notes(self) -> dict[str, str]:
+        return {r["key"]: r["body"] for r in self._query("SELECT key, body FROM notes")}
+
+    def set_note(self, key: str, body: str, *, source: str = "cli") -> bool:
+        """Save a note (empty text deletes it). Returns False when nothing changed."""
+        with self._write() as conn:
+            row = conn.execute("SELECT body FROM notes WHERE key = ?", (key,)).fetchone()
+            old = row[0] if row else ""
+            if old == body:
+                return False
+            self._apply_note(conn, key, body)
+            self._event(conn, key, "note", old, body, source)
+        return True
+
+    @staticmethod
+    def _apply_note(conn, key: str, body: str) -> None:
+        if body:
+            conn.execute(
+                "INSERT INTO notes (key, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
+                "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                (key, body, now_iso()))
+        else:
+            conn.execute("DELETE FROM notes WHERE key = ?", (key,))
+
+    # -- study time -----------------------------------------------------------------------
+    def log_time(self, key: str, seconds: int, *, source: str = "cli") -> int:
+        if seconds <= 0:
+            raise StoreError("study time must be more than zero")
+        if seconds > 24 * 3600:
+            raise StoreError("study time must be at most 24 hours per entry")
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO time_log (key, seconds, logged_at, source) VALUES (?, ?, ?, ?)",
+                (key, int(seconds), now_iso(), source))
+            self._event(conn, key, "time", None, {"id": cur.lastrowid, "seconds": int(seconds)}, source)
+            return cur.lastrowid
+
+    def time_by_key(self) -> dict[str, int]:
+        return {r["key"]: r["s"] for r in
+                self._query("SELECT key, SUM(seconds) AS s FROM time_log GROUP BY key")}
+
+    def total_time(self) -> int:
+        return self._query("SELECT COALESCE(SUM(seconds), 0) AS s FROM time_log")[0]["s"]
+
+    # -- history, undo, activity -----------------------------------------------------------
+    def events(self, *, key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM events", []
+        if key is not None:
+            sql += " WHERE key = ?"
+            params.append(key)
+        sql += " ORDER BY id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._query(sql, params)
+        for r in rows:
+            r["old"], r["new"] = json.loads(r["old"]), json.loads(r["new"])
+        return rows
+
+    def undo(self, *, source: str = "cli") -> dict[str, Any] | None:
+        """Revert the newest change not yet undone; the undo is itself an event.
+
+        Returns the event that was undone, or None when there is nothing left to undo.
+        """
+        with self._write() as conn:
+            undone = {json.loads(r[0])["event"] for r in
+                      conn.execute("SELECT new FROM events WHERE kind = 'undo'")}
+            rows = conn.execute(
+                "SELECT id, key, kind, old, new FROM events WHERE kind IN ('status', 'note', 'time') "
+                "ORDER BY id DESC").fetchall()
+            target = next((r for r in rows if r[0] not in undone), None)
+            if target is None:
+                return None
+            event_id, key, kind, old, new = target[0], target[1], target[2], json.loads(target[3]), json.loads(target[4])
+            if kind == "status":
+                row = conn.execute("SELECT status, started_at, completed_at FROM progress WHERE key = ?",
+                                   (key,)).fetchone()
+                self._apply_status(conn, key, old, row)
+            elif kind == "note":
+                self._apply_note(conn, key, old)
+            else:
+                conn.execute("DELETE FROM time_log WHERE id = ?", (new["id"],))
+            self._event(conn, key, "undo", None, {"event": event_id, "kind": kind}, source)
+        return {"id": event_id, "key": key, "kind": kind, "old": old, "new": new}
+
+    def activity_by_day(self, days: int = 84, *, today: dt.date | None = None) -> dict[dt.date, int]:
+        """Changes per local calendar day over the last `days` days (the heatmap)."""
+        today = today or dt.date.today()
+        since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time()).astimezone()
+        counts: dict[dt.date, int] = {}
+        for (at,) in self.db.conn.execute("SELECT at FROM events WHERE at >= ?",
+                                          (since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),)):
+            day = dt.datetime.fromisoformat(at).astimezone().date()
+            counts[day] = counts.get(day, 0) + 1
+        return counts
+
+    def streak(self, *, today: dt.date | None = None) -> int:
+        """Consecutive days with study activity, ending today (or yesterday, if not yet today)."""
+        today = today or dt.date.today()
+        active = set(self.activity_by_day(days=3660, today=today))
+        day = today if today in active else today - dt.timedelta(days=1)
+        count = 0
+        while day in active:
+            count += 1
+            day -= dt.timedelta(days=1)
+        return count
+
+    def recent_keys(self, limit: int = 10) -> list[str]:
+        rows = self._query(
+            "SELECT key, MAX(id) AS last FROM events WHERE key IS NOT NULL AND kind != 'reading' "
+            "GROUP BY key ORDER BY last DESC LIMIT ?", (limit,))
+        return [r["key"] for r in rows]
+
+    # -- reading list -----------------------------------------------------------------------
+    def add_reading(self, url: str, title: str, *, kind: str = "article", tags: list[str] = (),
+                    source: str = "cli") -> int:
+        at = now_iso()
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO reading (url, title, kind, tags, status, added_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'inbox', ?, ?)",
+                (url, title, kind, json.dumps(list(tags)), at, at))
+            self._event(conn, None, "reading", None, {"id": cur.lastrowid, "status": "inbox", "url": url}, source)
+            return cur.lastrowid
+
+    def reading(self, status: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM reading", []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        rows = self._query(sql + " ORDER BY id DESC", params)
+        for r in rows:
+            r["tags"] = json.loads(r["tags"])
+        return rows
+
+    def move_reading(self, reading_id: int, status: str, *, course: str | None = None,
+                     source: str = "cli") -> None:
+        if status not in ("inbox", "archive", "course"):
+            raise StoreError(f"unknown reading-list place {status!r}")
+        with self._write() as conn:
+            row = conn.execute("SELECT status, course FROM reading WHERE id = ?", (reading_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no reading-list entry {reading_id}")
+            conn.execute("UPDATE reading SET status = ?, course = ?, updated_at = ? WHERE id = ?",
+                         (status, course, now_iso(), reading_id))
+            self._event(conn, None, "reading", {"id": reading_id, "status": row[0], "course": row[1]},
+                        {"id": reading_id, "status": status, "course": course}, source)
+
+    # -- runs index -------------------------------------------------------------------------
+    def upsert_run(self, run: dict[str, Any]) -> None:
+        row = {k: (json.dumps(v) if k in ("settings", "summary", "last") and v is not None else v)
+               for k, v in run.items()}
+        row["updated_at"] = now_iso()
+        with self._write():
+            self.db["runs"].upsert(row, pk="id", alter=False)
+
+    def runs(self, lab: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM runs", []
+        if lab:
+            sql += " WHERE lab = ?"
+            params.append(lab)
+        return [self._decode_run(r) for r in self._query(sql + " ORDER BY created_at DESC, id DESC", params)]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return self._decode_run(rows[0]) if rows else None
+
+    @staticmethod
+    def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
+        for k in ("settings", "summary", "last"):
+            row[k] = json.loads(row[k]) if row[k] else None
+        return row
+
+    # -- export / restore ---------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION,
+                               "exported_at": now_iso(), "migrations": self.applied_migrations()}
+        for table, cols in STATE_TABLES.items():
+            order = "id" if "id" in cols else "key"
+            doc[table] = self._query(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}")
+        return doc
+
+    def restore_state(self, doc: dict[str, Any]) -> dict[str, int]:
+        """Replace all progress, notes, time, history and reading list with an export's.
+
+        Restoring the same export twice gives the same state (it replaces, never appends).
+        """
+        if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+            raise StoreError("not a studytui JSON export (missing \"format\": \"studytui-export\")")
+        if doc.get("version") != EXPORT_VERSION:
+            raise StoreError(f"unsupported export version {doc.get('version')!r} (this studytui reads {EXPORT_VERSION})")
+        counts = {}
+        with self._write() as conn:
+            for table, cols in STATE_TABLES.items():
+                rows = doc.get(table, [])
+                if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                    raise StoreError(f"export field {table!r} must be a list of objects")
+                conn.execute(f"DELETE FROM {table}")
+                try:
+                    conn.executemany(
+                        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        [tuple(r.get(c) for c in cols) for r in rows])
+                except sqlite3.IntegrityError as e:
+                    raise StoreError(f"export table {table!r} has a bad row: {e}") from None
+                counts[table] = len(rows)
+        return counts

@@ -1,0 +1,166 @@
+"""The store: migrations from the first schema, concurrent writers, undo, export/restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from studytui.store import Store, StoreError
+from studytui.store.migrations import migrations
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "studytui.db")
+    yield s
+    s.close()
+
+
+def test_migrations_apply_one_by_one_from_the_first_schema(tmp_path):
+    names = [m.name for m in migrations._migrations]
+    assert names[0] == "m001_progress_notes_time_events"
+    path = tmp_path / "old.db"
+    # A home created by the first release: only the first migration, with data in it.
+    old = Store(path, migrate=False)
+    old.migrate(stop_before=names[1])
+    assert old.applied_migrations() == names[:1]
+    old.set_status("c/a", "done")
+    old.set_note("c/a", "kept")
+    old.log_time("c/a", 600)
+    old.close()
+    # Every later migration, one step at a time, keeps the data.
+    for i in range(2, len(names) + 1):
+        s = Store(path, migrate=False)
+        s.migrate(stop_before=names[i] if i < len(names) else None)
+        assert s.applied_migrations() == names[:i]
+        assert s.status_of("c/a") == "done"
+        assert s.note("c/a") == "kept"
+        assert s.time_by_key() == {"c/a": 600}
+        s.close()
+    assert Store(path).applied_migrations() == names
+
+
+def test_wal_mode(store):
+    assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_status_timestamps_and_noop(store):
+    assert store.set_status("c/a", "doing") == "todo"
+    p = store.progress()["c/a"]
+    assert p.started_at and p.completed_at is None
+    store.set_status("c/a", "done")
+    assert store.progress()["c/a"].completed_at
+    events_before = len(store.events())
+    assert store.set_status("c/a", "done") == "done"  # no change, no event
+    assert len(store.events()) == events_before
+    with pytest.raises(StoreError, match="unknown status"):
+        store.set_status("c/a", "finished")
+
+
+def test_undo_reverts_in_reverse_order_and_is_recorded(store):
+    store.set_status("c/a", "doing")
+    store.set_status("c/a", "done")
+    store.set_note("c/a", "first")
+    store.log_time("c/a", 120)
+    assert store.undo()["kind"] == "time"
+    assert store.time_by_key() == {}
+    assert store.undo()["kind"] == "note"
+    assert store.note("c/a") == ""
+    assert store.undo()["new"] == "done"
+    assert store.status_of("c/a") == "doing"
+    assert store.undo()["new"] == "doing"
+    assert store.status_of("c/a") == "todo"
+    assert store.undo() is None
+    kinds = [e["kind"] for e in store.events()]
+    assert kinds.count("undo") == 4  # history is append-only: undos are events too
+
+
+def test_log_time_bounds(store):
+    with pytest.raises(StoreError):
+        store.log_time("c/a", 0)
+    with pytest.raises(StoreError):
+        store.log_time("c/a", 25 * 3600)
+
+
+def test_streak_and_activity(store):
+    today = dt.date.today()
+    assert store.streak(today=today) == 0
+    store.set_status("c/a", "done")
+    assert store.streak(today=today) == 1
+    assert store.activity_by_day(days=7, today=today) == {today: 1}
+    # Yesterday's activity continues the streak even before anything happened today.
+    assert store.streak(today=today + dt.timedelta(days=1)) == 1
+    assert store.streak(today=today + dt.timedelta(days=2)) == 0
+
+
+def test_reading_list(store):
+    rid = store.add_reading("https://example.org/a", "A post", kind="post", tags=["rl"])
+    assert [r["title"] for r in store.reading("inbox")] == ["A post"]
+    store.move_reading(rid, "archive")
+    assert store.reading("inbox") == []
+    assert store.reading("archive")[0]["tags"] == ["rl"]
+    with pytest.raises(StoreError):
+        store.move_reading(999, "archive")
+
+
+def _state(store):
+    doc = store.export_state()
+    doc.pop("exported_at")
+    return doc
+
+
+def test_export_restore_into_a_fresh_home_is_identical_and_idempotent(store, tmp_path):
+    store.set_status("c/a", "done")
+    store.set_status("c/b", "skipped")
+    store.set_note("c/a", "## notes\nwith ✅ and 中文")
+    store.log_time("c/a", 1500)
+    store.add_reading("https://example.org", "x")
+    store.undo()
+    exported = json.loads(json.dumps(store.export_state()))
+    fresh = Store(tmp_path / "fresh" / "studytui.db")
+    fresh.restore_state(exported)
+    assert _state(fresh) == _state(store)
+    fresh.restore_state(exported)
+    assert _state(fresh) == _state(store)
+    # Undo after restore continues from the restored history.
+    assert fresh.undo()["kind"] == store.undo()["kind"]
+
+
+def test_restore_rejects_foreign_documents(store):
+    with pytest.raises(StoreError, match="not a studytui"):
+        store.restore_state({"hello": 1})
+    with pytest.raises(StoreError, match="version"):
+        store.restore_state({"format": "studytui-export", "version": 99})
+    with pytest.raises(StoreError, match="list of objects"):
+        store.restore_state({"format": "studytui-export", "version": 1, "progress": "x"})
+
+
+def _writer(path: str, worker: int, n: int) -> None:
+    s = Store(path)
+    for i in range(n):
+        key = f"c/w{worker}-{i}"
+        s.set_status(key, "doing")
+        s.log_time(key, 60)
+        s.set_note(key, f"note {i}")
+    s.close()
+
+
+def test_concurrent_processes_lose_nothing(tmp_path):
+    path = str(tmp_path / "shared.db")  # a brand-new home: the writers also race to migrate it
+    ctx = multiprocessing.get_context("spawn")
+    n, workers = 60, 4
+    procs = [ctx.Process(target=_writer, args=(path, w, n)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * workers
+    s = Store(path)
+    assert len(s.progress()) == n * workers
+    assert len(s.time_by_key()) == n * workers
+    assert len(s.events()) == 3 * n * workers
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,229 @@
+"""The pieces every BPE tokenizer shares: pair counting, merging, and the minbpe file format.
+
+A tokenizer here is three tables, as in minbpe:
+- `merges`: `(id0, id1) -> id`, in the order they were learned (ids 256, 257, ...);
+- `vocab`: `id -> bytes`, built from the merges (the 256 byte tokens come first);
+- `special_tokens`: `str -> id`, tokens that are never merged and never split.
+
+`save(prefix)` writes `prefix.model` (what `load` reads back) and `prefix.vocab` (for
+people), byte for byte in the format of Karpathy's minbpe, so a file from either loads in
+the other:
+
+    minbpe v1
+    <split pattern, or an empty line>
+    <number of special tokens>
+    <special> <id>            (one line each)
+    <id0> <id1>               (one line per merge; the merge on line k makes id 256 + k)
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import NamedTuple
+
+MODEL_VERSION = "minbpe v1"
+_NEVER = float("inf")
+
+
+def get_stats(ids: list[int], counts: dict[tuple[int, int], int] | None = None,
+              weight: int = 1) -> dict[tuple[int, int], int]:
+    """Count adjacent pairs: [1, 2, 3, 1, 2] -> {(1, 2): 2, (2, 3): 1, (3, 1): 1}.
+
+    Overlapping pairs count: [a, a, a] holds (a, a) twice. `weight` lets a caller count a
+    chunk that occurs several times in one go.
+    """
+    counts = {} if counts is None else counts
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + weight
+    return counts
+
+
+def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
+    """Replace every occurrence of `pair`, left to right, by `idx`: [a, a, a] -> [X, a]."""
+    out = []
+    i, n = 0, len(ids)
+    a, b = pair
+    while i < n:
+        if i < n - 1 and ids[i] == a and ids[i + 1] == b:
+            out.append(idx)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+def replace_control_characters(s: str) -> str:
+    """Escape control characters (newlines, tabs, ...) so a token prints on one line."""
+    return "".join(ch if unicodedata.category(ch)[0] != "C" else f"\\u{ord(ch):04x}" for ch in s)
+
+
+def render_token(t: bytes) -> str:
+    """A token's bytes as printable text (invalid UTF-8 shows as U+FFFD)."""
+    return replace_control_characters(t.decode("utf-8", errors="replace"))
+
+
+def build_vocab(merges: dict[tuple[int, int], int], special_tokens: dict[str, int],
+                byte_ids: list[int] | None = None) -> dict[int, bytes]:
+    """id -> bytes. `byte_ids[b]` is the id of the single byte b (identity unless the
+    tokenizer was recovered from tiktoken, whose byte tokens are not in byte order)."""
+    byte_ids = byte_ids or list(range(256))
+    vocab = {byte_ids[b]: bytes([b]) for b in range(256)}
+    for (p0, p1), idx in sorted(merges.items(), key=lambda kv: kv[1]):
+        vocab[idx] = vocab[p0] + vocab[p1]
+    for special, idx in special_tokens.items():
+        vocab[idx] = special.encode("utf-8")
+    return vocab
+
+
+class Tokenizer:
+    """Base class: holds the tables and reads/writes them. Subclasses train and encode."""
+
+    def __init__(self) -> None:
+        self.merges: dict[tuple[int, int], int] = {}
+        self.pattern = ""
+        self.special_tokens: dict[str, int] = {}
+        self.byte_ids: list[int] = list(range(256))
+        self.vocab = build_vocab(self.merges, self.special_tokens)
+
+    # -- the tables ----------------------------------------------------------------------
+    def set_merges(self, merges: dict[tuple[int, int], int]) -> None:
+        """Install learned merges (ids must run 256, 257, ... in learning order)."""
+        self.merges = dict(sorted(merges.items(), key=lambda kv: kv[1]))
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.vocab = build_vocab(self.merges, self.special_tokens, self.byte_ids)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    # -- training ------------------------------------------------------------------------
+    def split(self, text: str) -> list[bytes]:
+        """The chunks training counts pairs within (no merge crosses two chunks)."""
+        raise NotImplementedError
+
+    def train(self, text: str, vocab_size: int, verbose: bool = False,
+              trainer: str = "fast") -> list["Merge"]:
+        """Learn `vocab_size - 256` merges (fewer if the text runs out of pairs).
+
+        `trainer` is "fast" or "reference"; both learn the same merges. Returns them.
+        """
+        from labs.tokenizer.trainers import get_trainer   # trainers import this module
+
+        if vocab_size < 256:
+            raise ValueError(f"vocab_size must be at least 256, got {vocab_size}")
+        num_merges = vocab_size - 256
+        learned = []
+        vocab = {i: bytes([i]) for i in range(256)}
+        for m in get_trainer(trainer)(self.split(text), num_merges):
+            learned.append(m)
+            vocab[m.new_id] = vocab[m.pair[0]] + vocab[m.pair[1]]
+            if verbose:
+                print(f"merge {m.rank + 1}/{num_merges}: {m.pair} -> {m.new_id} "
+                      f"({render_token(vocab[m.new_id])}) had {m.count} occurrences")
+        self.byte_ids = list(range(256))
+        self.set_merges({m.pair: m.new_id for m in learned})
+        return learned
+
+    # -- encoding and decoding ---------------------------------------------------------
+    def _bpe(self, ids: list[int]) -> list[int]:
+        """Apply the merges to a sequence of byte tokens, earliest-learned pair first."""
+        merges = self.merges
+        while len(ids) >= 2:
+            pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, _NEVER))
+            idx = merges.get(pair)
+            if idx is None:
+                break   # no adjacent pair is a known merge
+            ids = merge(ids, pair, idx)
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def decode_bytes(self, ids: list[int]) -> bytes:
+        try:
+            return b"".join(self.vocab[i] for i in ids)
+        except (KeyError, TypeError):
+            bad = next(i for i in ids if i not in self.vocab)
+            raise ValueError(f"invalid token id {bad!r} (vocab has {len(self.vocab)} tokens)") from None
+
+    def decode(self, ids: list[int]) -> str:
+        """Token ids -> text; bytes that are not valid UTF-8 become U+FFFD."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self, file_prefix: str | Path) -> None:
+        """Write `file_prefix.model` (for `load`) and `file_prefix.vocab` (for people)."""
+        if self.byte_ids != list(range(256)):
+            raise ValueError("this tokenizer keeps tiktoken's byte order, which the minbpe "
+                             "format cannot hold; use to_tiktoken() instead")
+        prefix = str(file_prefix)
+        lines = [MODEL_VERSION, self.pattern, str(len(self.special_tokens))]
+        lines += [f"{special} {idx}" for special, idx in self.special_tokens.items()]
+        lines += [f"{p0} {p1}" for (p0, p1), _ in sorted(self.merges.items(), key=lambda kv: kv[1])]
+        _write_text_atomic(Path(prefix + ".model"), "\n".join(lines) + "\n")
+
+        inverted = {idx: pair for pair, idx in self.merges.items()}
+        out = []
+        for idx, token in self.vocab.items():
+            s = render_token(token)
+            if idx in inverted:
+                p0, p1 = inverted[idx]
+                out.append(f"[{render_token(self.vocab[p0])}][{render_token(self.vocab[p1])}] -> [{s}] {idx}")
+            else:
+                out.append(f"[{s}] {idx}")
+        _write_text_atomic(Path(prefix + ".vocab"), "\n".join(out) + "\n")
+
+    def load(self, model_file: str | Path) -> "Tokenizer":
+        """Read a `.model` file written by `save` (or by minbpe). Returns self."""
+        path = Path(model_file)
+        if path.suffix != ".model":
+            raise ValueError(f"{path}: expected a .model file")
+        try:
+            lines = path.read_text(encoding="utf-8").split("\n")
+            if lines[0].strip() != MODEL_VERSION:
+                raise ValueError(f"{path}: not a {MODEL_VERSION!r} file")
+            pattern = lines[1].strip()
+            num_special = int(lines[2].strip())
+            special_tokens = {}
+            for line in lines[3:3 + num_special]:
+                special, idx = line.strip().split()
+                special_tokens[special] = int(idx)
+            merges = {}
+            for idx, line in enumerate((l for l in lines[3 + num_special:] if l.strip()), start=256):
+                p0, p1 = map(int, line.split())
+                if not (0 <= p0 < idx and 0 <= p1 < idx):
+                    raise ValueError(f"{path}: merge {idx} refers to an id not yet defined")
+                merges[(p0, p1)] = idx
+        except (IndexError, ValueError) as e:
+            if str(e).startswith(str(path)):
+                raise
+            raise ValueError(f"{path}: not a valid {MODEL_VERSION!r} model file ({e})") from None
+        self.pattern = pattern
+        self.special_tokens = special_tokens
+        self.byte_ids = list(range(256))
+        self.merges = merges
+        self._on_pattern_change()
+        self._rebuild()
+        return self
+
+    def _on_pattern_change(self) -> None:
+        """Subclasses that compile the pattern recompile it here."""
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+class Merge(NamedTuple):
+    """One step of training, as a trainer yields it: merge number `rank` (0, 1, ...) joined
+    `pair` into the new token `new_id` (= 256 + rank), and `pair` occurred `count` times."""
+    rank: int
+    pair: tuple[int, int]
+    new_id: int
+    count: int

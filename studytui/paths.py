@@ -38,9 +38,9 @@ def builtin_curriculum_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "curriculum"
 
 
-def curriculum_dirs(extra: list[Path] | None = None) -> list[Path]:
+def curriculum_dirs(extra: list[Path] | None = None, *, builtin: bool = True) -> list[Path]:
     """The built-in curriculum, then STUDYTUI_CURRICULUM folders, then --curriculum ones."""
-    dirs = [builtin_curriculum_dir()]
+    dirs = [builtin_curriculum_dir()] if builtin else []
     env = os.environ.get(CURRICULUM_ENV, "")
     dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
     dirs += [Path(p).expanduser() for p in (extra or [])]

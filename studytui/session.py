@@ -20,6 +20,7 @@ class Session:
     home: Path = field(default_factory=paths.home_dir)
     db: Path | None = None
     extra_curriculum: list[Path] = field(default_factory=list)
+    builtin: bool = True   # False: only the user's own folders (--no-builtin)
 
     @cached_property
     def store(self):
@@ -29,7 +30,7 @@ class Session:
 
     @property
     def curriculum_dirs(self) -> list[Path]:
-        return paths.curriculum_dirs(self.extra_curriculum)
+        return paths.curriculum_dirs(self.extra_curriculum, builtin=self.builtin)
 
     @cached_property
     def load_result(self):

@@ -18,12 +18,14 @@ the other:
 
 from __future__ import annotations
 
+import heapq
 import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
 MODEL_VERSION = "minbpe v1"
 _NEVER = float("inf")
+_LONG = 64   # sequences longer than this are merged with a heap (BasicTokenizer's whole text)
 
 
 def get_stats(ids: list[int], counts: dict[tuple[int, int], int] | None = None,
@@ -52,6 +54,43 @@ def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
             out.append(ids[i])
             i += 1
     return out
+
+
+def _bpe_long(ids: list[int], merges: dict[tuple[int, int], int]) -> list[int]:
+    """The same result as repeated `merge` of the earliest-learned pair, in O(n log n).
+
+    A heap holds (merge id, position) for every adjacent pair that is a merge. Popping in
+    that order applies merges in learning order and, within one merge, left to right, as
+    `merge` does. Pairs made by a merge contain its new id, so their own merge ids are
+    larger: the heap never needs an entry earlier than the one just popped.
+    """
+    n = len(ids)
+    tok = list(ids)
+    nxt = list(range(1, n + 1))
+    nxt[-1] = -1
+    prv = list(range(-1, n - 1))
+    heap = [(merges[p], i) for i, p in enumerate(zip(tok, tok[1:])) if p in merges]
+    heapq.heapify(heap)
+    while heap:
+        new_id, p = heapq.heappop(heap)
+        q = nxt[p]
+        if tok[p] < 0 or q < 0 or merges.get((tok[p], tok[q])) != new_id:
+            continue   # stale: something here merged since this entry was pushed
+        tok[p] = new_id
+        tok[q] = -1
+        after = nxt[q]
+        nxt[p] = after
+        if after >= 0:
+            prv[after] = p
+            m = merges.get((new_id, tok[after]))
+            if m is not None:
+                heapq.heappush(heap, (m, p))
+        before = prv[p]
+        if before >= 0:
+            m = merges.get((tok[before], new_id))
+            if m is not None:
+                heapq.heappush(heap, (m, before))
+    return [t for t in tok if t >= 0]
 
 
 def replace_control_characters(s: str) -> str:
@@ -131,6 +170,8 @@ class Tokenizer:
     # -- encoding and decoding ---------------------------------------------------------
     def _bpe(self, ids: list[int]) -> list[int]:
         """Apply the merges to a sequence of byte tokens, earliest-learned pair first."""
+        if len(ids) > _LONG:
+            return _bpe_long(ids, self.merges)
         merges = self.merges
         while len(ids) >= 2:
             pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, _NEVER))

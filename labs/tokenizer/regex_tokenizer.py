@@ -57,6 +57,10 @@ class RegexTokenizer(Tokenizer):
         self.special_tokens = dict(special_tokens)
         self._rebuild()
 
+    def clear_cache(self) -> None:
+        """Forget the chunks encoded so far (the encoder remembers them, as GPT-2's did)."""
+        self._cache = {}
+
     def split(self, text: str) -> list[bytes]:
         return [chunk.encode("utf-8") for chunk in self.compiled_pattern.findall(text)]
 

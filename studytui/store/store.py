@@ -319,6 +319,11 @@ class Store:
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
         return self._decode_run(rows[0]) if rows else None
 
+    def delete_run(self, run_id: str) -> None:
+        """Drop a run from the index (its folder is gone; the folder is the truth)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
     @staticmethod
     def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
         for k in ("settings", "summary", "last"):

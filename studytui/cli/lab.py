@@ -1,0 +1,353 @@
+"""`studytui lab ...`: list labs, start runs, list/show/follow/stop them (JSON in docs/protocol.md).
+
+A run always starts detached (its own process session); `lab run` without --detach just
+attaches to it afterwards, so Ctrl+C leaves the run going. Imports neither textual nor torch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from studytui.cli.common import console, err_console, fail, print_json, session
+from studytui.runs import (RunError, RunWatch, SettingError, get_manifest, load_manifests,
+                           parse_settings, refresh_runs, resolve_run, start_run, stop_run)
+from studytui.runs.format import (STATUS_STYLE, fmt_duration, fmt_started, fmt_value,
+                                  key_figure)
+from studytui.runs.manifest import LabManifest
+from studytui.runs.status import duration_s
+from studytui.runs.tail import RunState
+
+lab_app = typer.Typer(
+    help="Run labs (BPE tokenizer, GPT training) and follow their runs.\n\n"
+         "Runs keep going when you close the terminal; `attach` follows one again.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output (fields in docs/protocol.md).")
+RunArg = typer.Argument(..., metavar="RUN", help="A run id, a unique prefix of one, or `last`.")
+SHOWN_METRICS = ("step", "loss", "val_loss", "lr", "dt_ms", "tok_per_s", "mfu", "grad_norm",
+                 "gpu_mem_mb", "gpu_util", "done", "rate")
+
+
+# -- JSON shapes (documented in docs/protocol.md, "CLI JSON") -------------------------------
+
+def manifest_json(m: LabManifest) -> dict[str, Any]:
+    return {"name": m.name, "title": m.title, "summary": m.summary, "module": m.module,
+            "key_metric": m.key_metric, "manifest": str(m.path),
+            "settings": [setting_json(s) for s in m.settings]}
+
+
+def setting_json(s: dict[str, Any]) -> dict[str, Any]:
+    doc = {"name": s["name"], "type": s["type"], "default": s.get("default"), "help": s.get("help", "")}
+    doc.update({k: s[k] for k in ("min", "max", "choices", "lab") if k in s})
+    return doc
+
+
+def run_json(row: dict[str, Any], manifests: dict[str, LabManifest]) -> dict[str, Any]:
+    m = manifests.get(row["lab"])
+    key = m.key_metric if m else None
+    d = duration_s(row)
+    return {"id": row["id"], "lab": row["lab"], "status": row["status"],
+            "created_at": row["created_at"], "ended_at": row["ended_at"],
+            "duration_s": round(d, 1) if d is not None else None, "pid": row["pid"],
+            "dir": row["dir"], "key_metric": key, "key_value": key_figure(row, key),
+            "settings": row["settings"] or {}, "summary": row["summary"] or {},
+            "last": row["last"] or {}}
+
+
+# -- commands --------------------------------------------------------------------------------
+
+@lab_app.command("list")
+def list_labs(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """The labs you can run, with their settings and defaults."""
+    manifests = load_manifests()
+    if as_json:
+        print_json([manifest_json(m) for m in manifests.values()])
+        return
+    if not manifests:
+        console.print("No labs found. (Labs are found beside the `labs` package and in STUDYTUI_LABS_PATH.)")
+        return
+    for m in manifests.values():
+        table = Table(title=f"[bold]{m.name}[/] — {m.title}", title_justify="left",
+                      caption=m.summary or None, caption_justify="left", expand=False)
+        table.add_column("setting", style="cyan")
+        table.add_column("type")
+        table.add_column("default")
+        table.add_column("help", overflow="fold")
+        for s in m.settings:
+            kind = s["type"]
+            if kind == "choice":
+                kind = "|".join(map(str, s.get("choices", [])))
+            elif kind in ("int", "float") and ("min" in s or "max" in s):
+                kind += f" [{s.get('min', '')}..{s.get('max', '')}]"
+            table.add_row(s["name"], kind, fmt_value(s.get("default")), s.get("help", ""))
+        console.print(table)
+        console.print(f"  run it: [bold]studytui lab run {m.name} --set NAME=VALUE[/]\n", highlight=False)
+
+
+@lab_app.command("run")
+def run_lab(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The lab (see `studytui lab list`)."),
+    sets: List[str] = typer.Option([], "--set", "-s", metavar="NAME=VALUE",
+                                   help="A setting (repeatable)."),
+    detach: bool = typer.Option(False, "--detach", "-d", help="Start it and return at once."),
+    as_json: bool = typer.Option(False, "--json", help="With --detach: print {id, dir} as JSON."),
+) -> None:
+    """Start a run of a lab (checked first), then follow it; Ctrl+C leaves it running."""
+    sess = session(ctx)
+    try:
+        manifest = get_manifest(name)
+        settings = parse_settings(manifest, sets, runs_dir=sess.runs_dir)
+    except SettingError as e:
+        fail(str(e), 2)
+    try:
+        run_id = start_run(sess, manifest, settings)
+    except (RunError, OSError) as e:
+        fail(f"could not start {name}: {e}")
+    run_dir = sess.runs_dir / run_id
+    if detach:
+        if as_json:
+            print_json({"id": run_id, "dir": str(run_dir.resolve())})
+        else:
+            console.print(f"started [bold]{run_id}[/]  ({run_dir})", highlight=False)
+            console.print(f"follow it: studytui lab attach {run_id}    stop it: studytui lab stop {run_id}",
+                          highlight=False)
+        return
+    console.print(f"started [bold]{run_id}[/]  ({run_dir})", highlight=False)
+    _attach(sess, run_id, run_dir, manifest)
+
+
+@lab_app.command("runs")
+def list_runs(
+    ctx: typer.Context,
+    lab: Optional[str] = typer.Option(None, "--lab", help="Only this lab's runs."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Runs, newest first: status, start, duration and the lab's key figure."""
+    sess = session(ctx)
+    rows = refresh_runs(sess)
+    if lab:
+        rows = [r for r in rows if r["lab"] == lab]
+    manifests = load_manifests()
+    if as_json:
+        print_json([run_json(r, manifests) for r in rows])
+        return
+    if not rows:
+        console.print("No runs yet." + ("" if lab else " Start one with `studytui lab run NAME`."))
+        return
+    table = Table(expand=False)
+    table.add_column("run", no_wrap=True)   # the id is what you type next: never cut it
+    for col in ("lab", "status", "started", "duration", "key figure"):
+        table.add_column(col, justify="right" if col in ("duration", "key figure") else "left")
+    for r in rows:
+        j = run_json(r, manifests)
+        figure = f"{j['key_metric']} {fmt_value(j['key_value'])}" if j["key_value"] is not None else "–"
+        table.add_row(r["id"], r["lab"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+                      fmt_started(r["created_at"]), fmt_duration(j["duration_s"]), figure)
+    console.print(table)
+
+
+@lab_app.command("show")
+def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> None:
+    """One run: status, settings, resolved config, last metrics, summary, folder."""
+    sess = session(ctx)
+    row = _resolve(sess, run)
+    watch = RunWatch(Path(row["dir"]))
+    watch.update()
+    manifests = load_manifests()
+    doc = run_json(row, manifests)
+    st = watch.state
+    doc.update({"config": st.config, "device": st.device, "error": st.error,
+                "checkpoints": st.checkpoints, "tables": st.tables,
+                "samples": list(st.samples)[-3:]})
+    if as_json:
+        print_json(doc)
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("run", doc["id"])
+    grid.add_row("lab", doc["lab"])
+    grid.add_row("status", Text(doc["status"], style=STATUS_STYLE.get(doc["status"], "")))
+    grid.add_row("started", fmt_started(doc["created_at"]))
+    grid.add_row("duration", fmt_duration(doc["duration_s"]))
+    if st.device:
+        grid.add_row("device", st.device)
+    grid.add_row("folder", doc["dir"])
+    if st.error:
+        grid.add_row("error", Text(st.error, style="red"))
+    if doc["summary"].get("note"):
+        grid.add_row("note", str(doc["summary"]["note"]))
+    console.print(grid)
+    console.print(_kv_table("settings", doc["settings"]))
+    if st.resolved:
+        console.print(_kv_table("resolved config", st.resolved))
+    if doc["last"]:
+        console.print(_kv_table("last metrics", doc["last"]))
+    if doc["summary"]:
+        console.print(_kv_table("summary", doc["summary"]))
+    for name, t in st.tables.items():
+        console.print(_result_table(name, t))
+    if st.checkpoints:
+        console.print(f"checkpoints: {', '.join(str(c['path']) for c in st.checkpoints[-3:])}", highlight=False)
+    if doc["status"] in ("failed", "interrupted"):
+        tail = _stderr_tail(Path(doc["dir"]))
+        if tail:
+            console.print(Panel(Text(tail), title="stderr.log (last lines)", title_align="left"))
+
+
+@lab_app.command("attach")
+def attach_run(ctx: typer.Context, run: str = RunArg) -> None:
+    """Follow a run live in this terminal; Ctrl+C detaches and leaves it running."""
+    sess = session(ctx)
+    row = _resolve(sess, run)
+    manifest = load_manifests().get(row["lab"])
+    _attach(sess, row["id"], Path(row["dir"]), manifest)
+
+
+@lab_app.command("stop")
+def stop(
+    ctx: typer.Context,
+    run: str = RunArg,
+    grace: float = typer.Option(30.0, "--grace", min=0, help="Seconds to wait for a clean stop before SIGKILL."),
+) -> None:
+    """Ask a run to stop (it saves a checkpoint first); kill it after the grace period."""
+    sess = session(ctx)
+    row = _resolve(sess, run)
+    err_console.print(f"stopping {row['id']} (SIGTERM; up to {grace:g} s before SIGKILL) ...", highlight=False)
+    try:
+        after = stop_run(sess, row["id"], grace=grace)
+    except RunError as e:
+        fail(str(e))
+    note = (after.get("summary") or {}).get("note")
+    console.print(f"{after['id']}: [{STATUS_STYLE.get(after['status'], '')}]{after['status']}[/]"
+                  + (f" ({note})" if note else ""), highlight=False)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _resolve(sess, ref: str) -> dict[str, Any]:
+    try:
+        return resolve_run(sess, ref)
+    except RunError as e:
+        fail(str(e))
+
+
+def _kv_table(title: str, d: dict[str, Any]) -> Table:
+    t = Table(title=title, title_justify="left", show_header=False, expand=False)
+    t.add_column(style="cyan")
+    t.add_column(overflow="fold")
+    for k, v in d.items():
+        t.add_row(str(k), fmt_value(v) if not isinstance(v, (dict, list)) else json.dumps(v))
+    return t
+
+
+def _result_table(name: str, t: dict[str, Any]) -> Table:
+    table = Table(title=name, title_justify="left", expand=False)
+    for c in t["columns"]:
+        table.add_column(str(c))
+    for row in t["rows"]:
+        table.add_row(*[fmt_value(v) for v in (row if isinstance(row, list) else [row])])
+    return table
+
+
+def _stderr_tail(run_dir: Path, lines: int = 12) -> str:
+    try:
+        with open(run_dir / "stderr.log", "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 8192))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | None,
+                now: float) -> Group:
+    """What `lab attach` shows: header, progress, last metrics, the latest events."""
+    head = Text.assemble((run_id, "bold"), "  ", (status, STATUS_STYLE.get(status, "")),
+                         f"  on {st.device}" if st.device else "")
+    elapsed = ((st.ended_t or now) - st.started_t) if st.started_t else None
+    done, total = st.done_and_total()
+    parts: list[Any] = [head]
+    if total:
+        bar = ProgressBar(total=total, completed=min(done or 0, total), width=40)
+        eta = st.eta_s(now) if status == "running" else None
+        line = Table.grid(padding=(0, 1))
+        line.add_row(bar, f"{fmt_value(done or 0)}/{fmt_value(total)} {st.progress.get('unit') or 'steps'}",
+                     f"elapsed {fmt_duration(elapsed)}", f"ETA {fmt_duration(eta)}" if eta else "")
+        parts.append(line)
+    else:
+        parts.append(Text(f"step {fmt_value(st.step)}   elapsed {fmt_duration(elapsed)}"))
+    metrics = Table.grid(padding=(0, 2))
+    shown = [(k, st.last[k]) for k in SHOWN_METRICS if k in st.last]
+    if shown:
+        for k, _ in shown:
+            metrics.add_column(justify="right")
+        metrics.add_row(*[Text(k, style="dim") for k, _ in shown])
+        metrics.add_row(*[fmt_value(v) for _, v in shown])
+        parts.append(metrics)
+    if st.merges:
+        merges = Table("rank", "pair", "token", "count", title="latest merges", title_justify="left")
+        for m in list(st.merges)[-5:]:
+            merges.add_row(fmt_value(m.get("rank")), str(m.get("pair")), repr(m.get("text", m.get("token"))),
+                           fmt_value(m.get("count")))
+        parts.append(merges)
+    if st.samples:
+        s = st.samples[-1]
+        parts.append(Panel(Text(s["text"][-400:]), title=f"sample, step {s['step']}", title_align="left"))
+    for name, t in list(st.tables.items())[-2:]:
+        parts.append(_result_table(name, t))
+    if st.log:
+        parts.append(Text("\n".join(text for _, text in list(st.log)[-5:]), style="dim"))
+    if st.error:
+        parts.append(Text(f"error: {st.error}", style="bold red"))
+    return Group(*parts)
+
+
+def _attach(sess, run_id: str, run_dir: Path, manifest: LabManifest | None) -> None:
+    watch = RunWatch(run_dir)
+    watch.update()
+    try:
+        if not console.is_terminal:
+            # Piped or captured: no redraws, just the final picture once the run ends.
+            while watch.status == "running":
+                time.sleep(0.25)
+                watch.update()
+            console.print(attach_view(run_id, watch.status, watch.state, manifest, time.time()))
+        else:
+            _follow_live(run_id, watch, manifest)
+    except KeyboardInterrupt:
+        console.print(f"\ndetached; {run_id} keeps running.\n"
+                      f"  follow it again: studytui lab attach {run_id}\n"
+                      f"  stop it:         studytui lab stop {run_id}", highlight=False)
+        return
+    refresh_runs(sess)
+    status = watch.status
+    summary = ", ".join(f"{k} {fmt_value(v)}" for k, v in watch.state.summary.items()
+                        if not isinstance(v, (dict, list)))
+    console.print(f"{run_id}: [{STATUS_STYLE.get(status, '')}]{status}[/]" + (f" — {summary}" if summary else ""),
+                  highlight=False)
+    if status in ("failed", "interrupted"):
+        err_console.print(f"see {run_dir / 'stderr.log'}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _follow_live(run_id: str, watch: RunWatch, manifest: LabManifest | None) -> None:
+    with Live(attach_view(run_id, watch.status, watch.state, manifest, time.time()),
+              console=console, refresh_per_second=4, transient=False) as live:
+        while watch.status == "running":
+            time.sleep(0.25)
+            watch.update()
+            live.update(attach_view(run_id, watch.status, watch.state, manifest, time.time()))

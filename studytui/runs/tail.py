@@ -1,0 +1,276 @@
+"""Reading a run's `metrics.jsonl` as it grows, and folding its events into one state.
+
+A live run, a finished one and one you re-attach to after a reconnect all go through
+`RunTail.poll()` + `RunState.apply()`: the file is the only truth, so a fresh reader
+started at any time arrives at the same state as one that watched from the start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+METRICS_FILE = "metrics.jsonl"
+# Numbers a step/eval/progress event may carry that we keep as "the latest value".
+METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu",
+               "gpu_mem_mb", "gpu_util")
+MAX_SERIES_POINTS = 2000
+MAX_RECENT = 200
+
+
+class RunTail:
+    """Incremental reader: each poll returns the complete lines appended since the last one.
+
+    A final line without a newline is a write in progress and waits for the next poll.
+    Malformed lines are skipped (counted in `skipped`). If the file shrinks or is replaced,
+    reading starts over and `reset` turns True so the caller can rebuild its state.
+    """
+
+    def __init__(self, run_dir: Path, *, chunk_bytes: int | None = None):
+        self.path = Path(run_dir) / METRICS_FILE
+        self.offset = 0
+        self.skipped = 0
+        self.reset = False
+        self.chunk_bytes = chunk_bytes   # cap per poll, so a huge file never stalls a UI frame
+        self._inode: int | None = None
+
+    def poll(self) -> list[dict[str, Any]]:
+        self.reset = False
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return []
+        if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self.offset:
+            self.offset, self.reset = 0, True
+        self._inode = st.st_ino
+        if st.st_size == self.offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(self.chunk_bytes if self.chunk_bytes else -1)
+            if self.chunk_bytes and b"\n" not in data and len(data) == self.chunk_bytes:
+                data += f.read()  # one line longer than a chunk: take it whole
+        end = data.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        events = []
+        for line in data[:end].split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                self.skipped += 1
+                continue
+            if isinstance(event, dict) and isinstance(event.get("event"), str):
+                events.append(event)
+            else:
+                self.skipped += 1
+        return events
+
+
+class Series:
+    """(x, y) points with bounded memory: past `max_points`, keep every other point and
+    from then on only every 2nd (4th, ...) new one, so a million-step run costs the same
+    as a short one and the chart still spans the whole run. `last` is always exact."""
+
+    def __init__(self, max_points: int = MAX_SERIES_POINTS):
+        self.max_points = max_points
+        self.points: list[tuple[float, float]] = []
+        self.stride = 1
+        self.seen = 0
+        self.last: tuple[float, float] | None = None
+
+    def add(self, x: float, y: float) -> None:
+        self.last = (x, y)
+        if self.seen % self.stride == 0:
+            self.points.append((x, y))
+            if len(self.points) > self.max_points:
+                self.points = self.points[::2]
+                self.stride *= 2
+        self.seen += 1
+
+    def xy(self) -> tuple[list[float], list[float]]:
+        pts = list(self.points)
+        if self.last is not None and (not pts or pts[-1] != self.last):
+            pts.append(self.last)
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+@dataclass
+class RunState:
+    """Everything a view needs about one run, built only from its events (and config.json)."""
+
+    config: dict[str, Any] = field(default_factory=dict)   # from config.json
+    device: str | None = None
+    pid: int | None = None
+    total: int | None = None
+    started_t: float | None = None
+    last_t: float | None = None
+    ended_t: float | None = None
+    end_status: str | None = None       # done / stopped, from the end event
+    error: str | None = None            # from the error event
+    summary: dict[str, Any] = field(default_factory=dict)
+    step: int | None = None
+    last: dict[str, Any] = field(default_factory=dict)   # latest value of every metric key
+    progress: dict[str, Any] = field(default_factory=dict)
+    loss: Series = field(default_factory=Series)
+    val_loss: Series = field(default_factory=Series)
+    tok_per_s: Series = field(default_factory=Series)
+    lr: Series = field(default_factory=Series)
+    samples: deque = field(default_factory=lambda: deque(maxlen=20))
+    merges: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
+    merges_total: int = 0
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))   # (t, text) lines
+    events_seen: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.end_status is not None or self.error is not None
+
+    @property
+    def resolved(self) -> dict[str, Any]:
+        return self.config.get("resolved") or {}
+
+    def apply(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            self._apply_one(e)
+
+    def _apply_one(self, e: dict[str, Any]) -> None:
+        kind = e.get("event")
+        t = _num(e.get("t"))
+        self.events_seen += 1
+        if t is not None:
+            self.last_t = t
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            try:
+                handler(e, t)
+            except (TypeError, ValueError, KeyError, AttributeError):
+                pass  # a malformed event of a known kind is skipped like a malformed line
+
+    def _note(self, t: float | None, text: str) -> None:
+        self.log.append((t, text))
+
+    def _on_start(self, e, t):
+        self.started_t = t
+        self.pid = e.get("pid") if isinstance(e.get("pid"), int) else self.pid
+        self.device = e.get("device") or self.device
+        if isinstance(e.get("total"), int):
+            self.total = e["total"]
+        if isinstance(e.get("config"), dict) and "resolved" not in self.config:
+            self.config["resolved"] = e["config"]
+        self._note(t, f"start on {self.device or '?'}" + (f", {self.total} planned" if self.total else ""))
+
+    def _on_step(self, e, t):
+        step = e.get("step")
+        if isinstance(step, int):
+            self.step = step
+            self.last["step"] = step
+        for key in METRIC_KEYS:
+            v = _num(e.get(key))
+            if v is not None:
+                self.last[key] = v
+        x = self.step if self.step is not None else self.events_seen
+        for key in ("loss", "tok_per_s", "lr"):
+            v = _num(e.get(key))
+            if v is not None:
+                getattr(self, key).add(x, v)
+
+    def _on_eval(self, e, t):
+        v = _num(e.get("val_loss"))
+        step = e.get("step") if isinstance(e.get("step"), int) else self.step
+        if v is not None:
+            self.last["val_loss"] = v
+            self.val_loss.add(step if step is not None else 0, v)
+            self._note(t, f"eval step {step}: val_loss {v:.4f}")
+
+    def _on_sample(self, e, t):
+        self.samples.append({"step": e.get("step"), "prompt": e.get("prompt") or "",
+                             "text": str(e.get("text") or "")})
+        self._note(t, f"sample at step {e.get('step')}")
+
+    def _on_progress(self, e, t):
+        self.progress = {k: e.get(k) for k in ("done", "total", "rate", "unit", "eta_s")}
+        if isinstance(e.get("total"), int):
+            self.total = e["total"]
+        if isinstance(e.get("done"), int):
+            self.last["done"] = e["done"]
+        if _num(e.get("rate")) is not None:
+            self.last["rate"] = e["rate"]
+
+    def _on_merges(self, e, t):
+        new = [m for m in e.get("merges") or [] if isinstance(m, dict)]
+        self.merges.extend(new)
+        self.merges_total += len(new)
+
+    def _on_table(self, e, t):
+        name = str(e.get("name") or "table")
+        self.tables[name] = {"columns": list(e.get("columns") or []), "rows": list(e.get("rows") or [])}
+        self._note(t, f"table {name} ({len(self.tables[name]['rows'])} rows)")
+
+    def _on_checkpoint(self, e, t):
+        self.checkpoints.append({"step": e.get("step"), "path": e.get("path")})
+        self._note(t, f"checkpoint at step {e.get('step')}: {e.get('path')}")
+
+    def _on_log(self, e, t):
+        self._note(t, str(e.get("message", "")))
+
+    def _on_end(self, e, t):
+        self.end_status = e.get("status") if e.get("status") in ("done", "stopped") else "done"
+        self.ended_t = t
+        self.summary = e.get("summary") if isinstance(e.get("summary"), dict) else {}
+        self._note(t, f"end: {self.end_status}")
+
+    def _on_error(self, e, t):
+        self.error = str(e.get("message") or "error").splitlines()[0] if e.get("message") else "error"
+        self.ended_t = t
+        self._note(t, f"error: {self.error}")
+
+    # -- derived figures ------------------------------------------------------------------
+    def done_and_total(self) -> tuple[int | None, int | None]:
+        """How far along: the progress event's counts, else the step against `total`."""
+        if isinstance(self.progress.get("done"), int):
+            return self.progress["done"], self.progress.get("total") or self.total
+        return self.step, self.total
+
+    def eta_s(self, now: float) -> float | None:
+        if _num(self.progress.get("eta_s")) is not None:
+            return float(self.progress["eta_s"])
+        done, total = self.done_and_total()
+        if not done or not total or self.started_t is None or done >= total:
+            return None
+        elapsed = (self.last_t or now) - self.started_t
+        return elapsed / done * (total - done) if elapsed > 0 else None
+
+    def figure(self, key: str | None) -> Any:
+        """A headline figure: from the end summary if there, else the latest value."""
+        if not key:
+            return None
+        if key in self.summary:
+            return self.summary[key]
+        return self.last.get(key)
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}

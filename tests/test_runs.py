@@ -1,0 +1,348 @@
+"""The run manager, headless: manifests and settings, launching, status, tailing, stopping.
+
+Runs use the fake lab in tests/fixtures/labs (standard library only, no torch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from studytui.runs import (RunError, RunTail, RunWatch, SettingError, get_manifest, lab_names,
+                           load_manifests, parse_settings, refresh_runs, resolve_run, start_run,
+                           stop_run)
+from studytui.runs import manifest as manifest_mod
+from studytui.runs.tail import RunState, Series
+from studytui.session import Session
+
+FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
+
+
+@pytest.fixture
+def sess(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("STUDYTUI_HOME", str(home))
+    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
+    s = Session(home=home)
+    yield s
+    kill_leftovers(s)
+
+
+def kill_leftovers(s: Session) -> None:
+    """A failing test must not leave a hanging fake lab behind."""
+    if not s.runs_dir.is_dir():
+        return
+    for d in s.runs_dir.iterdir():
+        w = RunWatch(d)
+        w.update()
+        if w.status == "running" and w.state.pid:
+            try:
+                os.killpg(w.state.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def wait_for(watch: RunWatch, predicate, timeout: float = 10.0) -> RunWatch:
+    deadline = time.monotonic() + timeout
+    while True:
+        watch.update()
+        if predicate(watch):
+            return watch
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; status {watch.status}, step {watch.state.step}")
+        time.sleep(0.02)
+
+
+def start_fake(s: Session, *pairs: str) -> tuple[str, RunWatch]:
+    m = get_manifest("fake")
+    run_id = start_run(s, m, parse_settings(m, list(pairs), runs_dir=s.runs_dir))
+    return run_id, RunWatch(s.runs_dir / run_id)
+
+
+# -- manifests and settings --------------------------------------------------------------------
+
+def test_labs_path_adds_the_fake_lab(sess):
+    assert "fake" in lab_names()
+    m = load_manifests()["fake"]
+    assert m.module == "fakelab.run"
+    assert m.import_root == FAKE_LABS
+
+
+def test_no_labs_package_means_no_builtin_labs(monkeypatch):
+    monkeypatch.delenv("STUDYTUI_LABS_PATH", raising=False)
+    monkeypatch.setattr(manifest_mod.importlib.util, "find_spec", lambda name: None)
+    assert lab_names() == set()
+
+
+def test_broken_manifest_is_a_problem_not_a_crash(tmp_path, monkeypatch):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "broken.lab.json").write_text("{not json")
+    monkeypatch.setenv("STUDYTUI_LABS_PATH", os.pathsep.join([str(tmp_path), str(FAKE_LABS)]))
+    manifests, problems = manifest_mod.discover()
+    assert "fake" in manifests
+    assert len(problems) == 1 and "broken.lab.json" in problems[0]
+
+
+def test_settings_are_typed(sess, tmp_path):
+    m = get_manifest("fake")
+    data = tmp_path / "corpus.txt"
+    data.write_text("hello")
+    got = parse_settings(m, ["steps=1_000", "delay=0.5", "hang=yes", "flavour=tokenizer",
+                             "note= two words ", f"data={data}", "fail_at="])
+    assert got == {"steps": 1000, "delay": 0.5, "hang": True, "flavour": "tokenizer",
+                   "note": " two words ", "data": str(data.resolve()), "fail_at": None}
+
+
+def test_relative_path_setting_becomes_absolute(sess, tmp_path, monkeypatch):
+    (tmp_path / "d.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    assert parse_settings(get_manifest("fake"), ["data=d.txt"]) == {"data": str(tmp_path / "d.txt")}
+
+
+@pytest.mark.parametrize("pair, message", [
+    ("steps=0", "steps: 0 is below the minimum 1"),
+    ("steps=2.5", "steps: '2.5' is not a valid int"),
+    ("delay=fast", "delay: 'fast' is not a valid float"),
+    ("delay=nan", "delay: 'nan' is not a valid float"),
+    ("hang=maybe", "hang: 'maybe' is not a valid bool"),
+    ("flavour=tokeniser", "did you mean 'tokenizer'"),
+    ("data=/no/such/file", "data: /no/such/file does not exist"),
+    ("stepz=3", "unknown setting 'stepz' for lab fake; did you mean 'steps'?"),
+    ("steps", "expected NAME=VALUE"),
+    ("resume=fake-1999", "no fake run 'fake-1999'"),
+])
+def test_bad_settings_are_one_line_errors(sess, pair, message):
+    with pytest.raises(SettingError) as e:
+        parse_settings(get_manifest("fake"), [pair], runs_dir=sess.runs_dir)
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_run_setting_takes_a_unique_prefix_of_that_labs_runs(sess):
+    for run_id, lab in [("fake-20250101-000000-aaaa", "fake"), ("other-20250101-000000-bbbb", "other")]:
+        d = sess.runs_dir / run_id
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
+    m = get_manifest("fake")
+    assert parse_settings(m, ["resume=fake-2025"], runs_dir=sess.runs_dir) == {
+        "resume": "fake-20250101-000000-aaaa"}
+    with pytest.raises(SettingError, match="no fake run"):
+        parse_settings(m, ["resume=other-20250101-000000-bbbb"], runs_dir=sess.runs_dir)
+
+
+def test_unknown_lab_suggests_a_name(sess):
+    with pytest.raises(SettingError, match="did you mean 'fake'"):
+        get_manifest("fak")
+
+
+# -- tailing ----------------------------------------------------------------------------------
+
+def _line(event: str, **fields) -> bytes:
+    return (json.dumps({"v": 1, "event": event, "t": 1.0, **fields}) + "\n").encode()
+
+
+def test_partial_last_line_waits_and_bad_lines_are_skipped(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    full = _line("step", step=2, loss=3.0)
+    path.write_bytes(_line("step", step=1, loss=4.0) + b"{oops\n" + b"[1, 2]\n" + full[:10])
+    tail = RunTail(tmp_path)
+    events = tail.poll()
+    assert [e["step"] for e in events] == [1]
+    assert tail.skipped == 2
+    assert tail.poll() == []
+    with open(path, "ab") as f:
+        f.write(full[10:])
+    assert [e["step"] for e in tail.poll()] == [2]
+
+
+def test_truncated_file_is_read_again_from_the_start(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(_line("step", step=1) + _line("step", step=2))
+    tail = RunTail(tmp_path)
+    assert len(tail.poll()) == 2
+    path.write_bytes(_line("step", step=9))
+    assert [e["step"] for e in tail.poll()] == [9]
+    assert tail.reset
+
+
+def test_missing_file_polls_empty(tmp_path):
+    assert RunTail(tmp_path).poll() == []
+
+
+def test_small_chunks_read_everything_in_order(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"".join(_line("step", step=i, text="x" * 50) for i in range(30)))
+    tail = RunTail(tmp_path, chunk_bytes=64)   # smaller than one line
+    seen = []
+    for _ in range(100):
+        seen += [e["step"] for e in tail.poll()]
+    assert seen == list(range(30))
+
+
+def test_series_memory_is_bounded_and_spans_the_run():
+    s = Series(max_points=100)
+    for i in range(100_000):
+        s.add(i, float(i))
+    xs, ys = s.xy()
+    assert len(s) <= 100
+    assert xs[0] == 0 and xs[-1] == 99_999 and ys[-1] == 99_999.0
+    assert xs == sorted(xs)
+
+
+def test_state_folds_every_kind_of_event():
+    st = RunState()
+    st.apply([
+        {"v": 1, "event": "start", "t": 10.0, "pid": 42, "device": "cpu", "config": {"n": 1}, "total": 4},
+        {"v": 1, "event": "step", "t": 11.0, "step": 1, "loss": 3.0, "tok_per_s": 100.0},
+        {"v": 1, "event": "step", "t": 12.0, "step": 2, "loss": 2.0, "tok_per_s": 120.0, "mystery": 1},
+        {"v": 1, "event": "eval", "t": 12.0, "step": 2, "val_loss": 2.5},
+        {"v": 1, "event": "sample", "t": 12.0, "step": 2, "prompt": "a", "text": "ab"},
+        {"v": 1, "event": "merges", "t": 12.0, "merges": [{"rank": 256, "pair": [1, 2], "token": 256}]},
+        {"v": 1, "event": "table", "t": 12.0, "name": "ladder", "columns": ["rung"], "rows": [["fp32"]]},
+        {"v": 1, "event": "checkpoint", "t": 12.0, "step": 2, "path": "ckpt.pt"},
+        {"v": 1, "event": "unknown-kind", "t": 12.0},
+        {"v": 1, "event": "step", "t": 13.0, "step": "bad", "loss": "bad"},
+        {"v": 1, "event": "end", "t": 14.0, "status": "done", "summary": {"loss": 2.0}},
+    ])
+    assert (st.pid, st.device, st.total, st.step) == (42, "cpu", 4, 2)
+    assert st.loss.xy() == ([1, 2], [3.0, 2.0])
+    assert st.val_loss.xy() == ([2], [2.5])
+    assert st.last["val_loss"] == 2.5 and st.last["tok_per_s"] == 120.0
+    assert st.samples[-1]["text"] == "ab"
+    assert st.merges[-1]["token"] == 256 and st.merges_total == 1
+    assert st.tables["ladder"]["rows"] == [["fp32"]]
+    assert st.checkpoints == [{"step": 2, "path": "ckpt.pt"}]
+    assert st.end_status == "done" and st.summary == {"loss": 2.0} and st.ended
+    assert st.figure("loss") == 2.0 and st.resolved == {"n": 1}
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+def test_run_to_done_and_reattach_sees_the_same_events(sess):
+    run_id, watch = start_fake(sess, "steps=12", "delay=0.02")
+    assert sess.store.run(run_id)["status"] == "running"
+    first = RunTail(watch.run_dir)
+    seen = []
+    wait_for(watch, lambda w: (seen.extend(first.poll()) or True) and w.state.step)
+    assert watch.status == "running"          # seen mid-run
+    wait_for(watch, lambda w: w.status != "running")
+    seen += first.poll()
+    later = RunTail(watch.run_dir)             # "re-attach" after the fact
+    assert later.poll() == seen
+    assert watch.status == "done" and watch.state.step == 12
+    assert watch.state.resolved["n_layer"] == 2   # the lab's rewrite of config.json
+    row = {r["id"]: r for r in refresh_runs(sess)}[run_id]
+    assert row["status"] == "done" and row["ended_at"]
+    assert row["summary"]["steps"] == 12 and row["last"]["step"] == 12
+
+
+def test_several_runs_at_once(sess):
+    started = [start_fake(sess, "steps=20", "delay=0.05") for _ in range(3)]
+    assert len({run_id for run_id, _ in started}) == 3
+    for _, w in started:
+        w.update()
+    assert [w.status for _, w in started] == ["running"] * 3   # all three alive at once
+    for _, w in started:
+        wait_for(w, lambda w: w.status == "done")
+    assert [r["status"] for r in refresh_runs(sess)] == ["done"] * 3
+
+
+def test_kill_9_reads_as_interrupted(sess):
+    run_id, watch = start_fake(sess, "steps=100000", "delay=0.01")
+    wait_for(watch, lambda w: w.state.step)
+    os.killpg(watch.state.pid, signal.SIGKILL)
+    wait_for(watch, lambda w: w.status == "interrupted")
+    row = {r["id"]: r for r in refresh_runs(sess)}[run_id]
+    assert row["status"] == "interrupted" and row["ended_at"]
+
+
+def test_stop_saves_state_and_reads_as_stopped(sess):
+    run_id, watch = start_fake(sess, "steps=100000", "delay=0.01")
+    wait_for(watch, lambda w: w.state.step)
+    row = stop_run(sess, run_id[:-2], grace=10)
+    assert row["status"] == "stopped"
+    assert "note" not in (row["summary"] or {})
+    assert (watch.run_dir / "ckpt.json").is_file()
+    watch.update()
+    assert watch.state.checkpoints and watch.state.end_status == "stopped"
+
+
+def test_stop_kills_a_run_that_ignores_sigterm(sess):
+    run_id, watch = start_fake(sess, "hang=true")
+    wait_for(watch, lambda w: w.state.started_t)
+    row = stop_run(sess, run_id, grace=0.3)
+    assert row["status"] == "stopped"
+    assert "killed" in row["summary"]["note"]
+    watch.update()
+    assert watch.status == "stopped"
+
+
+def test_stop_a_finished_run_is_refused(sess):
+    run_id, watch = start_fake(sess, "steps=1", "delay=0")
+    wait_for(watch, lambda w: w.status == "done")
+    with pytest.raises(RunError, match="is not running"):
+        stop_run(sess, run_id)
+
+
+def test_error_event_reads_as_failed(sess):
+    run_id, watch = start_fake(sess, "fail_at=2", "delay=0")
+    wait_for(watch, lambda w: w.status != "running")
+    assert watch.status == "failed"
+    row = {r["id"]: r for r in refresh_runs(sess)}[run_id]
+    assert row["summary"]["error"] == "fake failure at step 2"
+
+
+def test_a_lab_that_crashes_on_start_is_interrupted_with_its_stderr(sess, tmp_path, monkeypatch):
+    pkg = tmp_path / "crashlab"
+    pkg.mkdir()
+    (pkg / "crash.lab.json").write_text(json.dumps({"name": "crash", "module": "crashlab.run", "settings": []}))
+    (pkg / "run.py").write_text("raise SystemExit('boom on start')\n")
+    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(tmp_path))
+    run_id = start_run(sess, "crash", {})
+    watch = wait_for(RunWatch(sess.runs_dir / run_id), lambda w: w.status != "running")
+    assert watch.status == "interrupted"
+    assert "boom on start" in (watch.run_dir / "stderr.log").read_text()
+
+
+# -- the index and resolving run references ---------------------------------------------------
+
+def _fake_folder(s: Session, run_id: str, created: str) -> Path:
+    d = s.runs_dir / run_id
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"lab": "fake", "run_id": run_id, "created": created,
+                                               "settings": {}}))
+    return d
+
+
+def test_index_follows_the_folders(sess):
+    a = _fake_folder(sess, "fake-20250101-000000-aaaa", "2025-01-01T00:00:00+00:00")
+    _fake_folder(sess, "fake-20250102-000000-bbbb", "2025-01-02T00:00:00+00:00")
+    rows = refresh_runs(sess)
+    assert [r["id"] for r in rows] == ["fake-20250102-000000-bbbb", "fake-20250101-000000-aaaa"]
+    assert {r["status"] for r in rows} == {"interrupted"}   # no lock, no end event
+    (a / "config.json").unlink()
+    a.rmdir()
+    assert [r["id"] for r in refresh_runs(sess)] == ["fake-20250102-000000-bbbb"]
+
+
+def test_resolve_by_id_prefix_or_last(sess):
+    for run_id, day in [("fake-20250101-000000-aaaa", "01"), ("fake-20250101-000000-aabb", "02"),
+                        ("fake-20250103-000000-cccc", "03")]:
+        _fake_folder(sess, run_id, f"2025-01-{day}T00:00:00+00:00")
+    assert resolve_run(sess, "fake-20250103")["id"] == "fake-20250103-000000-cccc"
+    assert resolve_run(sess, "fake-20250101-000000-aaaa")["id"] == "fake-20250101-000000-aaaa"
+    assert resolve_run(sess, "last")["id"] == "fake-20250103-000000-cccc"
+    with pytest.raises(RunError, match="matches 2 runs"):
+        resolve_run(sess, "fake-20250101-000000-aa")
+    with pytest.raises(RunError, match="no run matches"):
+        resolve_run(sess, "gpt-")
+
+
+def test_resolve_with_no_runs(sess):
+    with pytest.raises(RunError, match="no runs yet"):
+        resolve_run(sess, "last")

@@ -121,8 +121,3 @@ class RegexTokenizer(Tokenizer):
         """The merges behind a tiktoken Encoding, recovered from its ranks (see tiktoken_bridge)."""
         from labs.tokenizer.tiktoken_bridge import from_tiktoken
         return from_tiktoken(enc)
-
-    def to_tiktoken(self, name: str = "trained"):
-        """A tiktoken Encoding with this vocabulary: same ids, a Rust-speed encoder."""
-        from labs.tokenizer.tiktoken_bridge import to_tiktoken
-        return to_tiktoken(self, name)

@@ -176,9 +176,12 @@ class RunContext:
             self.emit("error", message=message)
             self._ended = True
             self._close()
+            if isinstance(exc, SettingError):
+                print(f"error: {message}", file=sys.stderr)   # the user's mistake: one line
+                raise SystemExit(2)
             import traceback
             traceback.print_exception(exc_type, exc, tb)  # the full story goes to stderr.log
-            raise SystemExit(2 if isinstance(exc, SettingError) else 1)
+            raise SystemExit(1)
         self._close()
         return False
 

@@ -132,6 +132,7 @@ class RunState:
     val_loss: Series = field(default_factory=Series)
     tok_per_s: Series = field(default_factory=Series)
     lr: Series = field(default_factory=Series)
+    recent_tok_per_s: deque = field(default_factory=lambda: deque(maxlen=240))   # sparkline
     samples: deque = field(default_factory=lambda: deque(maxlen=20))
     merges: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
     merges_total: int = 0
@@ -192,6 +193,8 @@ class RunState:
             v = _num(e.get(key))
             if v is not None:
                 getattr(self, key).add(x, v)
+        if _num(e.get("tok_per_s")) is not None:
+            self.recent_tok_per_s.append(float(e["tok_per_s"]))
 
     def _on_eval(self, e, t):
         v = _num(e.get("val_loss"))

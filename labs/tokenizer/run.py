@@ -12,7 +12,8 @@ What it writes to the run folder (docs/protocol.md):
   eta) and `merges` (the newest 20: pair, new token, its text, how often the pair
   occurred); then two `table`s, "compression" (bytes per token on held-out text: ours,
   gpt2, cl100k_base) and "encode_speed" (MB/s: our Python encoder, our vocabulary
-  exported to tiktoken, tiktoken's gpt2); and `end` with the headline figures.
+  exported to tiktoken, tiktoken's gpt2 and cl100k_base; the Python encoder is timed on
+  the first 200 kB only); and `end` with the headline figures.
 - tokenizer.model / tokenizer.vocab: minbpe's formats, loadable with
   `labs.tokenizer.load_tokenizer("tokenizer.model")`.
 
@@ -137,9 +138,11 @@ def measure(ctx: RunContext, tok: Tokenizer, heldout: str, cfg: TokenizerConfig)
         ctx.emit("log", message=f"tiktoken export skipped: {e}")
         export_speed, same = None, None
     gpt2_speed = mb_per_s(gpt2.encode_ordinary, heldout)
+    cl100k_speed = mb_per_s(cl100k.encode_ordinary, heldout)
     speed_rows.append(["python (ours)", py_speed, _ratio(py_speed, gpt2_speed), True])
     speed_rows.append(["tiktoken export (ours)", export_speed, _ratio(export_speed, gpt2_speed), same])
     speed_rows.append(["tiktoken gpt2", gpt2_speed, 1.0, None])
+    speed_rows.append(["tiktoken cl100k_base", cl100k_speed, _ratio(cl100k_speed, gpt2_speed), None])
     ctx.emit("table", name="encode_speed", columns=["encoder", "MB_per_s", "vs_tiktoken_gpt2", "same_ids_as_python"],
              rows=speed_rows)
     return {"bytes_per_token": rows[0][3], "gpt2_bytes_per_token": rows[1][3],

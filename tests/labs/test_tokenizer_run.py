@@ -71,7 +71,8 @@ def test_a_run_end_to_end(tmp_path, data_file):
     assert [r[0] for r in compression["rows"]] == ["trained (gpt4 split)", "gpt2", "cl100k_base"]
     assert all(r[3] > 1 for r in compression["rows"])
     speed = tables["encode_speed"]
-    assert [r[0] for r in speed["rows"]] == ["python (ours)", "tiktoken export (ours)", "tiktoken gpt2"]
+    assert [r[0] for r in speed["rows"]] == ["python (ours)", "tiktoken export (ours)", "tiktoken gpt2",
+                                           "tiktoken cl100k_base"]
     assert speed["rows"][1][3] is True   # the export gives the Python encoder's ids
 
     end = evs[-1]

@@ -207,7 +207,6 @@ class RunState:
     def _on_sample(self, e, t):
         self.samples.append({"step": e.get("step"), "prompt": e.get("prompt") or "",
                              "text": str(e.get("text") or "")})
-        self._note(t, f"sample at step {e.get('step')}")
 
     def _on_progress(self, e, t):
         self.progress = {k: e.get(k) for k in ("done", "total", "rate", "unit", "eta_s")}

@@ -1,0 +1,178 @@
+"""Pilot tests of the labs screens on the fake lab (no torch; the token viewer uses tiktoken)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.app import App
+from textual.widgets import DataTable, Input, Static
+
+from studytui.runs import RunWatch, get_manifest, parse_settings, start_run
+from studytui.session import Session
+from studytui.tui.screens.labs import (ConfirmScreen, LabsScreen, RunScreen, TokenViewerScreen,
+                                       coloured_tokens, token_text)
+
+FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
+SIZE = (140, 45)
+
+
+def sync(coro_fn):
+    """Run an async test without a pytest async plugin (the project has none)."""
+    @functools.wraps(coro_fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(coro_fn(*args, **kwargs))
+    return wrapper
+
+
+class Harness(App):
+    def __init__(self, screen):
+        super().__init__()
+        self._first = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self._first)
+
+
+@pytest.fixture
+def sess(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("STUDYTUI_HOME", str(home))
+    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
+    s = Session(home=home)
+    yield s
+    for d in s.runs_dir.iterdir() if s.runs_dir.is_dir() else []:
+        w = RunWatch(d)
+        w.update()
+        if w.status == "running" and w.state.pid:
+            try:
+                os.killpg(w.state.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def fake_run(s: Session, *pairs: str) -> str:
+    m = get_manifest("fake")
+    return start_run(s, m, parse_settings(m, list(pairs)))
+
+
+async def until(pilot, predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting in the UI"
+        await pilot.pause(0.05)
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain text (its content may be a rich Table or Text)."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+@sync
+async def test_runs_table_lists_a_fake_run_and_follows_its_status(sess):
+    run_id = fake_run(sess, "steps=3", "delay=0.05")
+    app = Harness(LabsScreen(sess))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        assert table.get_row(run_id)[0] == run_id
+        await until(pilot, lambda: str(table.get_cell(run_id, "status")) == "done")
+        assert str(table.get_cell(run_id, "figure")).startswith("loss ")
+
+
+@sync
+async def test_opening_a_run_shows_its_steps_live(sess):
+    run_id = fake_run(sess, "steps=100000", "delay=0.01")
+    app = Harness(LabsScreen(sess))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        screen = app.screen
+        assert screen.run_id == run_id
+        await until(pilot, lambda: (screen.watch.state.step or 0) > 5)
+        first = screen.watch.state.step
+        await until(pilot, lambda: screen.watch.state.step > first + 5)
+        progress = text_of(screen.query_one("#run-progress-text", Static))
+        metrics = text_of(screen.query_one("#metrics", Static))
+        assert "/100,000 steps" in progress
+        assert "loss" in metrics and "tok_per_s" in metrics
+        assert not screen.query_one("#loss-chart").has_class("-empty")
+        assert screen.query_one("#merges").has_class("-empty")   # a GPT-like run: no merges
+        await pilot.press("escape")
+        assert isinstance(app.screen, LabsScreen)
+
+
+@sync
+async def test_stop_from_the_run_screen(sess):
+    run_id = fake_run(sess, "steps=100000", "delay=0.01")
+    app = Harness(RunScreen(sess, run_id, stop_grace=10))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.watch.state.step)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.watch.status == "stopped")
+        assert (sess.runs_dir / run_id / "ckpt.json").is_file()
+        title = text_of(screen.query_one("#run-title", Static))
+        assert "stopped" in title
+        await pilot.press("s")   # not running any more: a warning, no dialog
+        await pilot.pause(0.1)
+        assert app.screen is screen
+
+
+@sync
+async def test_form_refuses_bad_settings_and_starts_good_ones(sess):
+    app = Harness(LabsScreen(sess))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        lab_list = screen.query_one("#lab-list")
+        await until(pilot, lambda: lab_list.option_count > 0)
+        names = [lab_list.get_option_at_index(i).id for i in range(lab_list.option_count)]
+        lab_list.highlighted = names.index("fake")
+        await until(pilot, lambda: screen.lab is not None and screen.lab.name == "fake"
+                    and bool(screen.query("#set-steps")))
+        steps = screen.query_one("#set-steps", Input)
+        steps.value = "0"
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.1)
+        assert "below the minimum" in text_of(screen.query_one("#form-error", Static))
+        assert not sess.runs_dir.exists() or not any(sess.runs_dir.iterdir())
+        steps.value = "4"
+        screen.query_one("#set-delay", Input).value = "0"
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        run_screen = app.screen
+        await until(pilot, lambda: run_screen.watch.status == "done")
+        assert run_screen.watch.state.config["settings"] == {"steps": 4, "delay": 0.0}
+
+
+def test_token_pieces_are_shown_visibly():
+    assert token_text(b"a\nb") == "a↵b"
+    assert token_text(b"\xf0\x9f") == "\\xf0\\x9f"   # half an emoji
+    assert coloured_tokens([b"he", b"llo"]).plain == "hello"
+
+
+@sync
+async def test_token_viewer_cuts_text_with_gpt2_and_cl100k(sess):
+    pytest.importorskip("tiktoken")
+    app = Harness(TokenViewerScreen(sess))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await pilot.press(*"hello world")
+        await until(pilot, lambda: len(screen.query(".tv-result")) == 2, timeout=20)
+        shown = [text_of(w) for w in screen.query(".tv-result")]
+        assert shown[0].startswith("gpt2  2 tokens") and "31373 995" in shown[0]
+        assert shown[1].startswith("cl100k_base  2 tokens")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich import box
 from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
@@ -146,14 +147,20 @@ def list_runs(
     if not rows:
         console.print("No runs yet." + ("" if lab else " Start one with `studytui lab run NAME`."))
         return
-    table = Table(expand=False)
+    table = Table(expand=False, box=box.SIMPLE_HEAD)
     table.add_column("run", no_wrap=True)   # the id is what you type next: never cut it
-    for col in ("lab", "status", "started", "duration", "key figure"):
-        table.add_column(col, justify="right" if col in ("duration", "key figure") else "left")
+    # The id starts with the lab's name: on a narrow terminal the key figure matters more.
+    show_lab = console.width >= 100
+    if show_lab:
+        table.add_column("lab", no_wrap=True)
+    for col in ("status", "started", "duration"):
+        table.add_column(col, no_wrap=True, justify="right" if col == "duration" else "left")
+    table.add_column("key figure", justify="right", min_width=12)
     for r in rows:
         j = run_json(r, manifests)
         figure = f"{j['key_metric']} {fmt_value(j['key_value'])}" if j["key_value"] is not None else "–"
-        table.add_row(r["id"], r["lab"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+        cells = [r["id"]] + ([r["lab"]] if show_lab else [])
+        table.add_row(*cells, Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
                       fmt_started(r["created_at"]), fmt_duration(j["duration_s"]), figure)
     console.print(table)
 

@@ -224,21 +224,22 @@ def test_state_folds_every_kind_of_event():
 # -- runs -----------------------------------------------------------------------------------
 
 def test_run_to_done_and_reattach_sees_the_same_events(sess):
-    run_id, watch = start_fake(sess, "steps=12", "delay=0.02")
+    run_id, watch = start_fake(sess, "steps=40", "delay=0.03")
     assert sess.store.run(run_id)["status"] == "running"
     first = RunTail(watch.run_dir)
-    seen = []
-    wait_for(watch, lambda w: (seen.extend(first.poll()) or True) and w.state.step)
-    assert watch.status == "running"          # seen mid-run
+    seen = first.poll()
+    # Seen mid-run: some steps in, still running (40 steps take over a second).
+    wait_for(watch, lambda w: w.state.step and w.status == "running")
+    seen += first.poll()
     wait_for(watch, lambda w: w.status != "running")
     seen += first.poll()
     later = RunTail(watch.run_dir)             # "re-attach" after the fact
     assert later.poll() == seen
-    assert watch.status == "done" and watch.state.step == 12
+    assert watch.status == "done" and watch.state.step == 40
     assert watch.state.resolved["n_layer"] == 2   # the lab's rewrite of config.json
     row = {r["id"]: r for r in refresh_runs(sess)}[run_id]
     assert row["status"] == "done" and row["ended_at"]
-    assert row["summary"]["steps"] == 12 and row["last"]["step"] == 12
+    assert row["summary"]["steps"] == 40 and row["last"]["step"] == 40
 
 
 def test_several_runs_at_once(sess):

@@ -1,0 +1,268 @@
+"""The curriculum: the tree on the left, the highlighted item on the right.
+
+Keys act on the item under the tree cursor: x / i / s toggle done / doing / skipped
+(again: back to todo), u undoes the last change, t starts or stops the study timer, n
+edits the note (saved as you type), o opens the item's link, L opens its lab.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, OptionList, Static, Tree
+from textual.widgets.option_list import Option
+
+from studytui.curriculum.model import Item
+from studytui.study import tally
+from studytui.tui.format import fmt_hours
+from studytui.tui.glyphs import status_mark
+from studytui.tui.widgets.curriculum_tree import CurriculumTree
+from studytui.tui.widgets.note_editor import NoteEditor
+from studytui.tui.widgets.status_bar import StatusBar
+
+
+class CurriculumScreen(Screen):
+    CSS_PATH = "curriculum.tcss"
+    BINDINGS = [
+        Binding("x", "mark('done')", "Done"),
+        Binding("i", "mark('doing')", "Doing"),
+        Binding("s", "mark('skipped')", "Skip"),
+        Binding("u", "app.undo", "Undo"),
+        Binding("t", "timer", "Timer"),
+        Binding("n", "edit_note", "Note"),
+        Binding("o", "open_link", "Open link"),
+        Binding("L", "open_lab", "Lab", show=False),
+        Binding("escape", "focus_tree", "Tree", show=False),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._seen_version = -1
+        self.current: str | None = None     # the branch id shown in the detail pane
+        self._pending_focus: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar("curriculum")
+        with Horizontal(id="cur-body"):
+            yield CurriculumTree(id="cur-tree")
+            with VerticalScroll(id="detail"):
+                yield Static("", id="detail-title")
+                yield Static("", id="detail-meta")
+                yield Markdown("", id="detail-summary")
+                yield Static("Links, terms, prerequisites, lab  (enter)", classes="panel-title",
+                             id="related-title")
+                yield OptionList(id="detail-related")
+                yield Static("Note  (n: edit, esc: back; saved as you type)", classes="panel-title",
+                             id="note-title")
+                yield NoteEditor(id="note")
+        yield Footer()
+
+    @property
+    def tree(self) -> CurriculumTree:
+        return self.query_one(CurriculumTree)
+
+    def on_mount(self) -> None:
+        self.sync_state()
+        self.tree.focus()
+
+    def on_screen_resume(self) -> None:
+        self.sync_state()
+
+    def sync_state(self) -> None:
+        app = self.app
+        if self._seen_version == app.state_version:
+            return
+        self._seen_version = app.state_version
+        if app.state is None:
+            msg = f"Could not load: {app.load_error}" if app.load_error else "Loading the curriculum..."
+            self.query_one("#detail-title", Static).update(Text(msg, style="dim"))
+            return
+        first = not self.tree._branches
+        self.tree.load(app.state, app.glyphs)
+        if first and self._pending_focus is None and app.state.curriculum.courses:
+            self.tree.move_cursor(self.tree.root.children[0])
+        if self._pending_focus:
+            key, self._pending_focus = self._pending_focus, None
+            self.focus_key(key)
+        elif self.current:
+            self.show_detail(self.current, keep_note=True)
+
+    def focus_key(self, node_id: str) -> None:
+        if self.app.state is None:
+            self._pending_focus = node_id
+            return
+        self.sync_state()
+        node = self.tree.reveal(node_id)
+        self.tree.focus()
+        if node is not None:
+            self.show_detail(node_id)
+
+    # -- the detail pane -------------------------------------------------------------------
+    @on(Tree.NodeHighlighted, "#cur-tree")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if event.node.data and event.node.data != self.current:
+            self.show_detail(event.node.data)
+
+    def show_detail(self, node_id: str, *, keep_note: bool = False) -> None:
+        state, g = self.app.state, self.app.glyphs
+        if state is None:
+            return
+        editor = self.query_one(NoteEditor)
+        if not keep_note or node_id != self.current:
+            editor._flush()
+        self.current = node_id
+        cur = state.curriculum
+        item = cur.items_by_key.get(node_id)
+        related = self.query_one("#detail-related", OptionList)
+        related.clear_options()
+        is_item = item is not None
+        for wid in ("#related-title", "#detail-related", "#note-title", "#note"):
+            self.query_one(wid).display = is_item
+        if item is None:
+            self._show_branch(node_id)
+            return
+        status = state.status(item.key)
+        self.query_one("#detail-title", Static).update(Text(item.title, style="bold"))
+        meta = Text()
+        meta.append(status_mark(g, status) + f" {status}", style="bold")
+        meta.append(f"  {g.sep}  {item.kind}")
+        duration = item.effective_duration_s
+        if duration:
+            meta.append(f"  {g.sep}  {fmt_hours(duration)}")
+        logged = state.time_by_key.get(item.key, 0)
+        if logged:
+            meta.append(f"  {g.sep}  studied {fmt_hours(logged)}")
+        meta.append(f"\n{item.key}", style="dim")
+        if item.by or item.date:
+            meta.append("  " + " ".join(x for x in (item.by, item.date) if x), style="dim")
+        if item.children:
+            t = tally(list(item.children), state.statuses)
+            meta.append(f"\n{t.done}/{t.total} done  {g.sep}  {fmt_hours(t.seconds_left)} left")
+        self.query_one("#detail-meta", Static).update(meta)
+        self.query_one("#detail-summary", Markdown).update(item.summary or "")
+        self._fill_related(related, item)
+        if not keep_note or editor.key != item.key or not editor.has_focus:
+            editor.load_note(item.key, self.app.session.store.note(item.key))
+
+    def _show_branch(self, node_id: str) -> None:
+        state, g = self.app.state, self.app.glyphs
+        cur = state.curriculum
+        done, finished, total = state.counts.get(node_id, (0, 0, 0))
+        title, summary, items = node_id, "", []
+        if node_id.startswith("course:"):
+            course = cur.course(node_id[len("course:"):])
+            if course:
+                title, summary = course.title, course.summary
+                items = [i for s in course.sections for i in s.items]
+        elif node_id.startswith("section:"):
+            course_id, section_id = node_id[len("section:"):].split("/", 1)
+            course = cur.course(course_id)
+            section = next((s for s in course.sections if s.id == section_id), None) if course else None
+            if section:
+                title, summary, items = section.title, section.summary, list(section.items)
+        t = tally(items, state.statuses)
+        self.query_one("#detail-title", Static).update(Text(title, style="bold"))
+        self.query_one("#detail-meta", Static).update(Text(
+            f"{done}/{total} done  {g.sep}  {fmt_hours(t.seconds_done)} done  {g.sep}  "
+            f"{fmt_hours(t.seconds_left)} left"))
+        self.query_one("#detail-summary", Markdown).update(summary or "")
+        self.query_one(NoteEditor).load_note(None, "")
+
+    def _fill_related(self, related: OptionList, item: Item) -> None:
+        state, g = self.app.state, self.app.glyphs
+        cur = state.curriculum
+        urls = ([("Open", item.url)] if item.url else []) + [(link.title, link.url) for link in item.links]
+        for n, (title, url) in enumerate(urls):
+            related.add_option(Option(Text.assemble((f"{g.link} ", "cyan"), title, (f"  {url}", "dim")),
+                                      id=f"url:{n}"))
+        for term_id in item.terms:
+            term = cur.terms_by_id.get(term_id)
+            related.add_option(Option(Text.assemble(("term ", "magenta"), term.term if term else term_id),
+                                      id=f"term:{term_id}"))
+        for key in item.prerequisites:
+            pre = cur.items_by_key.get(key)
+            mark = status_mark(g, state.status(key))
+            related.add_option(Option(Text.assemble(("needs ", "yellow"), f"{mark} ",
+                                                    pre.title if pre else key), id=f"item:{key}"))
+        if item.lab:
+            hint = "L: open it" if self.app.labs_available() else f"run: studytui lab run {item.lab}"
+            related.add_option(Option(Text.assemble(("lab ", "bold cyan"), item.lab, (f"  {hint}", "dim")),
+                                      id=f"lab:{item.lab}"))
+        if not related.option_count:
+            related.add_option(Option(Text("(none)", style="dim"), disabled=True))
+        self._urls = [u for _, u in urls]
+
+    @on(OptionList.OptionSelected, "#detail-related")
+    def _related_chosen(self, event: OptionList.OptionSelected) -> None:
+        kind, _, value = (event.option.id or "").partition(":")
+        if kind == "url":
+            self.app.open_url(self._urls[int(value)])
+        elif kind == "term":
+            self.app.show_term(value)
+        elif kind == "item":
+            self.focus_key(value)
+        elif kind == "lab":
+            self._lab(value)
+
+    # -- actions ---------------------------------------------------------------------------
+    def _item_key(self) -> str | None:
+        node = self.tree.cursor_node
+        key = node.data if node is not None else None
+        if key and key in self.app.state.curriculum.items_by_key:
+            return key
+        self.app.notify("Pick an item (courses and sections have no status of their own).")
+        return None
+
+    def action_mark(self, status: str) -> None:
+        if self.app.state is None or (key := self._item_key()) is None:
+            return
+        own = self.app.session.store.status_of(key)
+        self.app.set_status(key, "todo" if own == status else status)
+
+    def action_timer(self) -> None:
+        if self.app.state is None or (key := self._item_key()) is None:
+            return
+        self.app.toggle_timer(key)
+
+    def action_edit_note(self) -> None:
+        if self.app.state is None or self._item_key() is None:
+            return
+        self.query_one(NoteEditor).focus()
+
+    def action_focus_tree(self) -> None:
+        self.tree.focus()
+
+    def action_open_link(self) -> None:
+        if self.app.state is None or (key := self._item_key()) is None:
+            return
+        item = self.app.state.curriculum.items_by_key[key]
+        url = item.url or (item.links[0].url if item.links else None)
+        if url:
+            self.app.open_url(url)
+        else:
+            self.app.notify("This item has no link.")
+
+    def action_open_lab(self) -> None:
+        if self.app.state is None or (key := self._item_key()) is None:
+            return
+        lab = self.app.state.curriculum.items_by_key[key].lab
+        if lab:
+            self._lab(lab)
+        else:
+            self.app.notify("This item has no lab.")
+
+    def _lab(self, lab: str) -> None:
+        if self.app.labs_available():
+            self.app.action_labs(lab)
+        else:
+            self.app.notify(f"Labs are not installed here; from a shell: studytui lab run {lab}")
+
+    def reload_note(self) -> None:
+        """After an undo: show the note as the store now has it."""
+        editor = self.query_one(NoteEditor)
+        if editor.key:
+            editor.load_note(editor.key, self.app.session.store.note(editor.key))

@@ -1,0 +1,129 @@
+"""The desk (home): progress per course, streak and activity, next up, recent, running labs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from studytui.study import course_summaries, next_items
+from studytui.tui.format import bar, fmt_hours, shorten
+from studytui.tui.glyphs import status_mark
+from studytui.tui.state import course_node
+from studytui.tui.widgets.heatmap import Heatmap
+from studytui.tui.widgets.labs_strip import LabsStrip
+from studytui.tui.widgets.status_bar import StatusBar
+
+HEATMAP_WEEKS = 12
+TITLE_WIDTH = 26
+BAR_WIDTH = 12
+
+
+class DeskScreen(Screen):
+    CSS_PATH = "desk.tcss"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._seen_version = -1
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar("desk")
+        with Vertical(id="desk-courses"):
+            yield Static("Progress", classes="panel-title")
+            yield DataTable(id="course-table", cursor_type="row", show_cursor=True)
+        with Horizontal(id="desk-lower"):
+            with Vertical(id="desk-activity"):
+                yield Static("", id="streak")
+                yield Heatmap("", id="heatmap")
+                yield Static("", id="totals")
+            with Vertical(id="desk-lists"):
+                yield Static("Next up", classes="panel-title")
+                yield OptionList(id="next-up")
+                yield Static("Recently touched", classes="panel-title")
+                yield OptionList(id="recent")
+        yield LabsStrip(id="labs-strip")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#course-table", DataTable)
+        for key, label in (("course", "Course"), ("bar", "Progress"), ("done", "Done"),
+                           ("hours", "Hours done"), ("left", "Left")):
+            table.add_column(label, key=key)
+        self.sync_state()
+
+    def on_screen_resume(self) -> None:
+        self.sync_state()
+
+    def sync_state(self) -> None:
+        app = self.app
+        if self._seen_version == app.state_version:
+            return
+        self._seen_version = app.state_version
+        if app.state is None:
+            msg = f"Could not load: {app.load_error}" if app.load_error else "Loading the curriculum..."
+            self.query_one("#streak", Static).update(Text(msg, style="bold red" if app.load_error else "dim"))
+            return
+        self._fill()
+
+    def _fill(self) -> None:
+        app, state, g = self.app, self.app.state, self.app.glyphs
+        store, cur = app.session.store, state.curriculum
+        today = app.today()
+
+        table = self.query_one("#course-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for s in course_summaries(cur, state.progress, state.time_by_key):
+            t = s.tally
+            table.add_row(
+                Text(shorten(s.course.title, TITLE_WIDTH, g.ellipsis)),
+                Text(bar(g, t.done, t.total, BAR_WIDTH) + f" {t.percent:3.0f}%", style="green"),
+                Text(f"{t.done}/{t.total}", justify="right"),
+                Text(fmt_hours(t.seconds_done), justify="right"),
+                Text(fmt_hours(t.seconds_left), justify="right"),
+                key=s.course.id)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+        streak = store.streak(today=today)
+        logged = sum(state.time_by_key.values())
+        self.query_one("#streak", Static).update(Text.assemble(
+            (f"{g.streak} ", "yellow"), (f"{streak} day streak", "bold"), (f"  {HEATMAP_WEEKS} weeks", "dim")))
+        counts = store.activity_by_day(days=HEATMAP_WEEKS * 7, today=today)
+        self.query_one(Heatmap).show(counts, today, HEATMAP_WEEKS, g)
+        self.query_one("#totals", Static).update(Text(f"studied {fmt_hours(logged)} in all", style="dim"))
+
+        self._fill_list("#next-up", [i.key for i in next_items(cur, state.progress, limit=8)],
+                        "Nothing left: every item is done or skipped.")
+        self._fill_list("#recent", [k for k in store.recent_keys(8) if k in cur.items_by_key],
+                        "Nothing yet: mark an item in the curriculum (c).")
+
+    def _fill_list(self, selector: str, keys: list[str], empty: str) -> None:
+        state, g = self.app.state, self.app.glyphs
+        options = self.query_one(selector, OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        if not keys:
+            options.add_option(Option(Text(empty, style="dim"), disabled=True))
+            return
+        for key in keys:
+            item = state.curriculum.items_by_key[key]
+            line = Text(status_mark(g, state.status(key)) + " ")
+            line.append(item.title)
+            line.append(f"  {item.course_id}", style="dim")
+            options.add_option(Option(line, id=key))
+        if highlighted is not None:
+            options.highlighted = min(highlighted, options.option_count - 1)
+
+    @on(DataTable.RowSelected, "#course-table")
+    def _course_chosen(self, event: DataTable.RowSelected) -> None:
+        self.app.show_item(course_node(str(event.row_key.value)))
+
+    @on(OptionList.OptionSelected)
+    def _item_chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.show_item(event.option.id)

@@ -1,0 +1,80 @@
+"""Every key, by screen. The footer shows the common ones; this shows them all."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = {
+    "Everywhere": [
+        ("d c g r", "desk, curriculum, glossary, reading list"),
+        ("l", "labs (start a run, watch runs)"),
+        ("ctrl+p", "search everything: items, terms, commands"),
+        ("u", "undo the last change (status, note, logged time)"),
+        ("? / f1", "this help"),
+        ("tab / shift+tab", "next / previous pane"),
+        ("q / ctrl+q", "quit (the note and the timer are saved)"),
+    ],
+    "Desk": [
+        ("enter", "open the course or item under the cursor"),
+    ],
+    "Curriculum": [
+        ("up/down, enter/space", "move, open or close a branch"),
+        ("x / i / s", "toggle done / doing / skipped (again: back to todo)"),
+        ("t", "start or stop the study timer on this item"),
+        ("n", "edit the note (saved as you type); esc: back to the tree"),
+        ("o", "open the item's link"),
+        ("L", "open the item's lab"),
+        ("tab, enter", "links, glossary terms, prerequisites, lab"),
+    ],
+    "Glossary": [
+        ("/", "filter terms (names, aliases, near misses)"),
+        ("enter", "follow a see-also or an item that teaches the term"),
+        ("b", "back to the previous term"),
+        ("o", "open the term's first link"),
+    ],
+    "Reading list": [
+        ("a", "add a link (url, title, kind, tags)"),
+        ("x / i", "archive / back to the inbox"),
+        ("m", "move into a course"),
+        ("o", "open the link"),
+        ("f", "inbox, archive, in courses, all"),
+    ],
+}
+
+SSH_NOTE = ("Over SSH, o shows the link as a clickable terminal hyperlink and copies it to your "
+            "clipboard (OSC 52). STUDYTUI_ASCII=1 (or ctrl+p > ASCII) draws plain ASCII symbols.")
+
+
+def keys_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for section, rows in KEYS.items():
+        table.add_row(f"[bold underline]{section}[/]", "")
+        for key, what in rows:
+            table.add_row(key, what)
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    #help-box { width: 90; max-width: 100%; height: 90%; border: thick $primary;
+                background: $surface; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(keys_table())
+            yield Static(SSH_NOTE, classes="hint")
+            yield Static("esc: close", classes="hint")
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,400 @@
+"""The `studytui` command: a bare call opens the study desk; subcommands script everything.
+
+Read commands take `--json` (fields in docs/cli.md). This module imports neither textual
+nor torch, so `studytui status` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+
+from studytui.cli import render
+from studytui.cli.lab import lab_app
+from studytui.cli.common import console, err_console, fail, print_json, session
+from studytui.curriculum.durations import format_duration, parse_duration
+from studytui.curriculum.model import KINDS, STATUSES
+from studytui.session import Session
+from studytui.store import StoreError
+from studytui.study import (ResolveError, course_summaries, effective_statuses, next_items,
+                            orphan_keys, resolve_item)
+
+app = typer.Typer(
+    help="A terminal study desk for learning how large language models work.\n\n"
+         "Run with no command to open the study desk.",
+    no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output (fields in docs/cli.md).")
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    db: Optional[Path] = typer.Option(None, "--db", help="Database file (default: STUDYTUI_HOME/studytui.db)."),
+    curriculum: List[Path] = typer.Option([], "--curriculum", "-c",
+                                          help="Extra curriculum folder, beside the built-in one (repeatable)."),
+    home: Optional[Path] = typer.Option(None, "--home", envvar="STUDYTUI_HOME",
+                                        help="Where all user data lives (env STUDYTUI_HOME)."),
+    no_builtin: bool = typer.Option(False, "--no-builtin",
+                                    help="Leave out the built-in curriculum: only your own folders."),
+) -> None:
+    for folder in curriculum:
+        if not folder.is_dir():
+            fail(f"--curriculum {folder}: not a folder", 2)
+    kwargs = {"db": db, "extra_curriculum": list(curriculum), "builtin": not no_builtin}
+    if home is not None:
+        kwargs["home"] = home
+    ctx.obj = Session(**kwargs)
+    if ctx.invoked_subcommand is None:
+        _open_desk(ctx.obj)
+
+
+def _open_desk(sess: Session) -> None:
+    if not sys.stdout.isatty():
+        fail("the study desk needs a terminal; see `studytui --help` for commands", 2)
+    from studytui.tui.app import build_app  # textual only when the desk opens
+
+    build_app(sess).run()
+
+
+def _loaded(ctx: typer.Context):
+    """The session's curriculum, warning once (not failing) when some files have problems."""
+    sess = session(ctx)
+    problems = sess.load_result.problems
+    if problems:
+        err_console.print(f"[yellow]warning:[/] {len(problems)} curriculum problem(s); "
+                          "run `studytui validate` to see them", highlight=False)
+    return sess, sess.curriculum
+
+
+def _item(curriculum, ref: str):
+    try:
+        return resolve_item(curriculum, ref)
+    except ResolveError as e:
+        hint = ("; did you mean: " + ", ".join(e.candidates[:8])) if e.candidates else ""
+        fail(f"{e}{hint}")
+
+
+# -- validate -------------------------------------------------------------------------------
+@app.command()
+def validate(ctx: typer.Context,
+             paths: List[Path] = typer.Argument(None, help="Files or folders (default: every curriculum folder).")) -> None:
+    """Check curriculum YAML; print `path:line:col: message` per problem, exit 1 if any."""
+    from studytui.curriculum.loader import validate_paths
+    from studytui.runs.manifest import lab_names
+
+    sess = session(ctx)
+    targets = list(paths) if paths else sess.curriculum_dirs
+    problems = validate_paths(targets, context_dirs=sess.curriculum_dirs, known_labs=lab_names())
+    for p in sorted(problems):
+        typer.echo(str(p))
+    if problems:
+        err_console.print(f"{len(problems)} problem(s)", highlight=False)
+        raise typer.Exit(1)
+    err_console.print(f"ok: {', '.join(str(t) for t in targets)}", highlight=False)
+
+
+# -- progress -------------------------------------------------------------------------------
+@app.command()
+def status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Progress per course: done/total, percent, hours done and left."""
+    sess, cur = _loaded(ctx)
+    store = sess.store
+    progress, time_by_key = store.progress(), store.time_by_key()
+    summaries = course_summaries(cur, progress, time_by_key)
+    orphans = orphan_keys(cur, progress, store.notes(), time_by_key)
+    if as_json:
+        print_json({
+            "courses": [render.summary_json(s) for s in summaries],
+            "orphans": [{"key": k, "status": progress[k].status if k in progress else None,
+                         "has_note": k in store.notes(), "seconds_logged": time_by_key.get(k, 0)}
+                        for k in orphans],
+            "streak_days": store.streak(),
+            "seconds_logged": store.total_time(),
+        })
+        return
+    render.status_table(console, summaries, orphans, store.streak(), store.total_time())
+
+
+@app.command("next")
+def next_(ctx: typer.Context, count: int = typer.Option(5, "-n", min=1, help="How many suggestions."),
+          as_json: bool = JsonOpt) -> None:
+    """What to study next: items in progress, then the first ready items in order."""
+    sess, cur = _loaded(ctx)
+    progress = sess.store.progress()
+    items = next_items(cur, progress, count)
+    statuses = effective_statuses(cur, progress)
+    if as_json:
+        print_json({"items": [render.item_json(i, statuses[i.key]) for i in items]})
+        return
+    if not items:
+        console.print("Nothing left: every item is done or skipped.")
+    for item in items:
+        console.print(render.item_line(item, statuses[item.key]), highlight=False)
+
+
+@app.command()
+def show(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+         as_json: bool = JsonOpt) -> None:
+    """One item: its details, status, note, time and history."""
+    sess, cur = _loaded(ctx)
+    it = _item(cur, item)
+    store = sess.store
+    status_ = effective_statuses(cur, store.progress())[it.key]
+    doc = render.item_json(it, status_) | {
+        "note": store.note(it.key),
+        "seconds_logged": store.time_by_key().get(it.key, 0),
+        "history": [{"at": e["at"], "kind": e["kind"], "old": e["old"], "new": e["new"]}
+                    for e in store.events(key=it.key, limit=20)],
+        "children": [c.key for c in it.children],
+    }
+    if as_json:
+        print_json(doc)
+        return
+    render.item_detail(console, it, doc, cur)
+
+
+@app.command()
+def mark(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+         status_: str = typer.Argument(..., metavar="STATUS", help=f"One of: {', '.join(STATUSES)}.")) -> None:
+    """Set an item's status."""
+    if status_ not in STATUSES:
+        fail(f"unknown status {status_!r} (use one of: {', '.join(STATUSES)})", 2)
+    sess, cur = _loaded(ctx)
+    it = _item(cur, item)
+    old = sess.store.set_status(it.key, status_)
+    console.print(f"{it.key}: {old} → {status_}" if old != status_ else f"{it.key}: already {status_}",
+                  highlight=False)
+
+
+@app.command()
+def undo(ctx: typer.Context) -> None:
+    """Undo the last change to a status, note or study time."""
+    sess = session(ctx)
+    event = sess.store.undo()
+    if event is None:
+        fail("nothing to undo")
+    console.print(f"undid {event['kind']} change on {event['key']}", highlight=False)
+
+
+@app.command()
+def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+         text: Optional[str] = typer.Argument(None, help="The note (markdown). `-` reads stdin; "
+                                                         "none opens $EDITOR.")) -> None:
+    """Write an item's note (replaces it; an empty note deletes it)."""
+    sess, cur = _loaded(ctx)
+    it = _item(cur, item)
+    store = sess.store
+    if text == "-":
+        body = sys.stdin.read()
+    elif text is not None:
+        body = text
+    else:
+        if not sys.stdin.isatty():
+            fail("no TEXT given and no terminal for an editor (pass TEXT, or `-` for stdin)", 2)
+        edited = click.edit(store.note(it.key) or "", extension=".md", require_save=True)
+        if edited is None:
+            console.print("note unchanged")
+            return
+        body = edited
+    body = body.rstrip("\n") + ("\n" if body.strip() else "")
+    changed = store.set_note(it.key, body if body.strip() else "")
+    console.print(f"{it.key}: note {'saved' if changed else 'unchanged'}", highlight=False)
+
+
+@app.command()
+def log(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+        minutes: str = typer.Argument(..., help="Minutes (25), or a duration (1h30m, 1:05:00).")) -> None:
+    """Log study time on an item."""
+    seconds = _parse_minutes(minutes)
+    sess, cur = _loaded(ctx)
+    it = _item(cur, item)
+    try:
+        sess.store.log_time(it.key, seconds)
+    except StoreError as e:
+        fail(str(e), 2)
+    total = sess.store.time_by_key().get(it.key, 0)
+    console.print(f"{it.key}: +{format_duration(seconds)} (total {format_duration(total)})", highlight=False)
+
+
+def _parse_minutes(text: str) -> int:
+    try:
+        minutes = float(text)
+    except ValueError:
+        try:
+            return parse_duration(text)
+        except ValueError as e:
+            fail(f"MINUTES: {e}", 2)
+    if not 0 < minutes <= 24 * 60:
+        fail("MINUTES must be more than 0 and at most 1440", 2)
+    return round(minutes * 60)
+
+
+# -- finding things ---------------------------------------------------------------------------
+@app.command()
+def search(ctx: typer.Context, query: List[str] = typer.Argument(..., help="Words to look for."),
+           limit: int = typer.Option(20, "-n", min=1), as_json: bool = JsonOpt) -> None:
+    """Search titles, summaries, tags and glossary terms, best first."""
+    from studytui.search import search as run_search
+
+    sess, cur = _loaded(ctx)
+    q = " ".join(query)
+    hits = run_search(cur, q, limit)
+    if as_json:
+        print_json({"query": q, "hits": [{"kind": h.kind, "key": h.key, "title": h.title,
+                                          "score": round(h.score, 2), "snippet": h.snippet} for h in hits]})
+        return
+    if not hits:
+        fail(f"nothing matches {q!r}")
+    render.search_hits(console, hits)
+
+
+@app.command()
+def glossary(ctx: typer.Context, term: Optional[str] = typer.Argument(None, help="A term, alias or id."),
+             as_json: bool = JsonOpt) -> None:
+    """List the glossary, or show one term with the items that teach it."""
+    from studytui.glossary import find_term
+
+    sess, cur = _loaded(ctx)
+    if term is None:
+        if as_json:
+            print_json({"terms": [render.term_json(t, cur) for t in cur.terms]})
+        else:
+            render.glossary_table(console, cur.terms)
+        return
+    found, candidates = find_term(cur, term)
+    if found is None:
+        hint = ("; did you mean: " + ", ".join(candidates)) if candidates else ""
+        fail(f"no glossary term {term!r}{hint}")
+    if as_json:
+        print_json(render.term_json(found, cur))
+    else:
+        render.term_detail(console, found, cur)
+
+
+# -- reading list ----------------------------------------------------------------------------
+@app.command()
+def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link."),
+        title: Optional[str] = typer.Option(None, "--title", "-t", help="Title (default: the URL)."),
+        kind: str = typer.Option("article", "--kind", "-k", help="Kind: article, paper, video, ..."),
+        tags: List[str] = typer.Option([], "--tag", help="A tag (repeatable)."),
+        as_json: bool = JsonOpt) -> None:
+    """Add a link to your reading list inbox."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        fail(f"{url!r} is not an http(s) URL", 2)
+    if kind not in KINDS:
+        fail(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})", 2)
+    entry_id = session(ctx).store.add_reading(url, title or url, kind=kind, tags=tags)
+    if as_json:
+        print_json({"id": entry_id, "url": url, "title": title or url, "kind": kind, "tags": tags,
+                    "status": "inbox"})
+    else:
+        console.print(f"added #{entry_id} to the reading inbox", highlight=False)
+
+
+@app.command()
+def reading(ctx: typer.Context,
+            place: Optional[str] = typer.Argument(None, help="inbox, archive or course (default: all)."),
+            as_json: bool = JsonOpt) -> None:
+    """Show your reading list."""
+    if place not in (None, "inbox", "archive", "course"):
+        fail(f"unknown place {place!r} (inbox, archive or course)", 2)
+    rows = session(ctx).store.reading(place)
+    if as_json:
+        print_json({"entries": rows})
+        return
+    render.reading_table(console, rows)
+
+
+@app.command()
+def archive(ctx: typer.Context, entry: int = typer.Argument(..., help="Reading-list entry number.")) -> None:
+    """Move a reading-list entry to the archive."""
+    try:
+        session(ctx).store.move_reading(entry, "archive")
+    except StoreError as e:
+        fail(str(e))
+    console.print(f"#{entry} archived")
+
+
+# -- backup -----------------------------------------------------------------------------------
+@app.command()
+def export(ctx: typer.Context,
+           format_: str = typer.Option("json", "--format", "-f", help="json (a full backup) or md (a checklist)."),
+           output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout).")) -> None:
+    """Export progress: json restores exactly; md is a ✅ checklist like the seed notes."""
+    if format_ not in ("json", "md"):
+        fail(f"unknown format {format_!r} (json or md)", 2)
+    sess = session(ctx)
+    if format_ == "json":
+        text = json.dumps(sess.store.export_state(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        from studytui.export_md import checklist
+
+        _, cur = _loaded(ctx)
+        text = checklist(cur, sess.store)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        _write_atomic(output, text)
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror}")
+    err_console.print(f"wrote {output}", highlight=False)
+
+
+@app.command()
+def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file from `studytui export`.")) -> None:
+    """Replace progress, notes, time and history with a JSON export's (a backup is kept)."""
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{file}: no such file", 2)
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"{file}: cannot read: {e}", 2)
+    except json.JSONDecodeError as e:
+        fail(f"{file}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}", 2)
+    sess = session(ctx)
+    current = sess.store.export_state()
+    backup = None
+    if any(current[t] for t in ("progress", "notes", "time_log", "events", "reading")):
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = sess.home / "backups" / f"before-restore-{stamp}.json"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(backup, json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+    try:
+        counts = sess.store.restore_state(doc)
+    except StoreError as e:
+        fail(f"{file}: {e}", 2)
+    summary = ", ".join(f"{n} {t}" for t, n in counts.items())
+    console.print(f"restored {summary}" + (f" (previous state saved to {backup})" if backup else ""),
+                  highlight=False)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): detachable, re-attachable.")
+
+
+def run() -> None:
+    """Console-script entry point: never a traceback for a user's mistake."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,43 @@
+"""The markdown export: a checklist with ✅ marks, like the learners' own study notes."""
+
+from __future__ import annotations
+
+from studytui.curriculum.durations import format_duration
+from studytui.curriculum.model import Curriculum, Item
+from studytui.study import course_summaries, effective_statuses
+
+MARKS = {"done": "✅", "doing": "🔄", "skipped": "⏭️", "todo": "⬜"}
+
+
+def checklist(curriculum: Curriculum, store) -> str:
+    progress, notes, time_by_key = store.progress(), store.notes(), store.time_by_key()
+    statuses = effective_statuses(curriculum, progress)
+    lines: list[str] = []
+    for summary in course_summaries(curriculum, progress, time_by_key):
+        course, t = summary.course, summary.tally
+        lines += [f"# {course.title}", "",
+                  f"{t.done}/{t.total} done ({t.percent:.0f}%), "
+                  f"{format_duration(t.seconds_done)} of {format_duration(t.seconds_total)}", ""]
+        for section in course.sections:
+            lines += [f"## {section.title}", ""]
+            for item in section.items:
+                _item_lines(item, statuses, notes, time_by_key, 0, lines)
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _item_lines(item: Item, statuses, notes, time_by_key, depth: int, lines: list[str]) -> None:
+    title = f"[{item.title}]({item.url})" if item.url else item.title
+    extras = []
+    if item.duration_s:
+        extras.append(f"({format_duration(item.duration_s)})")
+    if time_by_key.get(item.key):
+        extras.append(f"studied {format_duration(time_by_key[item.key])}")
+    line = "  " * depth + f"- {MARKS[statuses.get(item.key, 'todo')]} {title}"
+    lines.append(" ".join([line, *extras]))
+    note = notes.get(item.key, "").strip()
+    if note:
+        for note_line in note.splitlines():
+            lines.append("  " * (depth + 1) + f"> {note_line}")
+    for child in item.children:
+        _item_lines(child, statuses, notes, time_by_key, depth + 1, lines)

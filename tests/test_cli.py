@@ -1,0 +1,193 @@
+"""The CLI through typer's runner, on a small fixture curriculum in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from studytui.cli.main import app
+
+FIXTURE = Path(__file__).parent / "fixtures" / "cli"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("STUDYTUI_CURRICULUM", raising=False)
+    curriculum = tmp_path / "curriculum"
+    shutil.copytree(FIXTURE, curriculum)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, ok: bool = True):
+        result = runner.invoke(app, ["--no-builtin", "-c", str(curriculum), *args], input=input)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    invoke.curriculum = curriculum
+    return invoke
+
+
+def as_json(result):
+    return json.loads(result.stdout)
+
+
+def test_status_counts_leaves_and_hours(cli):
+    course = as_json(cli("status", "--json"))["courses"][0]
+    assert course["id"] == "basics"
+    # micrograd, makemore and the playlist's two videos: the playlist itself is not a unit.
+    assert (course["done"], course["total"]) == (0, 4)
+    assert course["hours_total"] == pytest.approx((145 + 117 + 71 + 60) / 60, abs=0.01)
+    cli("mark", "micrograd", "done")
+    course = as_json(cli("status", "--json"))["courses"][0]
+    assert course["done"] == 1 and course["percent"] == 25.0
+    assert course["hours_done"] == pytest.approx(145 / 60, abs=0.01)
+
+
+def test_marking_a_playlist_done_counts_its_videos(cli):
+    cli("mark", "basics/cs25", "done")
+    course = as_json(cli("status", "--json"))["courses"][0]
+    assert course["done"] == 2
+    shown = as_json(cli("show", "cs25-two", "--json"))
+    assert shown["status"] == "done" and shown["key"] == "basics/cs25-two"
+
+
+def test_next_respects_prerequisites(cli):
+    keys = [i["key"] for i in as_json(cli("next", "--json"))["items"]]
+    assert keys[0] == "basics/micrograd"
+    assert "basics/makemore" not in keys  # needs micrograd first
+    cli("mark", "micrograd", "done")
+    keys = [i["key"] for i in as_json(cli("next", "--json"))["items"]]
+    assert keys[0] == "basics/makemore"
+    cli("mark", "cs25-intro", "doing")
+    assert as_json(cli("next", "--json"))["items"][0]["key"] == "basics/cs25-intro"
+
+
+def test_item_references(cli):
+    assert as_json(cli("show", "basics/micrograd", "--json"))["id"] == "micrograd"
+    assert as_json(cli("show", "microg", "--json"))["id"] == "micrograd"
+    ambiguous = cli("show", "cs25-", ok=False)
+    assert ambiguous.exit_code == 1
+    assert "basics/cs25-intro" in ambiguous.output and "basics/cs25-two" in ambiguous.output
+    unknown = cli("show", "micrgrad", ok=False)
+    assert unknown.exit_code == 1 and "basics/micrograd" in unknown.output
+    assert "Traceback" not in unknown.output
+
+
+def test_mark_rejects_unknown_status(cli):
+    result = cli("mark", "micrograd", "finished", ok=False)
+    assert result.exit_code == 2 and "unknown status" in result.output
+
+
+def test_note_log_and_undo(cli):
+    cli("note", "micrograd", "## my note\nchain rule")
+    cli("log", "micrograd", "25")
+    cli("log", "micrograd", "1h30m")
+    shown = as_json(cli("show", "micrograd", "--json"))
+    assert shown["note"].startswith("## my note")
+    assert shown["seconds_logged"] == 25 * 60 + 90 * 60
+    assert [h["kind"] for h in shown["history"]] == ["time", "time", "note"]
+    cli("undo")
+    assert as_json(cli("show", "micrograd", "--json"))["seconds_logged"] == 25 * 60
+    assert cli("log", "micrograd", "abc", ok=False).exit_code == 2
+    assert cli("log", "micrograd", "0", ok=False).exit_code == 2
+
+
+def test_note_from_stdin(cli):
+    cli("note", "makemore", "-", input="from stdin\n")
+    assert as_json(cli("show", "makemore", "--json"))["note"] == "from stdin\n"
+
+
+def test_search_ranks_titles_first_and_finds_terms(cli):
+    hits = as_json(cli("search", "makemore", "--json"))["hits"]
+    assert hits[0]["key"] == "basics/makemore"
+    hits = as_json(cli("search", "backprop", "--json"))["hits"]
+    assert {h["kind"] for h in hits} == {"item", "term"}
+    assert cli("search", "zzzz", ok=False).exit_code == 1
+
+
+def test_glossary(cli):
+    terms = as_json(cli("glossary", "--json"))["terms"]
+    assert len(terms) == 3
+    one = as_json(cli("glossary", "backprop", "--json"))  # an alias
+    assert one["id"] == "backpropagation" and one["taught_by"] == ["basics/micrograd"]
+    typo = cli("glossary", "atention", ok=False)
+    assert typo.exit_code == 1 and "Attention" in typo.output
+
+
+def test_reading_list(cli):
+    added = as_json(cli("add", "https://example.org/post", "--title", "A post", "--tag", "rl", "--json"))
+    assert added["status"] == "inbox"
+    cli("archive", str(added["id"]))
+    entries = as_json(cli("reading", "--json"))["entries"]
+    assert entries[0]["status"] == "archive" and entries[0]["tags"] == ["rl"]
+    assert cli("add", "ftp://x", ok=False).exit_code == 2
+
+
+def test_export_md_checklist(cli):
+    cli("mark", "micrograd", "done")
+    cli("note", "micrograd", "great")
+    md = cli("export", "--format", "md").stdout
+    assert "# Basics" in md
+    assert "- ✅ [Building micrograd](https://www.youtube.com/watch?v=VMj-3S1tku0) (2h 25m)" in md
+    assert "> great" in md
+    assert "- ⬜ [Building makemore]" in md
+
+
+def test_export_restore_round_trip(cli, tmp_path, monkeypatch):
+    cli("mark", "micrograd", "done")
+    cli("note", "makemore", "n")
+    cli("log", "makemore", "10")
+    out = tmp_path / "backup.json"
+    cli("export", "-o", str(out))
+    before = as_json(cli("show", "makemore", "--json"))
+    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "other-home"))
+    cli("restore", str(out))
+    cli("restore", str(out))  # twice: no change
+    after = as_json(cli("show", "makemore", "--json"))
+    assert after == before
+    assert cli("restore", str(tmp_path / "missing.json"), ok=False).exit_code == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = cli("restore", str(bad), ok=False)
+    assert result.exit_code == 2 and "bad.json:1:2" in result.output
+
+
+def test_progress_survives_renames_moves_and_deletions(cli):
+    cli("mark", "makemore", "done")
+    cli("note", "cs25-two", "keep me")
+    path = cli.curriculum / "basics.yaml"
+    text = path.read_text()
+    # Rename a title and move the item into the other section; delete another item.
+    text = text.replace("title: Building makemore", "title: makemore, renamed")
+    text = text.replace("          - id: cs25-two\n            title: Second talk\n"
+                        "            kind: video\n            duration: 1h\n", "")
+    path.write_text(text)
+    assert as_json(cli("show", "makemore", "--json"))["status"] == "done"
+    status = as_json(cli("status", "--json"))
+    assert [o["key"] for o in status["orphans"]] == ["basics/cs25-two"]
+    assert status["orphans"][0]["has_note"] is True
+    # Putting it back brings its note back.
+    path.write_text(text + "")
+    (cli.curriculum / "basics.yaml").write_text(
+        (FIXTURE / "basics.yaml").read_text())
+    assert as_json(cli("show", "cs25-two", "--json"))["note"] == "keep me\n"
+
+
+def test_validate_reports_problems_with_positions(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: bad\ntitle: Bad\nsections:\n  - id: s\n    title: S\n    items:\n"
+                   "      - id: x\n        title: X\n        durration: 1h\n")
+    result = cli("validate", str(bad), ok=False)
+    assert result.exit_code == 1
+    assert f"{bad}:9:9:" in result.stdout and "duration" in result.stdout
+    assert cli("validate", str(cli.curriculum)).exit_code == 0
+
+
+def test_bad_global_options_are_one_line_errors(cli, tmp_path):
+    result = CliRunner().invoke(app, ["-c", str(tmp_path / "nope"), "status"])
+    assert result.exit_code == 2 and "not a folder" in result.output

@@ -191,6 +191,9 @@ def test_speedup_ladder_figures_are_data(curriculum):
         # tok/s × seconds per step is the batch's token count, the same on every rung
         tokens = rung["tok_per_s"] * rung["ms_per_step"] / 1000
         assert tokens == pytest.approx(data["tokens_per_step"], rel=0.005), rung["rung"]
+    for before, after in zip(rungs, rungs[1:]):
+        changed = {k for k in after["settings"] if after["settings"][k] != before["settings"].get(k)}
+        assert len(changed) == 1, f"{after['rung']} changes {sorted(changed)}: one change per rung"
     speeds = [r["tok_per_s"] for r in rungs]
     assert speeds == sorted(speeds), "each rung of the ladder is faster than the one before"
     for before, after in zip(rungs, rungs[1:]):

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from studytui.store import Store, StoreError
-from studytui.store.migrations import migrations
+from studytui.store import migrations
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def store(tmp_path):
 
 
 def test_migrations_apply_one_by_one_from_the_first_schema(tmp_path):
-    names = [m.name for m in migrations._migrations]
+    names = migrations.NAMES
     assert names[0] == "m001_progress_notes_time_events"
     path = tmp_path / "old.db"
     # A home created by the first release: only the first migration, with data in it.
@@ -45,7 +45,7 @@ def test_migrations_apply_one_by_one_from_the_first_schema(tmp_path):
 
 
 def test_wal_mode(store):
-    assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_status_timestamps_and_noop(store):

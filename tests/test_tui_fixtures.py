@@ -91,7 +91,7 @@ def seed_history(session: Session, today: dt.date = TODAY) -> None:
     store.log_time("llm/intro", 3000, source="test")
     store.set_note("llm/intro", "Watch again at 1.5x.", source="test")
     # Rewrite the history's timestamps to fixed days so the heatmap and streak are stable.
-    conn = store.db.conn
+    conn = store.conn
     ids = [r[0] for r in conn.execute("SELECT id FROM events ORDER BY id")]
     offsets = [0, 0, 1, 2, 4, 9]
     for event_id, back in zip(ids, offsets):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -74,6 +73,8 @@ def item_line(item: Item, status: str) -> Text:
 
 
 def item_detail(console: Console, item: Item, doc: dict[str, Any], cur: Curriculum) -> None:
+    from rich.markdown import Markdown  # markdown-it is slow to import; only `show` needs it
+
     console.print(Text(item.title, style="bold"))
     meta = [doc["key"], item.kind, doc["status"]]
     if item.duration_s:
@@ -121,6 +122,8 @@ def glossary_table(console: Console, terms: tuple[Term, ...]) -> None:
 
 
 def term_detail(console: Console, term: Term, cur: Curriculum) -> None:
+    from rich.markdown import Markdown
+
     console.print(Text(term.term, style="bold"))
     if term.aliases:
         console.print("also: " + ", ".join(term.aliases), style="dim", highlight=False)

@@ -7,13 +7,15 @@ on a database that really had the older shape.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Callable
 
-migrations = Migrations("studytui")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "studytui"
 
 
-@migrations()
 def m001_progress_notes_time_events(db: Database) -> None:
     db.execute("""
         CREATE TABLE progress (
@@ -52,7 +54,6 @@ def m001_progress_notes_time_events(db: Database) -> None:
     db.execute("CREATE INDEX events_at ON events(at)")
 
 
-@migrations()
 def m002_runs_index(db: Database) -> None:
     # An index over run folders: the folders are the truth, this makes listing fast.
     db.execute("""
@@ -71,7 +72,6 @@ def m002_runs_index(db: Database) -> None:
         )""")
 
 
-@migrations()
 def m003_reading_list(db: Database) -> None:
     db.execute("""
         CREATE TABLE reading (
@@ -85,3 +85,23 @@ def m003_reading_list(db: Database) -> None:
             added_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         )""")
+
+
+# In order; append new steps at the end, never edit or reorder shipped ones.
+STEPS: list[Callable[["Database"], None]] = [
+    m001_progress_notes_time_events,
+    m002_runs_index,
+    m003_reading_list,
+]
+NAMES = [step.__name__ for step in STEPS]
+
+
+def build() -> "Migrations":
+    """sqlite-utils' Migrations for STEPS. Imported only when there is work to do:
+    sqlite_utils pulls in numpy, which `studytui status` should not pay for."""
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for step in STEPS:
+        migrations()(step)
+    return migrations

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlite_utils import Database
-
 from studytui.curriculum.model import STATUSES
-from studytui.store.migrations import migrations
+from studytui.store import migrations
 
 EXPORT_FORMAT = "studytui-export"
 EXPORT_VERSION = 1
@@ -62,34 +60,42 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        self.db = Database(conn)
+        self.conn = conn
         if migrate:
             self.migrate()
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     # -- schema ---------------------------------------------------------------------------
     def migrate(self, stop_before: str | None = None) -> None:
-        if not migrations.pending(self.db):
+        if self.applied_migrations() == migrations.NAMES:
             return
+        from sqlite_utils import Database
+
         # Two processes opening a new home at once: one migrates, the other waits and
         # finds nothing left to do.
         with open(self.path.with_name(self.path.name + ".migrate.lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if migrations.pending(self.db):
-                migrations.apply(self.db, stop_before=stop_before)
+            migrations.build().apply(Database(self.conn), stop_before=stop_before)
 
     def applied_migrations(self) -> list[str]:
-        return [m.name for m in migrations.applied(self.db)]
+        """Names of the applied migrations, read with plain SQL (no sqlite_utils import)."""
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
+        if not exists:
+            return []
+        return [r[0] for r in self.conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+            (migrations.MIGRATION_SET,))]
 
     def data_version(self) -> int:
         """Changes when another connection commits: how the TUI notices CLI edits."""
-        return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -100,7 +106,7 @@ class Store:
             conn.execute("COMMIT")
 
     def _query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
-        cur = self.db.conn.execute(sql, params)
+        cur = self.conn.execute(sql, params)
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row)) for row in cur.fetchall()]
 
@@ -242,7 +248,7 @@ class Store:
         today = today or dt.date.today()
         since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time()).astimezone()
         counts: dict[dt.date, int] = {}
-        for (at,) in self.db.conn.execute("SELECT at FROM events WHERE at >= ?",
+        for (at,) in self.conn.execute("SELECT at FROM events WHERE at >= ?",
                                           (since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),)):
             day = dt.datetime.fromisoformat(at).astimezone().date()
             counts[day] = counts.get(day, 0) + 1
@@ -305,8 +311,11 @@ class Store:
         row = {k: (json.dumps(v) if k in ("settings", "summary", "last") and v is not None else v)
                for k, v in run.items()}
         row["updated_at"] = now_iso()
-        with self._write():
-            self.db["runs"].upsert(row, pk="id", alter=False)
+        cols = list(row)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+        with self._write() as conn:
+            conn.execute(f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                         f"ON CONFLICT(id) DO UPDATE SET {updates}", [row[c] for c in cols])
 
     def runs(self, lab: str | None = None) -> list[dict[str, Any]]:
         sql, params = "SELECT * FROM runs", []

@@ -238,3 +238,29 @@ def test_generated_curriculum_loads_cleanly(tmp_path):
     assert len(items) == 500
     assert any(i.children for i in items) and any(i.prerequisites for i in items)
     assert len({i.course_id for i in items}) == 3
+
+
+def test_cache_is_reused_and_invalidated_by_edits(tmp_path):
+    cur_dir = tmp_path / "cur"
+    shutil.copytree(VALID, cur_dir)
+    cache = tmp_path / "cache"
+    first = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
+    assert (cache / "curriculum.pickle").is_file()
+    again = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
+    assert again.curriculum.items_by_key == first.curriculum.items_by_key and again.problems == []
+
+    course = cur_dir / "gpt2.yaml"
+    course.write_text(course.read_text(encoding="utf-8").replace("Let's reproduce GPT-2 (124M)", "Reproduce"),
+                      encoding="utf-8")
+    edited = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
+    assert edited.curriculum.items_by_key["gpt2/reproduce"].title == "Reproduce"
+    # other lab names are another key: the lab check runs again
+    assert load_curriculum([cur_dir], known_labs={"gpt"}, cache_dir=cache).problems
+
+
+def test_a_corrupt_cache_means_a_cold_load(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "curriculum.pickle").write_bytes(b"not a pickle")
+    result = load_curriculum([VALID], known_labs=LABS, cache_dir=cache)
+    assert result.problems == [] and result.curriculum.course("gpt2") is not None

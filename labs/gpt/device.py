@@ -1,0 +1,137 @@
+"""Where the model runs and in what precision: device choice, autocast, GPU figures.
+
+    device = pick_device("auto")            # cuda, then mps, then cpu
+    check_precision(device, "bf16")         # SettingError (one line) if it cannot be done
+    with autocast(device, "bf16"): ...      # a no-op context for fp32
+
+The speed-up ladder's precision rungs, as in build-nanogpt:
+- `matmul_precision`: "highest" is true fp32 matmuls; "high" lets cuda use TF32 tensor
+  cores (10-bit mantissa inputs, fp32 accumulate); "medium" allows bf16 internally.
+- `dtype`: "bf16" runs matmuls and activations under autocast to bfloat16 (parameters and
+  optimizer state stay fp32); "fp16" likewise but needs a GradScaler because fp16's range
+  is narrow, so small gradients would flush to zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from labs.common.runctx import SettingError
+
+
+def pick_device(setting: str = "auto") -> str:
+    if setting != "auto":
+        kind = setting.split(":")[0]
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise SettingError(f"device {setting}: this torch sees no CUDA GPU")
+        if kind == "mps" and not torch.backends.mps.is_available():
+            raise SettingError(f"device {setting}: MPS is not available here")
+        if kind not in ("cpu", "cuda", "mps"):
+            raise SettingError(f"device {setting!r}: choose auto, cpu, cuda, cuda:N or mps")
+        return setting
+    if torch.cuda.is_available():
+        return "cuda"
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def device_type(device: str) -> str:
+    return device.split(":")[0]
+
+
+def describe(device: str) -> str:
+    """e.g. `cpu`, `cuda:0 NVIDIA H100 80GB HBM3`."""
+    if device_type(device) == "cuda":
+        index = torch.device(device).index or 0
+        return f"cuda:{index} {torch.cuda.get_device_name(index)}"
+    return device
+
+
+def gpu_name(device: str) -> str | None:
+    if device_type(device) != "cuda":
+        return None
+    return torch.cuda.get_device_name(torch.device(device).index or 0)
+
+
+def bf16_supported(device: str) -> bool:
+    kind = device_type(device)
+    if kind == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if kind == "cpu":
+        return True    # works, though ~100x slower than fp32 on most CPUs
+    if kind == "mps":
+        return True
+    return False
+
+
+def check_precision(device: str, dtype: str, *, allow_slow_cpu_bf16: bool = True) -> None:
+    """Refuse combinations that cannot run, each with one line."""
+    kind = device_type(device)
+    if dtype == "bf16" and not bf16_supported(device):
+        raise SettingError(f"dtype bf16: {describe(device)} has no bfloat16 support (use fp16 or fp32)")
+    if dtype == "bf16" and kind == "cpu" and not allow_slow_cpu_bf16:
+        raise SettingError("dtype bf16 on cpu is ~100x slower than fp32; use dtype=fp32")
+    if dtype == "fp16" and kind != "cuda":
+        raise SettingError(f"dtype fp16 needs a CUDA GPU (device is {device}); use fp32 or bf16")
+
+
+def resolve_dtype(device: str, dtype: str) -> str:
+    """`auto`: bf16 where a GPU has it, fp32 elsewhere (CPU bf16 is very slow)."""
+    if dtype != "auto":
+        return dtype
+    return "bf16" if device_type(device) == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+
+
+TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device: str, dtype: str):
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type(device), dtype=TORCH_DTYPES[dtype])
+
+
+def set_matmul_precision(precision: str) -> None:
+    torch.set_float32_matmul_precision(precision)
+    # cuDNN convolutions follow the same choice (no convolutions here, but keep them consistent)
+    torch.backends.cudnn.allow_tf32 = precision != "highest"
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work, so step timings measure the work and not the queueing."""
+    kind = device_type(device)
+    if kind == "cuda":
+        torch.cuda.synchronize()
+    elif kind == "mps":
+        torch.mps.synchronize()
+
+
+class GpuStats:
+    """Peak memory (torch's allocator) and utilization (NVML, if nvidia-ml-py is installed)."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self.cuda = device_type(device) == "cuda"
+        self.handle = None
+        if self.cuda:
+            try:
+                import pynvml
+                pynvml.nvmlInit()
+                self.handle = pynvml.nvmlDeviceGetHandleByIndex(torch.device(device).index or 0)
+                self.nvml = pynvml
+            except Exception:   # no NVML library, no driver access: leave utilization out
+                self.handle = None
+
+    def fields(self) -> dict:
+        if not self.cuda:
+            return {}
+        out = {"gpu_mem_mb": round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)}
+        if self.handle is not None:
+            try:
+                out["gpu_util"] = float(self.nvml.nvmlDeviceGetUtilizationRates(self.handle).gpu)
+            except Exception:
+                pass
+        return out

@@ -1,0 +1,402 @@
+"""Training GPT: the loop of nanoGPT's train.py / build-nanogpt, as a class a lab can drive.
+
+    trainer = Trainer(cfg, ctx, given_settings)    # ctx: labs.common.runctx.RunContext
+    trainer.setup()                                # device, data, model, optimizer, resume
+    trainer.train()                                # emits step/eval/sample/checkpoint/end
+
+One optimizer step:
+1. `gradient_accumulation_steps` micro-batches of (batch_size, block_size) tokens, each
+   loss divided by that count so the summed gradient is the mean over total_batch_size
+   tokens (under DDP each of N processes does 1/N of them; gradients are averaged).
+2. Clip the gradient's global norm to `grad_clip`.
+3. Learning rate: linear warm-up for `warmup_iters`, then cosine decay to `min_lr` at
+   `lr_decay_iters` (GPT-3 paper, appendix B), then flat.
+4. AdamW: matrices decayed by `weight_decay`, biases and LayerNorms not.
+
+A checkpoint (`ckpt.pt`, written to a temp file then renamed) holds the model, the
+optimizer, the config, the step, and every random state: the data position, the global
+torch RNG (dropout) and the sampler's. Resuming from it gives the same losses as a run
+that never stopped (exactly on CPU).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from labs.common.runctx import RunContext, SettingError
+from labs.gpt import device as dev
+from labs.gpt.config import RESUME_OVERRIDES, TrainConfig, check_shape, finish_config
+from labs.gpt.data import Batches, DataError, codec_from_state, load_codec, load_data, studytui_home
+from labs.gpt.mfu import flops_per_token, mfu, peak_flops
+from labs.gpt.model import GPT, GPTConfig, fused_adamw_available
+
+CHECKPOINT = "ckpt.pt"
+
+
+def get_lr(it: int, cfg: TrainConfig) -> float:
+    """Learning rate for iteration `it` (0-based): warm-up, cosine decay, then min_lr."""
+    if it < cfg.warmup_iters:
+        return cfg.learning_rate * (it + 1) / cfg.warmup_iters
+    if it > cfg.lr_decay_iters:
+        return cfg.min_lr
+    span = max(cfg.lr_decay_iters - cfg.warmup_iters, 1)
+    ratio = (it - cfg.warmup_iters) / span
+    coeff = 0.5 * (1.0 + math.cos(math.pi * ratio))   # 1 -> 0
+    return cfg.min_lr + coeff * (cfg.learning_rate - cfg.min_lr)
+
+
+def find_checkpoint(ref: str) -> Path:
+    """A run id (under $STUDYTUI_HOME/runs), a run folder, or a checkpoint file."""
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        candidate = path / CHECKPOINT
+    else:
+        candidate = studytui_home() / "runs" / ref / CHECKPOINT
+    if not candidate.is_file():
+        raise SettingError(f"no checkpoint for {ref!r} (looked for {candidate})")
+    return candidate
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        # our own files: configs and RNG states as well as tensors, so not weights_only
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise SettingError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}".splitlines()[0]) from None
+
+
+def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainConfig:
+    """The checkpoint's config, with what a resumed run may change from `given` settings."""
+    known = {f.name for f in fields(TrainConfig)}
+    resumed = TrainConfig(**{k: v for k, v in ckpt_cfg.items() if k in known})
+    for key in given:
+        if key not in known or given[key] is None:
+            continue
+        new = getattr(cfg, key)
+        if key in RESUME_OVERRIDES:
+            setattr(resumed, key, new)
+        elif key == "preset" or new != getattr(resumed, key):
+            if key != "preset" or new != resumed.preset:
+                raise SettingError(f"resume: {key} comes from the checkpoint "
+                                   f"({getattr(resumed, key)!r}); leave it unset")
+    return resumed
+
+
+class Trainer:
+
+    def __init__(self, cfg: TrainConfig, ctx: RunContext, given: dict | None = None, *,
+                 rank: int = 0, local_rank: int = 0, world_size: int = 1):
+        self.cfg, self.ctx, self.given = cfg, ctx, dict(given or {})
+        self.rank, self.local_rank, self.world_size = rank, local_rank, world_size
+        self.ddp = world_size > 1
+        self.master = rank == 0
+        self.step = 0
+        self.ckpt: dict | None = None
+        self.best_val_loss: float | None = None
+        self.last_loss: float | None = None
+
+    # -- setup --------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg = self.cfg
+        check_shape(cfg)
+        source = cfg.resume or cfg.checkpoint
+        if source:
+            self.ckpt = load_checkpoint(find_checkpoint(source))
+            cfg = self.cfg = config_for_resume(self.ckpt["config"], cfg, self.given)
+        self.device = dev.pick_device(cfg.device)
+        if self.ddp and dev.device_type(self.device) == "cuda":
+            self.device = f"cuda:{self.local_rank}"
+            torch.cuda.set_device(self.device)
+        self.device_type = dev.device_type(self.device)
+        cfg.dtype = dev.resolve_dtype(self.device, cfg.dtype)
+        dev.check_precision(self.device, cfg.dtype)
+        if cfg.fused_adamw and not fused_adamw_available(self.device_type):
+            raise SettingError(f"fused_adamw: this torch has no fused AdamW for {self.device_type}")
+        if cfg.compile and not hasattr(torch, "compile"):
+            raise SettingError("compile: this torch has no torch.compile")
+        dev.set_matmul_precision(cfg.matmul_precision)
+        torch.manual_seed(cfg.seed)
+        if self.device_type == "cuda":
+            torch.cuda.manual_seed(cfg.seed)
+
+        try:
+            if cfg.mode == "sample":
+                self.codec = (codec_from_state(self.ckpt["tokenizer"]) if self.ckpt
+                              else load_codec("gpt2"))
+                self.data = None
+            else:
+                codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else None
+                self.data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction, codec=codec)
+                self.codec = self.data.codec
+        except DataError as e:
+            raise SettingError(str(e)) from None
+        if not self.ckpt:
+            finish_config(cfg, self.codec.vocab_size, self.world_size)
+        elif cfg.mode == "train":
+            # a resumed run may change nproc: keep the tokens per step, re-split them
+            cfg.total_batch_size = self.ckpt["config"]["total_batch_size"]
+            finish_config(cfg, cfg.real_vocab_size, self.world_size)
+
+        self.model = self._build_model()
+        self.raw_model = self.model
+        if cfg.mode == "train":
+            self.batches = Batches(self.data, cfg.batch_size, cfg.block_size, cfg.seed, self.device) \
+                if self.data is not None else None
+            if self.batches is None:
+                raise SettingError("no data")
+        # the sampler's own generator: samples during training never disturb the training RNG
+        self.sample_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
+        self.optimizer = None
+        self.scaler = None
+        if cfg.mode == "train":
+            self.optimizer = self.raw_model.configure_optimizers(
+                cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type,
+                fused=cfg.fused_adamw)
+            if cfg.dtype == "fp16":
+                self.scaler = torch.amp.GradScaler("cuda")
+            if self.ckpt:
+                self._restore_training_state(self.ckpt)
+        if cfg.compile:
+            self.model = torch.compile(self.model)
+        if self.ddp:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            ids = [self.local_rank] if self.device_type == "cuda" else None
+            self.model = DDP(self.model, device_ids=ids)
+        self.n_params = self.raw_model.get_num_params()
+        self.flops_per_token = flops_per_token(self.n_params, cfg.n_layer, cfg.n_head,
+                                               cfg.n_embd // cfg.n_head, cfg.block_size)
+        self.peak = peak_flops(dev.gpu_name(self.device), cfg.dtype, cfg.matmul_precision)
+        self.gpu = dev.GpuStats(self.device)
+
+    def _build_model(self) -> GPT:
+        cfg = self.cfg
+        if self.ckpt:
+            mc = GPTConfig(**self.ckpt["model_config"])
+            mc.attention = cfg.attention
+            model = GPT(mc)
+            model.load_state_dict(self.ckpt["model"])
+        elif cfg.init_from:
+            try:
+                model = GPT.from_pretrained(cfg.init_from, attention=cfg.attention, dropout=cfg.dropout)
+            except (OSError, ValueError, KeyError) as e:
+                raise SettingError(f"init_from: {e}".splitlines()[0]) from None
+            mc = model.config
+            cfg.n_layer, cfg.n_head, cfg.n_embd = mc.n_layer, mc.n_head, mc.n_embd
+            cfg.block_size = min(cfg.block_size, mc.block_size)
+            cfg.vocab_size, cfg.real_vocab_size = mc.vocab_size, mc.real_vocab_size
+        else:
+            mc = GPTConfig(block_size=cfg.block_size, vocab_size=cfg.vocab_size, n_layer=cfg.n_layer,
+                           n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias,
+                           attention=cfg.attention, real_vocab_size=cfg.real_vocab_size)
+            try:
+                model = GPT(mc)
+            except ValueError as e:
+                raise SettingError(str(e)) from None
+        return model.to(self.device)
+
+    def _restore_training_state(self, ckpt: dict) -> None:
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.step = ckpt["step"]
+        self.batches.load_state(ckpt["data_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if self.device_type == "cuda" and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+        self.sample_gen.set_state(ckpt["sample_rng"])
+        if self.scaler is not None and ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.best_val_loss = ckpt.get("best_val_loss")
+        self.last_loss = ckpt.get("loss")
+
+    # -- the pieces of a step -------------------------------------------------------------
+    def autocast(self):
+        return dev.autocast(self.device, self.cfg.dtype)
+
+    @torch.no_grad()
+    def estimate_loss(self) -> dict[str, float]:
+        """Mean loss over eval_iters fixed batches of each split (the model in eval mode)."""
+        self.raw_model.eval()
+        out = {}
+        for split in ("train", "val"):
+            losses = []
+            for x, y in self.batches.eval_batches(split, self.cfg.eval_iters):
+                with self.autocast():
+                    _, loss = self.raw_model(x, y)
+                losses.append(loss.item())
+            out[split] = sum(losses) / len(losses)
+        self.raw_model.train()
+        return out
+
+    @torch.no_grad()
+    def sample(self, prompt: str | None = None) -> list[str]:
+        cfg = self.cfg
+        prompt = cfg.prompt if prompt is None else prompt
+        try:
+            ids = self.codec.encode(prompt) if prompt else []
+        except DataError as e:
+            raise SettingError(f"prompt: {e}") from None
+        if not ids:
+            ids = [self.codec.eot if self.codec.eot is not None else 0]
+        self.raw_model.eval()
+        x = torch.tensor(ids, dtype=torch.long, device=self.device)[None, :]
+        texts = []
+        for _ in range(cfg.num_samples):
+            with self.autocast():
+                y = self.raw_model.generate(x, cfg.max_new_tokens, cfg.temperature, cfg.top_k,
+                                            cfg.top_p, generator=self.sample_gen)
+            texts.append(self.codec.decode(y[0, len(ids):].tolist()))
+        self.raw_model.train()
+        return texts
+
+    def save_checkpoint(self) -> None:
+        if not self.master:
+            return
+        cfg = self.cfg
+        ckpt = {
+            "model": self.raw_model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "model_config": asdict(self.raw_model.config),
+            "config": asdict(cfg),
+            "step": self.step,
+            "loss": self.last_loss,
+            "best_val_loss": self.best_val_loss,
+            "tokenizer": self.codec.state(),
+            "data_rng": self.batches.state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if self.device_type == "cuda" else None,
+            "sample_rng": self.sample_gen.get_state(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+        }
+        path = self.ctx.path(CHECKPOINT)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        torch.save(ckpt, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)   # a kill -9 mid-write leaves the previous checkpoint whole
+        self.ctx.emit("checkpoint", step=self.step, path=CHECKPOINT)
+
+    def _stop_everywhere(self) -> bool:
+        """Did any process get a stop request? (They must all stop at the same step.)"""
+        flag = self.ctx.stop_requested
+        if not self.ddp:
+            return flag
+        import torch.distributed as dist
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def train_step(self) -> tuple[float, float, float]:
+        """One optimizer step; returns (mean loss, grad norm, lr)."""
+        cfg = self.cfg
+        lr = get_lr(self.step, cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        accum = cfg.gradient_accumulation_steps
+        batches = self.batches.train_micro_batches(accum, self.rank, self.world_size)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_sum = torch.zeros((), device=self.device)
+        for micro, (x, y) in enumerate(batches):
+            # under DDP, average gradients only after the last micro-batch
+            sync = not self.ddp or micro == accum - 1
+            ctx = self.model.no_sync() if (self.ddp and not sync) else nullcontext()
+            with ctx:
+                with self.autocast():
+                    _, loss = self.model(x, y)
+                loss = loss / accum      # mean over the micro-batches, not their sum
+                loss_sum += loss.detach()
+                if self.scaler is not None:
+                    self.scaler.scale(loss).backward()
+                else:
+                    loss.backward()
+        if self.ddp:
+            import torch.distributed as dist
+            dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)   # gloo has no AVG
+            loss_sum /= self.world_size
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
+        norm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), max_norm)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.step += 1
+        return loss_sum.item(), norm.item(), lr
+
+    # -- the loop -----------------------------------------------------------------------
+    def start_event(self, total: int) -> None:
+        self.ctx.start(config=asdict(self.cfg), device=dev.describe(self.device), total=total)
+        if self.master:
+            source = self.data.source if self.data is not None else "checkpoint"
+            self.ctx.emit("log", message=f"{self.n_params / 1e6:.2f}M parameters, tokenizer "
+                                          f"{self.cfg.tokenizer} ({self.codec.vocab_size} ids), "
+                                          f"data {source}, {self.world_size} process(es), dtype {self.cfg.dtype}")
+            if self.step:
+                self.ctx.emit("log", message=f"resumed at step {self.step}")
+
+    def train(self) -> dict:
+        cfg, ctx = self.cfg, self.ctx
+        self.start_event(cfg.max_iters)
+        tokens_per_step = cfg.total_batch_size
+        stopped = False
+        val_loss = None
+        while self.step < cfg.max_iters:
+            if self._stop_everywhere():
+                stopped = True
+                break
+            dev.synchronize(self.device)
+            t0 = time.perf_counter()
+            loss, norm, lr = self.train_step()
+            dev.synchronize(self.device)
+            dt = time.perf_counter() - t0
+            self.last_loss = loss
+            tok_per_s = tokens_per_step / dt
+            fields = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
+                          tok_per_s=tok_per_s)
+            utilization = mfu(tok_per_s, self.flops_per_token, self.peak)
+            if utilization is not None:
+                fields["mfu"] = utilization
+            fields.update(self.gpu.fields())
+            ctx.emit("step", **fields)
+            last = self.step == cfg.max_iters
+            if self.master and (self.step % cfg.eval_interval == 0 or last):
+                losses = self.estimate_loss()
+                val_loss = losses["val"]
+                if self.best_val_loss is None or val_loss < self.best_val_loss:
+                    self.best_val_loss = val_loss
+                ctx.emit("eval", step=self.step, val_loss=val_loss, train_loss=losses["train"])
+            if self.master and cfg.sample_interval > 0 and (self.step % cfg.sample_interval == 0 or last):
+                for text in self.sample():
+                    ctx.emit("sample", step=self.step, prompt=cfg.prompt, text=text)
+            if cfg.checkpoint_interval > 0 and self.step % cfg.checkpoint_interval == 0 and not last:
+                self.save_checkpoint()
+        self.save_checkpoint()
+        summary = {"steps": self.step, "loss": self.last_loss}
+        if val_loss is not None or self.best_val_loss is not None:
+            summary["val_loss"] = val_loss if val_loss is not None else self.best_val_loss
+            summary["best_val_loss"] = self.best_val_loss
+        ctx.end("stopped" if stopped else "done", summary)
+        return summary
+
+    def sample_only(self) -> dict:
+        """mode=sample: generate from the loaded checkpoint (or GPT-2 weights)."""
+        cfg = self.cfg
+        step = self.ckpt["step"] if self.ckpt else 0
+        self.start_event(cfg.num_samples)
+        torch.manual_seed(cfg.seed)
+        self.sample_gen.manual_seed(cfg.seed)
+        texts = []
+        for text in self.sample():
+            texts.append(text)
+            self.ctx.emit("sample", step=step, prompt=cfg.prompt, text=text)
+        self.ctx.end("done", {"samples": len(texts), "step": step})
+        return {"texts": texts}

@@ -104,6 +104,9 @@ class CurriculumScreen(Screen):
     # -- the detail pane -------------------------------------------------------------------
     @on(Tree.NodeHighlighted, "#cur-tree")
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        # Highlights arrive queued: one for a node the cursor already left is stale.
+        if event.node is not self.tree.cursor_node:
+            return
         if event.node.data and event.node.data != self.current:
             self.show_detail(event.node.data)
 

@@ -97,6 +97,9 @@ class GlossaryScreen(Screen):
 
     @on(OptionList.OptionHighlighted, "#term-list")
     def _term_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # Filtering rebuilds the list: highlights queued for an older list are stale.
+        if event.option_list.highlighted_option is not event.option:
+            return
         if event.option.id and event.option.id != self.term_id:
             self.show_term(event.option.id)
 

@@ -120,7 +120,8 @@ class CurriculumTree(Tree[str]):
         return [course_node(item.course_id), section_node(item.course_id, top.section_id)] + chain[::-1]
 
     def reveal(self, node_id: str) -> TreeNode[str] | None:
-        """Build and expand the branches down to a node, move the cursor there."""
+        """Build and expand the branches down to a node, then move the cursor there (after
+        the next refresh: a node has no line in the tree until the tree is laid out again)."""
         path = self.path_to(node_id)
         node = None
         for i, step in enumerate(path):
@@ -131,6 +132,9 @@ class CurriculumTree(Tree[str]):
                 self.fill(node)
                 node.expand()
         if node is not None:
-            self.move_cursor(node)
-            self.call_after_refresh(self.scroll_to_node, node)
+            self.call_after_refresh(self._move_to, node)
         return node
+
+    def _move_to(self, node: TreeNode[str]) -> None:
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib.util
 import signal
 import threading
 import time
-from pathlib import Path
+from functools import partial
 from typing import Callable
 
 from textual import work
@@ -68,17 +69,11 @@ class StudyApp(App):
         self.notes: NoteSaver | None = None
         self._data_version: int | None = None
         self._sighup_installed = False
-        from studytui.tui.screens.curriculum import CurriculumScreen
-        from studytui.tui.screens.desk import DeskScreen
-        from studytui.tui.screens.glossary import GlossaryScreen
-        from studytui.tui.screens.reading import ReadingScreen
-
-        for name, cls in (("desk", DeskScreen), ("curriculum", CurriculumScreen),
-                          ("glossary", GlossaryScreen), ("reading", ReadingScreen)):
-            self.add_mode(name, cls)
-        from studytui.tui.commands import StudyCommands
-
-        self.COMMANDS = App.COMMANDS | {StudyCommands}
+        # Screens (and the widgets they import) load on first visit: the first paint only
+        # pays for the desk.
+        for mode in MODE_KEYS:
+            self.add_mode(mode, partial(_make_screen, mode))
+        self.COMMANDS = App.COMMANDS | {_study_commands}
 
     # -- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -234,11 +229,8 @@ class StudyApp(App):
             self.screen.show_term(term_id)
 
     def labs_available(self) -> bool:
-        try:
-            from studytui.tui.screens.labs import LabsScreen  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        # Found, not imported: the labs screen pulls in the chart libraries.
+        return importlib.util.find_spec("studytui.tui.screens.labs") is not None
 
     def action_labs(self, lab: str | None = None) -> None:
         if not self.labs_available():
@@ -333,6 +325,21 @@ class StudyApp(App):
     def _on_sighup(self) -> None:
         self.save_everything()
         self.exit(return_code=129)
+
+
+SCREENS = {"desk": ("desk", "DeskScreen"), "curriculum": ("curriculum", "CurriculumScreen"),
+           "glossary": ("glossary", "GlossaryScreen"), "reading": ("reading", "ReadingScreen")}
+
+
+def _make_screen(mode: str):
+    module, name = SCREENS[mode]
+    return getattr(importlib.import_module(f"studytui.tui.screens.{module}"), name)()
+
+
+def _study_commands():
+    from studytui.tui.commands import StudyCommands
+
+    return StudyCommands
 
 
 def build_app(session: Session, **options) -> StudyApp:

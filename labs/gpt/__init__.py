@@ -15,6 +15,12 @@ Files, one idea each:
     ladder.py   the GPT-2 speed-up ladder: fp32 -> TF32 -> bf16 -> compile -> flash -> 50304 -> fused
 """
 
-from labs.gpt.model import GPT, Block, CausalSelfAttention, GPTConfig, MLP
-
 __all__ = ["GPT", "GPTConfig", "Block", "CausalSelfAttention", "MLP"]
+
+
+def __getattr__(name: str):
+    # imported on first use: `python -m labs.gpt.run` checks its settings before torch loads
+    if name in __all__:
+        from labs.gpt import model
+        return getattr(model, name)
+    raise AttributeError(f"module 'labs.gpt' has no attribute {name!r}")

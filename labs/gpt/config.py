@@ -102,10 +102,12 @@ class TrainConfig:
     checkpoint: str | None = None
 
 
-# settings a resumed run may change; everything else comes from the checkpoint
+# settings a resumed run may change; everything else comes from the checkpoint. (`seed`
+# seeds sampling in mode=sample; a resumed training run restores its RNG states instead.)
 RESUME_OVERRIDES = {"mode", "max_iters", "eval_interval", "eval_iters", "sample_interval",
                     "checkpoint_interval", "max_new_tokens", "temperature", "top_k", "top_p",
-                    "prompt", "num_samples", "device", "compile", "nproc", "resume", "checkpoint"}
+                    "prompt", "num_samples", "seed", "device", "dtype", "matmul_precision",
+                    "compile", "attention", "fused_adamw", "nproc", "resume", "checkpoint"}
 
 
 def parse_vocab_pad(value) -> int:

@@ -1,0 +1,260 @@
+"""The GPT lab as a run: events, resume, stop, kill -9, sampling, bad settings, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+
+from labs.gpt.run import main
+
+ROOT = Path(__file__).resolve().parents[2]
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("gptdata") / "text.txt"
+    path.write_text((STDLIB / "textwrap.py").read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "runs").mkdir(parents=True)
+    return tmp_path / "home"
+
+
+def tiny_settings(text_file: Path, **kw) -> dict:
+    return {"tokenizer": "char", "data": str(text_file), "n_layer": 2, "n_head": 2, "n_embd": 32,
+            "block_size": 32, "batch_size": 4, "max_iters": 8, "eval_interval": 1000, "eval_iters": 1,
+            "sample_interval": 0, "checkpoint_interval": 0, "learning_rate": 3e-3, **kw}
+
+
+_counter = iter(range(10**6))
+
+
+def new_run(home: Path, settings: dict) -> Path:
+    run_id = f"gpt-20250101-000000-{next(_counter):04x}"
+    run_dir = home / "runs" / run_id
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"lab": "gpt", "run_id": run_id, "settings": settings}))
+    return run_dir
+
+
+def run_inline(home: Path, settings: dict) -> Path:
+    run_dir = new_run(home, settings)
+    assert main([str(run_dir)]) == 0
+    return run_dir
+
+
+def events(run_dir: Path, name: str | None = None) -> list[dict]:
+    evs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [e for e in evs if name is None or e["event"] == name]
+
+
+def losses(run_dir: Path) -> dict[int, float]:
+    return {e["step"]: e["loss"] for e in events(run_dir, "step")}
+
+
+def lab_env(home: Path) -> dict:
+    # the same thread count as this process: a different one sums in another order (1e-7 apart)
+    return {**os.environ, "PYTHONPATH": str(ROOT), "STUDYTUI_HOME": str(home)}
+
+
+def test_a_run_end_to_end(home, text_file):
+    run_dir = run_inline(home, tiny_settings(text_file, eval_interval=4, sample_interval=4,
+                                             max_new_tokens=10, checkpoint_interval=4))
+    evs = events(run_dir)
+    names = [e["event"] for e in evs]
+    assert names[0] == "start" and names[-1] == "end" and evs[-1]["status"] == "done"
+    resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
+    for key in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "vocab_size", "learning_rate"):
+        assert key in resolved
+    assert resolved["n_embd"] == 32 and resolved["vocab_size"] == len(set(text_file.read_text()))
+    steps = events(run_dir, "step")
+    assert [s["step"] for s in steps] == list(range(1, 9))
+    for s in steps:
+        assert {"loss", "lr", "grad_norm", "dt_ms", "tok_per_s"} <= set(s)
+        assert "mfu" not in s and "gpu_mem_mb" not in s   # a CPU: no MFU rather than a wrong one
+    assert steps[-1]["loss"] < steps[0]["loss"]
+    assert [e["step"] for e in events(run_dir, "eval")] == [4, 8]
+    samples = events(run_dir, "sample")
+    assert [s["step"] for s in samples] == [4, 8] and all(len(s["text"]) == 10 for s in samples)
+    assert [c["step"] for c in events(run_dir, "checkpoint")] == [4, 8]
+    assert (run_dir / "ckpt.pt").is_file()
+    assert evs[-1]["summary"]["steps"] == 8
+
+
+def test_warmup_then_cosine_decay(home, text_file):
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=10, warmup_iters=4, learning_rate=1e-2,
+                                             min_lr=1e-3))
+    lrs = [e["lr"] for e in events(run_dir, "step")]
+    assert lrs[:4] == pytest.approx([2.5e-3, 5e-3, 7.5e-3, 1e-2])
+    assert all(a >= b - 1e-12 for a, b in zip(lrs[3:], lrs[4:]))
+    assert 1e-3 < lrs[-1] < lrs[4] / 2
+
+
+def test_lr_schedule_reaches_min_lr_at_lr_decay_iters():
+    from labs.gpt.config import TrainConfig
+    from labs.gpt.train import get_lr
+    cfg = TrainConfig(learning_rate=1.0, min_lr=0.1, warmup_iters=10, lr_decay_iters=110)
+    assert get_lr(0, cfg) == pytest.approx(0.1)
+    assert get_lr(60, cfg) == pytest.approx(0.55)   # half way: cos(pi/2) = 0
+    assert get_lr(110, cfg) == pytest.approx(0.1) and get_lr(500, cfg) == 0.1
+
+
+def test_gradient_accumulation_reaches_the_total_batch(home, text_file):
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=2, total_batch_size=4 * 32 * 3))
+    resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
+    assert resolved["gradient_accumulation_steps"] == 3
+    assert events(run_dir, "step")[0]["tok_per_s"] > 0
+
+
+def test_the_same_seed_repeats_exactly(home, text_file):
+    a = losses(run_inline(home, tiny_settings(text_file, max_iters=4)))
+    b = losses(run_inline(home, tiny_settings(text_file, max_iters=4)))
+    c = losses(run_inline(home, tiny_settings(text_file, max_iters=4, seed=7)))
+    assert a == b and a != c
+
+
+def test_resume_reproduces_an_unbroken_run(home, text_file):
+    unbroken = losses(run_inline(home, tiny_settings(text_file, max_iters=10, lr_decay_iters=10, warmup_iters=2, dropout=0.1)))
+    first = run_inline(home, tiny_settings(text_file, max_iters=5, lr_decay_iters=10, warmup_iters=2, dropout=0.1))
+    resumed = run_inline(home, {"resume": first.name, "max_iters": 10})
+    assert [e["step"] for e in events(resumed, "step")] == list(range(6, 11))
+    assert {**losses(first), **losses(resumed)} == unbroken   # exactly, dropout included
+
+
+def test_resume_refuses_a_changed_model(home, text_file):
+    first = run_inline(home, tiny_settings(text_file, max_iters=2))
+    run_dir = new_run(home, {"resume": first.name, "n_layer": 3})
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(run_dir)])
+    assert exit_info.value.code == 2
+    assert "n_layer comes from the checkpoint" in events(run_dir, "error")[0]["message"]
+
+
+def test_sampling_from_a_checkpoint_repeats_with_a_seed(home, text_file):
+    trained = run_inline(home, tiny_settings(text_file, max_iters=3))
+    texts = []
+    for seed in (5, 5, 6):
+        run_dir = run_inline(home, {"mode": "sample", "resume": trained.name, "seed": seed,
+                                    "prompt": "def ", "max_new_tokens": 30, "num_samples": 2})
+        samples = events(run_dir, "sample")
+        assert len(samples) == 2 and samples[0]["prompt"] == "def " and samples[0]["step"] == 3
+        assert events(run_dir)[-1]["event"] == "end"
+        texts.append([s["text"] for s in samples])
+    assert texts[0] == texts[1] and texts[0] != texts[2]
+    by_path = run_inline(home, {"mode": "sample", "checkpoint": str(trained / "ckpt.pt"), "seed": 5,
+                                "prompt": "def ", "max_new_tokens": 30, "num_samples": 2})
+    assert [s["text"] for s in events(by_path, "sample")] == texts[0]
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["n_embd=33", "n_head=2"], "n_embd (33) must be divisible by n_head (2)"),
+    (["mode=sample"], "mode=sample needs resume=RUN"),
+    (["preset=huge"], "preset"),
+    (["vocab_pad=lots"], "vocab_pad"),
+])
+def test_bad_settings_fail_fast_with_one_line(tmp_path, sets, message):
+    args = [sys.executable, "-m", "labs.gpt.run", "--out", str(tmp_path)]
+    for s in sets:
+        args += ["--set", s]
+    proc = subprocess.run(args, cwd=ROOT, env=lab_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"total_batch_size": 100}, "must be a multiple of batch_size * block_size"),
+    ({"dtype": "fp16"}, "fp16 needs a CUDA GPU"),
+    ({"tokenizer": "nonsense"}, "not gpt2, char"),
+    ({"vocab_size": 10}, "smaller than the tokenizer's"),
+])
+def test_settings_refused_before_training(home, text_file, extra, message):
+    run_dir = new_run(home, tiny_settings(text_file, **extra))
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(run_dir)])
+    assert exit_info.value.code == 2
+    assert message in events(run_dir, "error")[0]["message"]
+    assert not events(run_dir, "step")
+
+
+def _wait_for(run_dir: Path, name: str, proc: subprocess.Popen, timeout: float = 60) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (run_dir / "metrics.jsonl").exists():
+            found = [e for e in events_complete(run_dir) if e["event"] == name]
+            if found:
+                return found[0]
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
+        time.sleep(0.05)
+    raise AssertionError(f"no {name} event in {timeout} s")
+
+
+def events_complete(run_dir: Path) -> list[dict]:
+    text = (run_dir / "metrics.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+
+def start_process(home: Path, settings: dict) -> tuple[Path, subprocess.Popen]:
+    run_dir = new_run(home, settings)
+    proc = subprocess.Popen([sys.executable, "-m", "labs.gpt.run", str(run_dir)], cwd=ROOT,
+                            env=lab_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return run_dir, proc
+
+
+@pytest.mark.slow
+def test_sigterm_saves_and_ends_stopped(home, text_file):
+    run_dir, proc = start_process(home, tiny_settings(text_file, max_iters=100_000))
+    _wait_for(run_dir, "step", proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    evs = events(run_dir)
+    assert evs[-1]["event"] == "end" and evs[-1]["status"] == "stopped"
+    assert evs[-2]["event"] == "checkpoint" and evs[-2]["step"] == evs[-1]["summary"]["steps"]
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume(home, text_file):
+    settings = tiny_settings(text_file, max_iters=100_000, lr_decay_iters=1000, warmup_iters=5, checkpoint_interval=3)
+    run_dir, proc = start_process(home, settings)
+    _wait_for(run_dir, "checkpoint", proc)
+    proc.kill()   # SIGKILL: no chance to save or to write `end`
+    proc.wait(timeout=30)
+    assert not [e for e in events_complete(run_dir) if e["event"] in ("end", "error")]
+    resumed = run_inline(home, {"resume": run_dir.name, "max_iters": 12})
+    first_step = events(resumed, "step")[0]["step"]
+    assert first_step > 3 and (first_step - 1) % 3 == 0   # from the last whole checkpoint
+    assert events(resumed)[-1]["status"] == "done"
+    unbroken = losses(run_inline(home, {**settings, "max_iters": 12}))
+    assert losses(resumed) == {s: l for s, l in unbroken.items() if s >= first_step}
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_match_one(home, text_file):
+    """gloo on CPU: 2 processes x 1 micro-batch = 1 process x 2 micro-batches."""
+    settings = tiny_settings(text_file, max_iters=5, total_batch_size=2 * 4 * 32, device="cpu")
+    single = losses(run_inline(home, settings))
+    run_dir = new_run(home, {**settings, "nproc": 2})
+    proc = subprocess.run([sys.executable, "-m", "labs.gpt.run", str(run_dir)], cwd=ROOT,
+                          env=lab_env(home), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    evs = events(run_dir)
+    assert [e["event"] for e in evs].count("start") == 1   # rank 0 alone writes
+    assert evs[-1]["event"] == "end"
+    resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
+    assert resolved["nproc"] == 2 and resolved["gradient_accumulation_steps"] == 1
+    ddp = losses(run_dir)
+    assert ddp.keys() == single.keys()
+    assert all(abs(ddp[s] - single[s]) < 1e-5 for s in single)

@@ -93,9 +93,9 @@ async def test_note_survives_an_abrupt_exit(home):
     app = desk(s)
     async with app.run_test(size=SIZE) as pilot:
         await at_item(app, pilot, "llm/intro")
-        await pilot.press("n", *"half a thought")
+        await pilot.press("n", *"half")
         app.exit()       # no pause: the debounce never fired
-    assert Store(s.store.path).note("llm/intro") == "half a thought"
+    assert Store(s.store.path).note("llm/intro") == "half"
 
 
 @sync
@@ -142,7 +142,10 @@ async def test_glossary_filter_see_also_back_and_taught_by(home):
         await pilot.press("g")
         await until(pilot, lambda: isinstance(app.screen, GlossaryScreen))
         screen = app.screen
-        await pilot.press("slash", *"byte pair", "enter")   # an alias finds the term
+        await pilot.press("slash")
+        screen.query_one("#term-filter", Input).value = "byte pair"   # an alias finds the term
+        await pilot.pause()
+        await pilot.press("enter")
         await pilot.pause()
         assert screen.term_id == "bpe"
         related = screen.query_one("#term-related", OptionList)
@@ -167,7 +170,9 @@ async def test_glossary_fuzzy_filter(home):
     app = desk(s)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
-        await pilot.press("g", "slash", *"atention")    # a typo still finds it
+        await pilot.press("g", "slash")
+        await pilot.pause()
+        app.screen.query_one("#term-filter", Input).value = "atention"    # a typo still finds it
         await pilot.pause()
         terms = app.screen.query_one("#term-list", OptionList)
         assert terms.get_option_at_index(0).id == "attention"
@@ -195,8 +200,10 @@ async def test_reading_list_add_archive_and_move(home):
         await until(pilot, lambda: app.loaded)
         await pilot.press("r", "a")
         await pilot.pause()
-        await pilot.press(*"not a url", "enter", "enter", "tab", "enter")   # refused: stays open
+        app.screen.query_one("#add-url", Input).value = "not a url"
+        await pilot.press("ctrl+s")                  # refused: the dialog stays open
         await pilot.pause()
+        assert "must start with http" in screen_text(app)
         assert s.store.reading() == []
         url_input = app.screen.query_one("#add-url", Input)
         url_input.value = "https://jalammar.github.io/illustrated-transformer/"
@@ -219,20 +226,24 @@ async def test_reading_list_add_archive_and_move(home):
         assert [(r["status"], r["course"]) for r in s.store.reading()] == [("course", "gpu")]
 
 
+async def palette_pick(app, pilot, query: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    app.screen.query_one(Input).value = query     # typed at once: the search runs once
+    await pilot.pause(0.4)
+    await pilot.press("enter")
+
+
 @sync
 async def test_palette_finds_items_and_terms(home):
     s = make_session(home)
     app = desk(s)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
-        await pilot.press("ctrl+p", *"tokenizer")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_pick(app, pilot, "tokenizer")
         await until(pilot, lambda: isinstance(app.screen, CurriculumScreen)
                     and app.screen.current == "llm/tokenizer")
-        await pilot.press("ctrl+p", *"self-attention")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_pick(app, pilot, "self-attention")
         await until(pilot, lambda: isinstance(app.screen, GlossaryScreen)
                     and app.screen.term_id == "attention")
 
@@ -342,3 +353,22 @@ async def test_load_failure_is_one_line_on_the_desk(home):
         await until(pilot, lambda: app.load_error is not None)
         await pilot.pause()
         assert "bad.yaml:3:1: nope" in screen_text(app)
+
+
+@sync
+async def test_labs_strip_shows_running_runs(home):
+    from studytui.tui.widgets.labs_strip import LabsStrip
+
+    s = make_session(home)
+    app = desk(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        strip = app.screen.query_one(LabsStrip)
+        assert "none running" in screen_text(app)
+        strip._show([{"lab": "gpt", "id": "gpt-20250314-120000-ab12", "status": "running",
+                      "last": {"step": 120, "loss": 3.2841}}])
+        await pilot.pause()
+        assert "gpt gpt-20250314-120000-ab12 step 120 loss 3.284" in screen_text(app)
+        strip._show([])
+        await pilot.pause()
+        assert "none running" in screen_text(app)

@@ -1,0 +1,226 @@
+"""The GPT-2 speed-up ladder (build-nanogpt, lecture part 2): one change at a time, timed.
+
+    python -m labs.gpt.ladder --out runs                             # default rungs for this device
+    python -m labs.gpt.ladder --out runs --set preset=gpt2 --set rungs=fp32,tf32,bf16,compile,flash,vocab,fused
+    python -m labs.gpt.ladder RUN_DIR                                # how studytui starts it
+
+Each rung keeps every earlier change that ran and adds one:
+
+| rung    | change                                           | why it is faster                          |
+| fp32    | matmul_precision=highest, manual attention       | the baseline: true fp32 everywhere        |
+| tf32    | matmul_precision=high                            | TF32 tensor cores for fp32 matmuls        |
+| bf16    | dtype=bf16 (autocast)                            | half the bytes, bf16 tensor cores         |
+| compile | torch.compile                                    | fused kernels, fewer trips to memory      |
+| flash   | attention=sdpa                                   | FlashAttention: no T x T matrix in memory |
+| vocab   | vocab_pad=64 (50257 -> 50304)                    | matmul sizes that tile evenly             |
+| fused   | fused AdamW                                      | one kernel for the whole optimizer step   |
+
+Every rung builds a fresh model from the same seed, runs `warmup_steps` untimed steps
+(compile happens there) and then `steps` timed ones on random token ids (the speed of
+a step does not depend on what the tokens say), synchronizing the device around each.
+It reports ms/step, tokens/s, the speed-up over the previous rung that ran and over
+fp32, and MFU (see labs/gpt/mfu.py: 6N + 12*L*H*Q*T FLOPs per token over the device's
+peak for that rung's precision; None where the peak is unknown, as on any CPU).
+
+On a CPU, bf16 runs ~100x slower than fp32 and compile spends ~40 s on its first step,
+so the default rungs there leave them out; they are listed as skipped. Name rungs with
+`rungs=` (a comma list) to run exactly those. Results: a `table` event named "ladder"
+and `ladder.json` in the run folder (a list of {rung, change, status, ms_per_step,
+tok_per_s, mfu, speedup_prev, speedup_fp32, loss}).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from labs.common.runctx import RunContext, SettingError, write_json_atomic
+from labs.gpt.config import PRESETS, padded
+
+LAB = "gpt-ladder"
+GPT2_VOCAB = 50257
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    change: str
+    setting: dict
+
+
+RUNGS = [
+    Rung("fp32", "fp32, matmul_precision=highest, manual attention", {}),
+    Rung("tf32", "matmul_precision=high (TF32)", {"matmul_precision": "high"}),
+    Rung("bf16", "dtype=bf16 autocast", {"dtype": "bf16"}),
+    Rung("compile", "torch.compile", {"compile": True}),
+    Rung("flash", "attention=sdpa (flash attention)", {"attention": "sdpa"}),
+    Rung("vocab", "vocab_pad=64 (50257 -> 50304)", {"vocab_pad": 64}),
+    Rung("fused", "fused AdamW", {"fused_adamw": True}),
+]
+BASE = {"matmul_precision": "highest", "dtype": "fp32", "compile": False, "attention": "manual",
+        "vocab_pad": 1, "fused_adamw": False}
+CPU_DEFAULT = ["fp32", "tf32", "flash", "vocab", "fused"]
+COLUMNS = ["rung", "change", "ms/step", "tok/s", "vs previous", "vs fp32", "mfu", "status"]
+
+
+def choose_rungs(setting: str | None, device_type: str) -> list[str]:
+    names = [r.name for r in RUNGS]
+    if not setting or setting == "auto":
+        return names if device_type == "cuda" else CPU_DEFAULT
+    chosen = [s.strip() for s in setting.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in names]
+    if unknown:
+        raise SettingError(f"rungs: {unknown[0]!r} is not one of {', '.join(names)}")
+    return chosen
+
+
+def rung_settings(chosen: list[str]) -> dict[str, dict]:
+    """Each chosen rung's full settings: the base plus every chosen rung up to it."""
+    out, current = {}, dict(BASE)
+    for rung in RUNGS:
+        if rung.name in chosen:
+            current = {**current, **rung.setting}
+            out[rung.name] = dict(current)
+    return out
+
+
+def time_rung(shape: dict, s: dict, device: str, steps: int, warmup: int, seed: int, on_step) -> dict:
+    """Train `warmup + steps` steps with settings `s`; the timed steps' figures."""
+    import torch
+    from labs.gpt import device as dev
+    from labs.gpt.mfu import flops_per_token, mfu, peak_flops
+    from labs.gpt.model import GPT, GPTConfig, fused_adamw_available
+
+    dev.check_precision(device, s["dtype"])
+    kind = dev.device_type(device)
+    if s["fused_adamw"] and not fused_adamw_available(kind):
+        raise SettingError(f"fused AdamW is not available for {kind}")
+    dev.set_matmul_precision(s["matmul_precision"])
+    torch.manual_seed(seed)
+    real_vocab = shape["vocab_size"]
+    config = GPTConfig(n_layer=shape["n_layer"], n_head=shape["n_head"], n_embd=shape["n_embd"],
+                       block_size=shape["block_size"], vocab_size=padded(real_vocab, s["vocab_pad"]),
+                       real_vocab_size=real_vocab, attention=s["attention"])
+    model = GPT(config).to(device)
+    optimizer = model.configure_optimizers(0.1, 6e-4, (0.9, 0.95), kind, fused=s["fused_adamw"])
+    n_params = model.get_num_params()
+    step_model = torch.compile(model) if s["compile"] else model
+    B, T = shape["batch_size"], shape["block_size"]
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(real_vocab, (B, T), generator=gen).to(device)
+    y = torch.randint(real_vocab, (B, T), generator=gen).to(device)
+    per_token = flops_per_token(n_params, config.n_layer, config.n_head, config.n_embd // config.n_head, T)
+    peak = peak_flops(dev.gpu_name(device), s["dtype"], s["matmul_precision"])
+    times, loss_value = [], None
+    for i in range(warmup + steps):
+        dev.synchronize(device)
+        t0 = time.perf_counter()
+        with dev.autocast(device, s["dtype"]):
+            _, loss = step_model(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = loss.item()
+        dev.synchronize(device)
+        dt = time.perf_counter() - t0
+        if i >= warmup:
+            times.append(dt)
+        if on_step(i, warmup, dt, B * T, loss_value, mfu(B * T / dt, per_token, peak)):
+            break   # stop requested
+    if not times:
+        return {"status": "stopped"}
+    ms = 1000 * sorted(times)[len(times) // 2]   # the median: robust to a stray slow step
+    tok_per_s = B * T / (ms / 1000)
+    return {"status": "ok", "ms_per_step": ms, "tok_per_s": tok_per_s,
+            "mfu": mfu(tok_per_s, per_token, peak), "loss": loss_value}
+
+
+def main(argv: list[str] | None = None) -> int:
+    with RunContext.from_argv(LAB, argv) as ctx:
+        s = ctx.settings
+        preset = s["preset"] or "auto"
+        from labs.gpt import device as dev
+        device = dev.pick_device(s["device"])
+        kind = dev.device_type(device)
+        if preset == "auto":
+            preset = "gpt2" if kind == "cuda" else "tiny"
+        if preset not in PRESETS:
+            raise SettingError(f"preset: {preset!r} is not one of auto, {', '.join(PRESETS)}")
+        shape = {k: PRESETS[preset][k] for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")}
+        shape.update({k: s[k] for k in shape if s.get(k) is not None})
+        shape["vocab_size"] = s["vocab_size"] or GPT2_VOCAB
+        if shape["n_embd"] % shape["n_head"]:
+            raise SettingError(f"n_embd ({shape['n_embd']}) must be divisible by n_head ({shape['n_head']})")
+        steps = s["steps"] or (10 if kind == "cuda" else 5)
+        warmup = s["warmup_steps"] if s["warmup_steps"] is not None else (3 if kind == "cuda" else 1)
+        chosen = choose_rungs(s["rungs"], kind)
+        settings_by_rung = rung_settings(chosen)
+        ctx.start(config={"preset": preset, **shape, "steps": steps, "warmup_steps": warmup,
+                          "rungs": chosen, "device": device, "seed": s["seed"]},
+                  device=dev.describe(device), total=len(chosen))
+        results: list[dict] = []
+        global_step = 0
+        stopped = False
+
+        def on_step(i, warm, dt, tokens, loss, utilization) -> bool:
+            nonlocal global_step
+            global_step += 1
+            fields = dict(step=global_step, loss=loss, dt_ms=dt * 1000, tok_per_s=tokens / dt,
+                          rung=current, warmup=i < warm)
+            if utilization is not None:
+                fields["mfu"] = utilization
+            ctx.emit("step", **fields)
+            return ctx.stop_requested
+
+        previous = first = None
+        for done, rung in enumerate(RUNGS):
+            current = rung.name
+            row = {"rung": rung.name, "change": rung.change, "status": "skipped", "ms_per_step": None,
+                   "tok_per_s": None, "mfu": None, "speedup_prev": None, "speedup_fp32": None, "loss": None}
+            if rung.name in settings_by_rung and not stopped:
+                ctx.emit("log", message=f"rung {rung.name}: {rung.change}")
+                try:
+                    row.update(time_rung(shape, settings_by_rung[rung.name], device, steps, warmup,
+                                         s["seed"], on_step))
+                except SettingError as e:
+                    row["status"] = f"skipped: {e}"
+                except Exception as e:   # e.g. compile without a C compiler: report, go on
+                    row["status"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+                if row["status"] == "stopped":
+                    stopped = True
+                if row["status"] == "ok":
+                    if previous is not None:
+                        row["speedup_prev"] = row["tok_per_s"] / previous
+                    if first is not None:
+                        row["speedup_fp32"] = row["tok_per_s"] / first
+                    previous = row["tok_per_s"]
+                    if rung.name == "fp32":
+                        first = row["tok_per_s"]
+                        row["speedup_fp32"] = 1.0
+                ctx.emit("progress", done=done + 1, total=len(RUNGS), rate=None, unit="rungs", eta_s=None)
+            results.append(row)
+            stopped = stopped or ctx.stop_requested
+
+        write_json_atomic(ctx.path("ladder.json"), results)
+        ctx.emit("table", name="ladder", columns=COLUMNS, rows=[_table_row(r) for r in results])
+        ran = [r for r in results if r["status"] == "ok"]
+        summary = {"rungs_run": len(ran)}
+        if ran:
+            summary["tok_per_s"] = ran[-1]["tok_per_s"]
+            summary["best_rung"] = max(ran, key=lambda r: r["tok_per_s"])["rung"]
+            if ran[-1]["speedup_fp32"] is not None:
+                summary["speedup_fp32"] = ran[-1]["speedup_fp32"]
+        ctx.end("stopped" if stopped else "done", summary)
+    return 0
+
+
+def _table_row(r: dict) -> list:
+    def num(v, digits):
+        return None if v is None else round(v, digits)
+    return [r["rung"], r["change"], num(r["ms_per_step"], 1), num(r["tok_per_s"], 0),
+            num(r["speedup_prev"], 2), num(r["speedup_fp32"], 2), num(r["mfu"], 3), r["status"]]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

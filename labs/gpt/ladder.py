@@ -49,12 +49,12 @@ class Rung:
 
 
 RUNGS = [
-    Rung("fp32", "fp32, matmul_precision=highest, manual attention", {}),
-    Rung("tf32", "matmul_precision=high (TF32)", {"matmul_precision": "high"}),
-    Rung("bf16", "dtype=bf16 autocast", {"dtype": "bf16"}),
+    Rung("fp32", "true fp32", {}),
+    Rung("tf32", "TF32 matmuls", {"matmul_precision": "high"}),
+    Rung("bf16", "bf16 autocast", {"dtype": "bf16"}),
     Rung("compile", "torch.compile", {"compile": True}),
-    Rung("flash", "attention=sdpa (flash attention)", {"attention": "sdpa"}),
-    Rung("vocab", "vocab_pad=64 (50257 -> 50304)", {"vocab_pad": 64}),
+    Rung("flash", "flash attention", {"attention": "sdpa"}),
+    Rung("vocab", "vocab 50304", {"vocab_pad": 64}),
     Rung("fused", "fused AdamW", {"fused_adamw": True}),
 ]
 BASE = {"matmul_precision": "highest", "dtype": "fp32", "compile": False, "attention": "manual",

@@ -258,3 +258,15 @@ def test_ddp_two_processes_match_one(home, text_file):
     ddp = losses(run_dir)
     assert ddp.keys() == single.keys()
     assert all(abs(ddp[s] - single[s]) < 1e-5 for s in single)
+
+
+def test_sampling_from_local_gpt2_weights(home, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=50257)
+    transformers.GPT2LMHeadModel(config).save_pretrained(tmp_path / "gpt2-random")
+    run_dir = run_inline(home, {"mode": "sample", "init_from": str(tmp_path / "gpt2-random"),
+                                "prompt": "Hello", "max_new_tokens": 5, "seed": 1})
+    (sample,) = events(run_dir, "sample")
+    assert sample["prompt"] == "Hello" and isinstance(sample["text"], str)
+    resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
+    assert (resolved["n_layer"], resolved["n_embd"], resolved["vocab_size"]) == (1, 16, 50257)

@@ -8,7 +8,8 @@ through `labs.gpt.run` (events, clipping, lr schedule, grad-norm, a run folder),
 baseline as the few lines of nanoGPT's train.py (random windows, forward, backward,
 AdamW step). Each round runs both, alternating, and reports the median tokens/s over
 the steps after the first few (warm-up). Prints the ratio lab / baseline: 1.0 or more
-means the lab's bookkeeping costs nothing measurable.
+means the lab's bookkeeping costs nothing measurable (the lab uses the fused AdamW
+kernel where torch has one, on CPU too; nanoGPT only asks for it on cuda).
 """
 
 from __future__ import annotations
@@ -39,26 +40,36 @@ def lab_tok_per_s(home: Path, settings: dict) -> float:
 
 
 def baseline_tok_per_s(cfg, tokens, steps: int) -> float:
-    """nanoGPT's train.py, stripped to the loop."""
+    """nanoGPT's train.py on a CPU, stripped to the loop: its get_batch, AdamW as it
+    configures it off cuda (not fused), lr set every step, gradient clipping."""
+    import numpy as np
     import torch
     from labs.gpt.model import GPT, GPTConfig
+    from labs.gpt.train import get_lr
     torch.manual_seed(cfg.seed)
     model = GPT(GPTConfig(block_size=cfg.block_size, vocab_size=cfg.vocab_size, n_layer=cfg.n_layer,
                           n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
-                                  weight_decay=cfg.weight_decay)
-    data = torch.from_numpy(tokens.astype("int64"))
+    optimizer = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2),
+                                           "cpu", fused=False)
     B, T = cfg.batch_size, cfg.block_size
+
+    def get_batch():
+        ix = torch.randint(len(tokens) - T, (B,))
+        x = torch.stack([torch.from_numpy(tokens[i:i + T].astype(np.int64)) for i in ix])
+        y = torch.stack([torch.from_numpy(tokens[i + 1:i + 1 + T].astype(np.int64)) for i in ix])
+        return x, y
+
     rates = []
-    for _ in range(steps):
+    for it in range(steps):
         t0 = time.perf_counter()
-        ix = torch.randint(len(data) - T - 1, (B,))
-        x = torch.stack([data[i:i + T] for i in ix])
-        y = torch.stack([data[i + 1:i + 1 + T] for i in ix])
+        for group in optimizer.param_groups:
+            group["lr"] = get_lr(it, cfg)
+        x, y = get_batch()
         _, loss = model(x, y)
-        optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
         loss.item()
         rates.append(B * T / (time.perf_counter() - t0))
     return statistics.median(rates[WARMUP:])

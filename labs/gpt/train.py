@@ -362,7 +362,8 @@ class Trainer:
             tok_per_s = tokens_per_step / dt
             fields = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
                           tok_per_s=tok_per_s)
-            utilization = mfu(tok_per_s, self.flops_per_token, self.peak)
+            # the peak is one device's: under DDP each of world_size devices did 1/world_size of it
+            utilization = mfu(tok_per_s / self.world_size, self.flops_per_token, self.peak)
             if utilization is not None:
                 fields["mfu"] = utilization
             fields.update(self.gpu.fields())

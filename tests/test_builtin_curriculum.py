@@ -33,7 +33,7 @@ LAB_PAIRINGS = {
     "tokenization-gpt2/reproduce-gpt2": "gpt",
     "tokenization-gpt2/speedup-ladder": "gpt-ladder",
 }
-LADDER_RUNGS = ["fp32", "tf32", "bf16", "compile", "flash", "vocab50304"]
+LADDER_RUNGS = ["fp32", "tf32", "bf16", "compile", "flash", "vocab"]  # the gpt-ladder lab's rung names
 
 _URL = re.compile(r"https?://[^\s)\]<>\"'`]+")
 # Percent-encoded brackets glued to the end of a link by a markdown slip ("...pdf%5D%5D%3E").

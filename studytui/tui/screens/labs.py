@@ -29,12 +29,13 @@ from studytui.runs import (RunError, RunWatch, SettingError, load_manifests, par
 from studytui.runs.format import (STATUS_STYLE, fmt_duration, fmt_started, fmt_value,
                                   key_figure)
 from studytui.runs.manifest import LabManifest
+from studytui.runs.reference import LadderReference, ladder_reference
 from studytui.runs.status import duration_s
 from studytui.runs.token_client import TokenizerClient, TokenizerServerError
 from studytui.session import Session
 from studytui.tui.widgets.run_charts import LossChart
-from studytui.tui.widgets.run_panels import (ConfigPanel, EventLog, GpuPanel, MetricsPanel,
-                                             ResultTables, RunHeader, SamplesPanel,
+from studytui.tui.widgets.run_panels import (ConfigPanel, EventLog, GpuPanel, LadderComparison,
+                                             MetricsPanel, ResultTables, RunHeader, SamplesPanel,
                                              ThroughputPanel)
 from studytui.tui.widgets.run_tokenizer import MergesPanel
 
@@ -293,6 +294,7 @@ class RunScreen(Screen):
                 yield LossChart(id="loss-chart")
                 yield MergesPanel(id="merges")
                 yield ResultTables(id="results")
+                yield LadderComparison(self._ladder_reference(), id="ladder-ref")
             with VerticalScroll(id="run-right"):
                 yield MetricsPanel(id="metrics")
                 yield ThroughputPanel(id="throughput")
@@ -306,6 +308,7 @@ class RunScreen(Screen):
 
     def on_mount(self) -> None:
         for wid, title in (("#loss-chart", "loss"), ("#merges", "merges"), ("#results", "results"),
+                           ("#ladder-ref", "seed notes"),
                            ("#metrics", "metrics"), ("#throughput", "throughput"), ("#gpu", "GPU"),
                            ("#samples", "samples"), ("#events-box", "events"), ("#config", "config")):
             self.query_one(wid).border_title = title
@@ -314,6 +317,15 @@ class RunScreen(Screen):
         self.poll_run(force=True)
         self.set_interval(RUN_POLL_S, self.poll_run)
 
+    def _ladder_reference(self) -> LadderReference | None:
+        """The curriculum's ladder figures, for a gpt-ladder run only (no YAML otherwise)."""
+        if self.watch.lab != "gpt-ladder":
+            return None
+        try:
+            return ladder_reference(self.session.curriculum)
+        except Exception:   # a broken curriculum must not keep the run view from opening
+            return None
+
     def poll_run(self, force: bool = False) -> None:
         """Read what's new; redraw on news, or once a second for the clock."""
         changed = self.watch.update()
@@ -321,7 +333,7 @@ class RunScreen(Screen):
         if not (force or changed or now - self._last_draw >= CLOCK_REDRAW_S):
             return
         self._last_draw = now
-        for panel in (RunHeader, LossChart, MergesPanel, ResultTables, MetricsPanel,
+        for panel in (RunHeader, LossChart, MergesPanel, ResultTables, LadderComparison, MetricsPanel,
                       ThroughputPanel, GpuPanel, SamplesPanel, EventLog, ConfigPanel):
             for widget in self.query(panel):
                 widget.show_state(self.watch, now)

@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from studytui.runs.format import STATUS_STYLE, fmt_duration, fmt_value
+from studytui.runs.reference import LadderReference
 from studytui.runs.status import RunWatch
 
 SHOWN_METRICS = ("step", "loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu")
@@ -192,3 +193,45 @@ class ResultTables(RunPanel, Static):
                 table.add_row(*[fmt_value(v) for v in (row if isinstance(row, list) else [row])])
             parts.append(table)
         self.update(Group(*parts))
+
+
+class LadderComparison(RunPanel, Static):
+    """A ladder run beside the reference figures kept in the curriculum (the seed notes).
+
+    Absolute tokens/sec depend on the GPU, so the comparison that means something across
+    machines is each rung's speed-up over fp32: yours next to theirs.
+    """
+
+    def __init__(self, reference: LadderReference | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.reference = reference
+
+    def show_state(self, watch: RunWatch, now: float) -> None:
+        ref = self.reference
+        if ref is None or watch.lab != "gpt-ladder":
+            self.set_empty(True)
+            return
+        self.set_empty(False)
+        mine = _ladder_rows(watch.state.tables.get("ladder"))
+        table = Table(expand=False, caption=f"ref: {ref.source}. Compare the speed-ups: "
+                      "tokens/sec depend on the GPU.", caption_justify="left")
+        for col in ("rung", "your tok/s", "your ×fp32", "ref tok/s", "ref ×fp32"):
+            table.add_column(col, justify="right")
+        for rung in dict.fromkeys([*mine, *ref.rungs]):
+            row = mine.get(rung, {})
+            table.add_row(rung, fmt_value(row.get("tok/s")), _times(row.get("vs fp32")),
+                          fmt_value(ref.rungs.get(rung, {}).get("tok_per_s")), _times(ref.speedup_fp32(rung)))
+        self.update(table)
+
+
+def _ladder_rows(table: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The lab's `ladder` table event as {rung: {column: value}}."""
+    if not table:
+        return {}
+    columns = list(table.get("columns", []))
+    return {row[0]: dict(zip(columns, row)) for row in table.get("rows", [])
+            if isinstance(row, list) and row}
+
+
+def _times(value: float | None) -> str:
+    return f"{value:.2f}×" if isinstance(value, (int, float)) else "–"

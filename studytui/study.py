@@ -8,6 +8,7 @@ on a parent ("I read the whole book") carries down to children that have none of
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -172,8 +173,14 @@ def _finished(curriculum: Curriculum, statuses: Mapping[str, str], key: str) -> 
 
 
 def resolve_item(curriculum: Curriculum, ref: str) -> Item:
-    """`course/item`, a unique item id, or an unambiguous prefix of either."""
+    """`course/item`, a unique item id, or an unambiguous prefix of either.
+
+    Failing those, a whole dash-separated word of a single id will do: `micrograd` finds
+    `zth-micrograd` when no other id has that word.
+    """
     ref = ref.strip().strip("/")
+    if not ref:
+        raise ResolveError("empty item reference (give course/item, an item id or a prefix)", [])
     items = curriculum.items_by_key
     if ref in items:
         return items[ref]
@@ -181,6 +188,9 @@ def resolve_item(curriculum: Curriculum, ref: str) -> Item:
     if len(by_id) == 1:
         return by_id[0]
     matches = by_id or [i for i in items.values() if i.key.startswith(ref) or i.id.startswith(ref)]
+    if not matches and "/" not in ref:
+        word = re.compile(rf"(^|-){re.escape(ref)}(-|$)")
+        matches = [i for i in items.values() if word.search(i.id)]
     if len(matches) == 1:
         return matches[0]
     if matches:

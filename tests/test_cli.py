@@ -191,3 +191,92 @@ def test_validate_reports_problems_with_positions(cli, tmp_path):
 def test_bad_global_options_are_one_line_errors(cli, tmp_path):
     result = CliRunner().invoke(app, ["-c", str(tmp_path / "nope"), "status"])
     assert result.exit_code == 2 and "not a folder" in result.output
+
+
+def test_a_whole_word_of_one_id_finds_it(cli, tmp_path):
+    # `micrograd` is not a prefix of `zth-micrograd`, but it is a whole word of only that id.
+    path = cli.curriculum / "basics.yaml"
+    path.write_text(path.read_text().replace("- id: micrograd", "- id: zth-micrograd")
+                    .replace("prerequisites: [micrograd]", "prerequisites: [zth-micrograd]")
+                    .replace("- id: makemore", "- id: part-two-makemore"))
+    assert as_json(cli("show", "micrograd", "--json"))["key"] == "basics/zth-micrograd"
+    # A word shared by several ids stays ambiguous (it lists them), and an empty one is refused.
+    shared = cli("show", "two", ok=False)
+    assert shared.exit_code == 1
+    assert "basics/cs25-two" in shared.output and "basics/part-two-makemore" in shared.output
+    empty = cli("show", "  ", ok=False)
+    assert empty.exit_code == 1 and "empty item reference" in empty.output
+
+
+def test_note_with_a_failing_editor_is_one_line_and_keeps_the_note(cli, monkeypatch):
+    import click
+
+    cli("note", "micrograd", "kept")
+
+    def broken_editor(*args, **kwargs):
+        raise click.ClickException("false: Editing failed")
+
+    monkeypatch.setattr(click, "edit", broken_editor)
+    monkeypatch.setattr("studytui.cli.main._stdin_is_terminal", lambda: True)
+    result = cli("note", "micrograd", ok=False)
+    assert result.exit_code == 1 and "Editing failed" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert as_json(cli("show", "micrograd", "--json"))["note"] == "kept\n"
+
+
+def test_restoring_an_md_checklist_says_what_restore_takes(cli, tmp_path):
+    md = tmp_path / "progress.md"
+    cli("export", "-f", "md", "-o", str(md))
+    result = cli("restore", str(md), ok=False)
+    assert result.exit_code == 2 and "md checklist cannot be restored" in result.output
+
+
+def test_archive_of_an_impossible_entry_number(cli):
+    result = cli("archive", str(10**30), ok=False)
+    assert result.exit_code == 1 and "no reading-list entry" in result.output
+
+
+# -- the console-script entry point: one line for every error ---------------------------------
+
+def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    from studytui.cli import main as cli_main
+
+    monkeypatch.setattr("sys.argv", ["studytui", *args])
+    with pytest.raises(SystemExit) as exit_:
+        cli_main.run()
+    return exit_.value.code, capsys.readouterr().err
+
+
+def test_usage_errors_are_one_line(cli, monkeypatch, capsys):
+    code, err = run_main(monkeypatch, capsys, "next", "-n", "0")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "-n" in err and "studytui next --help" in err
+    code, err = run_main(monkeypatch, capsys, "no-such-command")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_a_damaged_database_is_one_line(cli, monkeypatch, capsys, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "studytui.db").write_bytes(b"garbage, not sqlite" * 300)
+    code, err = run_main(monkeypatch, capsys, "--no-builtin", "-c", str(cli.curriculum), "status")
+    assert code == 2 and "not a studytui database" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (home / "studytui.db").read_bytes().startswith(b"garbage")  # left as it was
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(cli, monkeypatch, capsys):
+    from studytui.cli import main as cli_main
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(cli_main, "course_summaries", boom)
+    args = ("--no-builtin", "-c", str(cli.curriculum), "status")
+    code, err = run_main(monkeypatch, capsys, *args)
+    assert code == 70 and "RuntimeError: kaput" in err and "STUDYTUI_DEBUG=1" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("STUDYTUI_DEBUG", "1")
+    monkeypatch.setattr("sys.argv", ["studytui", *args])
+    with pytest.raises(RuntimeError, match="kaput"):
+        cli_main.run()

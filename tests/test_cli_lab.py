@@ -117,7 +117,11 @@ def test_detach_runs_show_stop(home):
     assert r.exit_code == 0 and "stopped" in r.stdout
     assert json.loads(cli("show", run_id, "--json").stdout)["status"] == "stopped"
     r = cli("stop", run_id)
+    # One line: no "stopping ..." announcement for a run that has already ended.
     assert r.exit_code == 1 and "is not running" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = cli("stop", run_id, "--grace", "nan")
+    assert r.exit_code == 2 and "--grace" in r.stderr
 
 
 def test_attach_to_a_finished_run_prints_it_and_returns(home):

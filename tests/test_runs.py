@@ -347,3 +347,21 @@ def test_resolve_by_id_prefix_or_last(sess):
 def test_resolve_with_no_runs(sess):
     with pytest.raises(RunError, match="no runs yet"):
         resolve_run(sess, "last")
+
+
+def test_a_str_setting_with_a_pattern_is_checked_before_launch():
+    spec = {"name": "device", "type": "str", "pattern": r"auto|cpu|mps|cuda(:\d+)?",
+            "help": "auto, cpu, cuda, cuda:N or mps"}
+    assert manifest_mod.coerce_setting(spec, "cuda:1") == "cuda:1"
+    with pytest.raises(SettingError, match="device: 'tpu' is not allowed .auto, cpu"):
+        manifest_mod.coerce_setting(spec, "tpu")
+    with pytest.raises(SettingError):
+        manifest_mod.coerce_setting(spec, "cuda:1 ")  # the whole value must match
+
+
+def test_a_manifest_with_a_broken_pattern_is_reported(tmp_path):
+    path = tmp_path / "x.lab.json"
+    path.write_text(json.dumps({"name": "x", "module": "x.run", "settings": [
+        {"name": "s", "type": "str", "pattern": "(unclosed"}]}))
+    with pytest.raises(SettingError, match="bad 'pattern'"):
+        manifest_mod._parse_manifest(path, tmp_path)

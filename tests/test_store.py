@@ -164,3 +164,59 @@ def test_concurrent_processes_lose_nothing(tmp_path):
     assert len(s.time_by_key()) == n * workers
     assert len(s.events()) == 3 * n * workers
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# -- files a user can break -----------------------------------------------------------------
+
+def test_a_damaged_file_is_a_store_error_and_is_left_alone(tmp_path):
+    path = tmp_path / "studytui.db"
+    path.write_bytes(b"\x00garbage" * 1000)
+    with pytest.raises(StoreError, match="not a studytui database"):
+        Store(path)
+    assert path.read_bytes() == b"\x00garbage" * 1000
+
+
+def test_a_folder_where_the_database_or_home_should_be(tmp_path):
+    (tmp_path / "studytui.db").mkdir()
+    with pytest.raises(StoreError, match="is a folder"):
+        Store(tmp_path / "studytui.db")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        Store(tmp_path / "file" / "studytui.db")
+
+
+def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path):
+    path = tmp_path / "studytui.db"
+    s = Store(path)
+    s.set_status("c/a", "done")
+    s.conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                   "VALUES (?, 'm999_from_the_future', '2030-01-01')", (migrations.MIGRATION_SET,))
+    s.close()
+    with pytest.raises(StoreError, match="newer studytui.*m999_from_the_future"):
+        Store(path)
+    again = Store(path, migrate=False)
+    assert again.status_of("c/a") == "done" and again.applied_migrations()[-1] == "m999_from_the_future"
+    again.close()
+
+
+def test_writing_a_read_only_database_is_a_store_error(store):
+    store.set_status("c/a", "done")
+    store.conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(StoreError, match="cannot write"):
+        store.set_status("c/a", "todo")
+    assert store.status_of("c/a") == "done"
+    assert not store.conn.in_transaction
+
+
+def test_restore_refuses_an_export_missing_a_table(store):
+    store.set_note("c/a", "keep")
+    doc = store.export_state()
+    del doc["notes"]
+    with pytest.raises(StoreError, match="no 'notes' list"):
+        store.restore_state(doc)
+    assert store.note("c/a") == "keep"
+
+
+def test_reading_entry_ids_beyond_sqlite_integers(store):
+    with pytest.raises(StoreError, match="no reading-list entry"):
+        store.move_reading(10**30, "archive")

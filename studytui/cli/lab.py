@@ -7,6 +7,7 @@ attaches to it afterwards, so Ctrl+C leaves the run going. Imports neither textu
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, List, Optional
@@ -50,7 +51,7 @@ def manifest_json(m: LabManifest) -> dict[str, Any]:
 
 def setting_json(s: dict[str, Any]) -> dict[str, Any]:
     doc = {"name": s["name"], "type": s["type"], "default": s.get("default"), "help": s.get("help", "")}
-    doc.update({k: s[k] for k in ("min", "max", "choices", "lab") if k in s})
+    doc.update({k: s[k] for k in ("min", "max", "choices", "pattern", "lab") if k in s})
     return doc
 
 
@@ -230,8 +231,12 @@ def stop(
     grace: float = typer.Option(30.0, "--grace", min=0, help="Seconds to wait for a clean stop before SIGKILL."),
 ) -> None:
     """Ask a run to stop (it saves a checkpoint first); kill it after the grace period."""
+    if not math.isfinite(grace):
+        fail(f"--grace must be a number of seconds, not {grace:g}", 2)
     sess = session(ctx)
     row = _resolve(sess, run)
+    if row["status"] != "running":  # refreshed from its folder: one line, no "stopping ..."
+        fail(f"run {row['id']} is not running (it is {row['status']})")
     err_console.print(f"stopping {row['id']} (SIGTERM; up to {grace:g} s before SIGKILL) ...", highlight=False)
     try:
         after = stop_run(sess, row["id"], grace=grace)
@@ -316,8 +321,10 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
         parts.append(Panel(Text(s["text"][-400:]), title=f"sample, step {s['step']}", title_align="left"))
     for name, t in list(st.tables.items())[-2:]:
         parts.append(_result_table(name, t))
-    if st.log:
-        parts.append(Text("\n".join(text for _, text in list(st.log)[-5:]), style="dim"))
+    # The error event is in the log too: show it once, in red, below.
+    log = [text for _, text in st.log if not (st.error and text == f"error: {st.error}")]
+    if log:
+        parts.append(Text("\n".join(log[-5:]), style="dim"))
     if st.error:
         parts.append(Text(f"error: {st.error}", style="bold red"))
     return Group(*parts)

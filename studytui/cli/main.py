@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 
 from studytui.cli import render
@@ -61,6 +60,7 @@ def main(
 def _open_desk(sess: Session) -> None:
     if not sys.stdout.isatty():
         fail("the study desk needs a terminal; see `studytui --help` for commands", 2)
+    sess.store  # a damaged or unwritable database: one line here, not a crash inside the desk
     from studytui.tui.app import build_app  # textual only when the desk opens
 
     build_app(sess).run()
@@ -199,9 +199,14 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
     elif text is not None:
         body = text
     else:
-        if not sys.stdin.isatty():
+        if not _stdin_is_terminal():
             fail("no TEXT given and no terminal for an editor (pass TEXT, or `-` for stdin)", 2)
-        edited = click.edit(store.note(it.key) or "", extension=".md", require_save=True)
+        import click  # the real click: typer's vendored copy has no editor helper
+
+        try:
+            edited = click.edit(store.note(it.key) or "", extension=".md", require_save=True)
+        except click.ClickException as e:  # the editor is missing, or exited non-zero
+            fail(f"{e.format_message()}; the note is unchanged (set $EDITOR, or pass TEXT)")
         if edited is None:
             console.print("note unchanged")
             return
@@ -224,6 +229,10 @@ def log(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, a
         fail(str(e), 2)
     total = sess.store.time_by_key().get(it.key, 0)
     console.print(f"{it.key}: +{format_duration(seconds)} (total {format_duration(total)})", highlight=False)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 def _parse_minutes(text: str) -> int:
@@ -364,15 +373,20 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
     except (OSError, UnicodeDecodeError) as e:
         fail(f"{file}: cannot read: {e}", 2)
     except json.JSONDecodeError as e:
-        fail(f"{file}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}", 2)
+        fail(f"{file}:{e.lineno}:{e.colno}: not valid JSON: {e.msg} (restore takes a "
+             "`studytui export --format json` file; an md checklist cannot be restored)", 2)
     sess = session(ctx)
     current = sess.store.export_state()
     backup = None
     if any(current[t] for t in ("progress", "notes", "time_log", "events", "reading")):
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        # Microseconds: two restores in one second must not overwrite the first one's backup.
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         backup = sess.home / "backups" / f"before-restore-{stamp}.json"
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(backup, json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+        try:
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(backup, json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+        except OSError as e:
+            fail(f"cannot save a backup in {backup.parent} ({e.strerror or e}); nothing restored")
     try:
         counts = sess.store.restore_state(doc)
     except StoreError as e:
@@ -392,9 +406,36 @@ app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): 
 
 
 def run() -> None:
-    """Console-script entry point: never a traceback for a user's mistake."""
+    """Console-script entry point: every error is one line on stderr, never a traceback.
+
+    Usage errors get one line instead of typer's boxed panel; anything unexpected (a bug)
+    is one line asking for a report, with the traceback only under STUDYTUI_DEBUG=1.
+    """
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as e:
+        sys.stderr.write(e.format_message() + "\n")  # `studytui lab`: its help, as click would
+        code = e.exit_code
+    except ClickException as e:
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        err_console.print(f"[bold red]error:[/] {e.format_message()}{hint}", highlight=False,
+                          soft_wrap=True, markup=True)
+        code = e.exit_code
+    except StoreError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        code = 2
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except Exception as e:  # a bug: say so in one line, keep the traceback for a report
+        if os.environ.get("STUDYTUI_DEBUG") == "1":
+            raise
+        err_console.print(f"[bold red]error:[/] unexpected {type(e).__name__}: {e}. This is a bug in "
+                          "studytui; please report it with the output of the same command run "
+                          "with STUDYTUI_DEBUG=1", highlight=False, soft_wrap=True)
+        code = 70
+    if code == 130:
         err_console.print("interrupted")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

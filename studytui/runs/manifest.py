@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,11 @@ def _parse_manifest(path: Path, import_root: Path) -> LabManifest:
             raise SettingError(f"{path}: setting {s['name']!r} has unknown type {s.get('type')!r}")
         if s["type"] == "choice" and not isinstance(s.get("choices"), list):
             raise SettingError(f"{path}: choice setting {s['name']!r} needs 'choices'")
+        if "pattern" in s:
+            try:
+                re.compile(s["pattern"])
+            except (re.error, TypeError):
+                raise SettingError(f"{path}: setting {s['name']!r} has a bad 'pattern'") from None
     return LabManifest(name=doc["name"], title=str(doc.get("title") or doc["name"]),
                        summary=str(doc.get("summary") or ""), module=doc["module"],
                        key_metric=doc.get("key_metric"), settings=settings, path=path,
@@ -202,6 +208,8 @@ def coerce_setting(spec: dict[str, Any], raw: Any, *, runs_dir: Path | None = No
             raise SettingError(f"{name}: {value} is below the minimum {spec['min']}")
         if spec.get("max") is not None and value > spec["max"]:
             raise SettingError(f"{name}: {value} is above the maximum {spec['max']}")
+    elif kind == "str" and spec.get("pattern") and not re.fullmatch(spec["pattern"], value):
+        raise SettingError(f"{name}: {value!r} is not allowed" + (f" ({spec['help']})" if spec.get("help") else ""))
     elif kind == "choice":
         choices = [str(c) for c in spec["choices"]]
         if value not in choices:

@@ -40,6 +40,17 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _open_problem(path: Path, error: sqlite3.DatabaseError) -> str:
+    """One line for what went wrong with the database file, and what the user can do."""
+    text = str(error)
+    if "not a database" in text:
+        return (f"{path} is not a studytui database (damaged, or another kind of file); "
+                "move it aside or point --db / STUDYTUI_HOME elsewhere")
+    if "readonly" in text or "unable to open" in text:
+        return f"cannot write {path} (or its folder): {text}; check its permissions"
+    return f"database {path}: {text}"
+
+
 @dataclass(frozen=True)
 class Progress:
     key: str
@@ -52,14 +63,28 @@ class Progress:
 class Store:
     def __init__(self, path: Path, *, migrate: bool = True):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        if self.path.parent.exists() and not self.path.parent.is_dir():
+            raise StoreError(f"{self.path.parent} is a file, not a folder for the database")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create {self.path.parent}: {e.strerror or e}") from None
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a database file")
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open {self.path}: {e}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise StoreError(_open_problem(self.path, e)) from None
         self.conn = conn
         if migrate:
             self.migrate()
@@ -69,15 +94,27 @@ class Store:
 
     # -- schema ---------------------------------------------------------------------------
     def migrate(self, stop_before: str | None = None) -> None:
-        if self.applied_migrations() == migrations.NAMES:
+        applied = self.applied_migrations()
+        if applied == migrations.NAMES:
             return
+        unknown = [name for name in applied if name not in migrations.NAMES]
+        if unknown:
+            # A newer studytui changed the schema: writing with our older idea of it could
+            # lose the user's data, so stop before touching anything.
+            raise StoreError(f"{self.path} was written by a newer studytui (schema step {unknown[0]}); "
+                             "upgrade studytui, or use another --db / STUDYTUI_HOME")
         from sqlite_utils import Database
 
         # Two processes opening a new home at once: one migrates, the other waits and
         # finds nothing left to do.
-        with open(self.path.with_name(self.path.name + ".migrate.lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            migrations.build().apply(Database(self.conn), stop_before=stop_before)
+        try:
+            with open(self.path.with_name(self.path.name + ".migrate.lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                migrations.build().apply(Database(self.conn), stop_before=stop_before)
+        except OSError as e:
+            raise StoreError(f"cannot set up {self.path}: {e.strerror or e}") from None
+        except sqlite3.OperationalError as e:
+            raise StoreError(_open_problem(self.path, e)) from None
 
     def applied_migrations(self) -> list[str]:
         """Names of the applied migrations, read with plain SQL (no sqlite_utils import)."""
@@ -96,14 +133,25 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise StoreError(_open_problem(self.path, e)) from None
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):
+                raise StoreError(_open_problem(self.path, e)) from None
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(_open_problem(self.path, e)) from None
 
     def _query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(sql, params)
@@ -297,6 +345,8 @@ class Store:
                      source: str = "cli") -> None:
         if status not in ("inbox", "archive", "course"):
             raise StoreError(f"unknown reading-list place {status!r}")
+        if not 0 < reading_id < 2**63:  # sqlite's INTEGER range; no entry has an id outside it
+            raise StoreError(f"no reading-list entry {reading_id}")
         with self._write() as conn:
             row = conn.execute("SELECT status, course FROM reading WHERE id = ?", (reading_id,)).fetchone()
             if row is None:
@@ -360,7 +410,9 @@ class Store:
         counts = {}
         with self._write() as conn:
             for table, cols in STATE_TABLES.items():
-                rows = doc.get(table, [])
+                if table not in doc:  # a cut or hand-made file must not wipe a table by omission
+                    raise StoreError(f"export has no {table!r} list (is the file complete?)")
+                rows = doc[table]
                 if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
                     raise StoreError(f"export field {table!r} must be a list of objects")
                 conn.execute(f"DELETE FROM {table}")

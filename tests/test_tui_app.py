@@ -372,3 +372,44 @@ async def test_labs_strip_shows_running_runs(home):
         strip._show([])
         await pilot.pause()
         assert "none running" in screen_text(app)
+
+
+class _ThreadRecordingConnection:
+    """Stands in for the store's sqlite3 connection and notes which thread used it."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self.threads: set[str] = set()
+
+    def _note_thread(self) -> None:
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+
+    def execute(self, *args):
+        self._note_thread()
+        return self._conn.execute(*args)
+
+    def executemany(self, *args):
+        self._note_thread()
+        return self._conn.executemany(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+@sync
+async def test_the_ui_store_is_used_only_on_the_ui_thread(home):
+    import threading
+
+    s = make_session(home)
+    (home / "runs").mkdir(parents=True)            # the labs strip polls through its own connection
+    recorder = _ThreadRecordingConnection(s.store.conn)
+    s.store.conn = recorder
+    app = desk(s, poll_s=0.05, watch_runs=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_item(app, pilot, "llm/tokenizer")
+        await pilot.press("x", "t")
+        await pilot.pause(0.2)                       # a few store polls and a labs-strip poll
+        await pilot.press("t", "u")
+    assert recorder.threads == {threading.main_thread().name}

@@ -83,25 +83,34 @@ class StudyApp(App):
 
     @work(thread=True, exit_on_error=False, group="load")
     def load_curriculum(self) -> None:
+        # Only the YAML is read here (the slow part). The store's one SQLite connection
+        # belongs to the UI thread: a worker using it while the UI writes would interleave
+        # two transactions on one connection.
         try:
-            store = self.session.store
             result = self.session.load_result
-            state = StudyState.compute(result.curriculum, store)
-            version = store.data_version()
-        except Exception as e:   # a broken YAML folder or database: say so on the desk
+        except Exception as e:   # a broken YAML folder: say so on the desk
             self.call_from_thread(self._load_failed, f"{type(e).__name__}: {e}")
             return
-        self.call_from_thread(self._loaded, state, list(getattr(result, "problems", []) or []), version)
+        self.call_from_thread(self._loaded, result)
 
-    def _loaded(self, state: StudyState, problems: list, version: int) -> None:
-        self.problems = problems
-        self.notes = NoteSaver(self.session.store, schedule=self.set_timer)
+    def _loaded(self, result) -> None:
+        try:
+            store = self.session.store
+            version = store.data_version()   # before reading: a change made meanwhile is seen
+            state = StudyState.compute(result.curriculum, store)
+        except Exception as e:   # a damaged or unwritable database
+            from studytui.store import StoreError
+
+            self._load_failed(str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}")
+            return
+        self.problems = list(getattr(result, "problems", []) or [])
+        self.notes = NoteSaver(store, schedule=self.set_timer)
         self._data_version = version
         self._set_state(state)
         if self.poll_s:
             self.set_interval(self.poll_s, self.poll_store, name="store-poll")
-        if problems:
-            self.notify(f"{len(problems)} curriculum problem(s); run `studytui validate` to see them",
+        if self.problems:
+            self.notify(f"{len(self.problems)} curriculum problem(s); run `studytui validate` to see them",
                         severity="warning", timeout=6)
 
     def _load_failed(self, message: str) -> None:

@@ -33,6 +33,7 @@ from studytui.runs.reference import LadderReference, ladder_reference
 from studytui.runs.status import duration_s
 from studytui.runs.token_client import TokenizerClient, TokenizerServerError
 from studytui.session import Session
+from studytui.tui.background import BackgroundSession as _BackgroundSession
 from studytui.tui.widgets.run_charts import LossChart
 from studytui.tui.widgets.run_panels import (ConfigPanel, EventLog, GpuPanel, LadderComparison,
                                              MetricsPanel, ResultTables, RunHeader, SamplesPanel,
@@ -44,20 +45,6 @@ RUN_POLL_S = 0.2          # the run file is read 5 times a second; panels redraw
 CLOCK_REDRAW_S = 1.0      # ...and once a second for the elapsed time and ETA
 RUNS_REFRESH_S = 1.0
 TRAINED_MODEL = "tokenizer.model"
-
-
-class _BackgroundSession:
-    """A second Session (its own SQLite connection) for worker threads: the app's connection
-    belongs to the UI thread, and one connection must never run two transactions at once."""
-
-    def __init__(self, session: Session):
-        self._session = session
-        self._bg: Session | None = None
-
-    def get(self) -> Session:
-        if self._bg is None:
-            self._bg = Session(home=self._session.home, db=self._session.db)
-        return self._bg
 
 
 def _back(screen: Screen) -> None:

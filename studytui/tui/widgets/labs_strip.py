@@ -1,6 +1,6 @@
 """The desk's strip of running labs: live while runs go, one quiet line when none do.
 
-Runs are read in a worker with a Session of its own (its own SQLite connection): the UI
+Runs are read in a worker through a BackgroundSession (its own SQLite connection): the UI
 thread's connection must never be used from two threads at once.
 """
 
@@ -16,11 +16,14 @@ REFRESH_S = 2.0
 class LabsStrip(Static):
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
-        self._bg = None
+        self._bg = None   # a BackgroundSession, made on mount
         self._busy = False
 
     def on_mount(self) -> None:
+        from studytui.tui.background import BackgroundSession
+
         app = self.app
+        self._bg = BackgroundSession(app.session)
         if not getattr(app, "labs_available", lambda: False)():
             self.update(Text("Labs: none yet", style="dim"))
             return
@@ -42,11 +45,8 @@ class LabsStrip(Static):
                 rows = []
             else:
                 from studytui.runs import refresh_runs
-                from studytui.session import Session
 
-                if self._bg is None:
-                    self._bg = Session(home=session.home, db=session.db)
-                rows = [r for r in refresh_runs(self._bg) if r.get("status") == "running"]
+                rows = [r for r in refresh_runs(self._bg.get()) if r.get("status") == "running"]
         except Exception:
             rows = []
         self.app.call_from_thread(self._show, rows)

@@ -12,7 +12,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Markdown, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
@@ -20,12 +19,14 @@ from studytui.curriculum.model import Item
 from studytui.study import tally
 from studytui.tui.format import fmt_hours
 from studytui.tui.glyphs import status_mark
+from studytui.tui.screens.synced import SyncedScreen
+from studytui.tui.state import StudyState
 from studytui.tui.widgets.curriculum_tree import CurriculumTree
 from studytui.tui.widgets.note_editor import NoteEditor
 from studytui.tui.widgets.status_bar import StatusBar
 
 
-class CurriculumScreen(Screen):
+class CurriculumScreen(SyncedScreen):
     CSS_PATH = "curriculum.tcss"
     BINDINGS = [
         Binding("x", "mark('done')", "Done"),
@@ -41,7 +42,6 @@ class CurriculumScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._seen_version = -1
         self.current: str | None = None     # the branch id shown in the detail pane
         self._pending_focus: str | None = None
 
@@ -69,21 +69,14 @@ class CurriculumScreen(Screen):
         self.sync_state()
         self.tree.focus()
 
-    def on_screen_resume(self) -> None:
-        self.sync_state()
+    def show_waiting(self, message: Text) -> None:
+        self.query_one("#detail-title", Static).update(message)
 
-    def sync_state(self) -> None:
+    def redraw(self, state: StudyState) -> None:
         app = self.app
-        if self._seen_version == app.state_version:
-            return
-        self._seen_version = app.state_version
-        if app.state is None:
-            msg = f"Could not load: {app.load_error}" if app.load_error else "Loading the curriculum..."
-            self.query_one("#detail-title", Static).update(Text(msg, style="dim"))
-            return
         first = not self.tree._branches
-        self.tree.load(app.state, app.glyphs)
-        if first and self._pending_focus is None and app.state.curriculum.courses:
+        self.tree.load(state, app.glyphs)
+        if first and self._pending_focus is None and state.curriculum.courses:
             self.tree.move_cursor(self.tree.root.children[0])
         if self._pending_focus:
             key, self._pending_focus = self._pending_focus, None

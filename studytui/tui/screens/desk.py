@@ -6,14 +6,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytui.study import course_summaries, next_items
 from studytui.tui.format import bar, fmt_hours, shorten
 from studytui.tui.glyphs import status_mark
-from studytui.tui.state import course_node
+from studytui.tui.screens.synced import SyncedScreen
+from studytui.tui.state import StudyState, course_node
 from studytui.tui.widgets.heatmap import Heatmap
 from studytui.tui.widgets.labs_strip import LabsStrip
 from studytui.tui.widgets.status_bar import StatusBar
@@ -23,12 +23,11 @@ TITLE_WIDTH = 26
 BAR_WIDTH = 12
 
 
-class DeskScreen(Screen):
+class DeskScreen(SyncedScreen):
     CSS_PATH = "desk.tcss"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._seen_version = -1
 
     def compose(self) -> ComposeResult:
         yield StatusBar("desk")
@@ -55,18 +54,10 @@ class DeskScreen(Screen):
             table.add_column(label, key=key)
         self.sync_state()
 
-    def on_screen_resume(self) -> None:
-        self.sync_state()
+    def show_waiting(self, message: Text) -> None:
+        self.query_one("#streak", Static).update(message)
 
-    def sync_state(self) -> None:
-        app = self.app
-        if self._seen_version == app.state_version:
-            return
-        self._seen_version = app.state_version
-        if app.state is None:
-            msg = f"Could not load: {app.load_error}" if app.load_error else "Loading the curriculum..."
-            self.query_one("#streak", Static).update(Text(msg, style="bold red" if app.load_error else "dim"))
-            return
+    def redraw(self, state: StudyState) -> None:
         self._fill()
 
     def _fill(self) -> None:

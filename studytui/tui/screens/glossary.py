@@ -8,16 +8,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytui.glossary import fuzzy_terms
 from studytui.tui.glyphs import status_mark
+from studytui.tui.screens.synced import SyncedScreen
+from studytui.tui.state import StudyState
 from studytui.tui.widgets.status_bar import StatusBar
 
 
-class GlossaryScreen(Screen):
+class GlossaryScreen(SyncedScreen):
     CSS_PATH = "glossary.tcss"
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
@@ -28,7 +29,6 @@ class GlossaryScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._seen_version = -1
         self.term_id: str | None = None
         self.history: list[str] = []
         self._urls: list[str] = []
@@ -50,22 +50,15 @@ class GlossaryScreen(Screen):
         self.sync_state()
         self.query_one("#term-list", OptionList).focus()
 
-    def on_screen_resume(self) -> None:
-        self.sync_state()
+    def show_waiting(self, message: Text) -> None:
+        self.query_one("#term-title", Static).update(message)
 
-    def sync_state(self) -> None:
-        app = self.app
-        if self._seen_version == app.state_version:
-            return
-        self._seen_version = app.state_version
-        if app.state is None:
-            self.query_one("#term-title", Static).update(Text("Loading the glossary...", style="dim"))
-            return
+    def redraw(self, state: StudyState) -> None:
         self._filter(self.query_one("#term-filter", Input).value)
         if self.term_id:
             self.show_term(self.term_id, remember=False)
-        elif app.state.curriculum.terms:
-            self.show_term(app.state.curriculum.terms[0].id, remember=False)
+        elif state.curriculum.terms:
+            self.show_term(state.curriculum.terms[0].id, remember=False)
 
     @on(Input.Changed, "#term-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -11,17 +11,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from studytui.curriculum.model import KINDS
 from studytui.tui.format import shorten
+from studytui.tui.screens.synced import SyncedScreen, waiting_text
+from studytui.tui.state import StudyState
 from studytui.tui.widgets.status_bar import StatusBar
 
 VIEWS = (("inbox", "Inbox"), ("archive", "Archive"), ("course", "In courses"), (None, "All"))
 
 
-class ReadingScreen(Screen):
+class ReadingScreen(SyncedScreen):
     CSS_PATH = "reading.tcss"
     BINDINGS = [
         Binding("a", "add", "Add"),
@@ -34,7 +36,6 @@ class ReadingScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._seen_version = -1
         self.view = 0
 
     def compose(self) -> ComposeResult:
@@ -52,13 +53,10 @@ class ReadingScreen(Screen):
         self.sync_state(force=True)
         table.focus()
 
-    def on_screen_resume(self) -> None:
-        self.sync_state()
+    def show_waiting(self, message: Text) -> None:
+        self.query_one("#reading-empty", Static).update(message)
 
-    def sync_state(self, force: bool = False) -> None:
-        if not force and self._seen_version == self.app.state_version:
-            return
-        self._seen_version = self.app.state_version
+    def redraw(self, state: StudyState) -> None:
         self.show_rows()
 
     def rows(self) -> list[dict]:
@@ -67,7 +65,7 @@ class ReadingScreen(Screen):
     def show_rows(self) -> None:
         app = self.app
         if app.state is None:
-            self.query_one("#reading-empty", Static).update("Loading..." if not app.load_error else app.load_error)
+            self.show_waiting(waiting_text(app.load_error))
             return
         store, g = app.session.store, app.glyphs
         counts = {place: len(store.reading(place)) for place, _ in VIEWS if place}

@@ -27,22 +27,23 @@ unbroken run would have seen.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from labs.common.corpus import iter_texts, no_text_error, text_files
+from labs.common.runctx import SettingError
+
 LLMC_MAGIC = 20240520     # llm.c's .bin header: int32[256], [0]=magic, [1]=version, [2]=n tokens
 LLMC_HEADER_INTS = 256
-CACHE_VERSION = 1
-STDLIB_ORDER_SEED = 0     # the stdlib sample's order is fixed, so every run shares one cache
+CACHE_VERSION = 2
+CORPUS_ORDER_SEED = 0     # a fixed file order, so every run on the same data shares one cache
 
 
-class DataError(ValueError):
+class DataError(SettingError):
     """Data or tokenizer that cannot be used; the message is one line."""
 
 
@@ -193,59 +194,6 @@ def codec_from_state(state: dict) -> Codec:
     raise DataError(f"checkpoint: unknown tokenizer kind {kind!r}")
 
 
-# -- reading text -------------------------------------------------------------------------
-
-def stdlib_files() -> list[Path]:
-    from labs.tokenizer.corpus import stdlib_files as files
-    return files()
-
-
-def read_text(path: Path) -> str | None:
-    """A file's text, or None if it is binary or not UTF-8 (folders hold such files)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\x00" in data[:8192]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def text_files(data: str | None) -> tuple[list[Path], str]:
-    """The files to read, in a fixed order, and a description of the source."""
-    if data is None:
-        import sysconfig
-        files = stdlib_files()
-        random.Random(STDLIB_ORDER_SEED).shuffle(files)   # mix many modules into a small sample
-        return files, f"Python {sysconfig.get_python_version()} standard library"
-    path = Path(data).expanduser()
-    if path.is_file():
-        return [path], str(path)
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")), str(path)
-    raise DataError(f"data: {data} does not exist")
-
-
-def iter_documents(files: list[Path], max_bytes: int):
-    """(text) of each readable file until max_bytes of text have been yielded."""
-    size = 0
-    for f in files:
-        text = read_text(f)
-        if not text:
-            continue
-        raw = text.encode("utf-8")
-        if size + len(raw) > max_bytes:
-            text = raw[: max_bytes - size].decode("utf-8", errors="ignore")   # never half a character
-            raw = text.encode("utf-8")
-        size += len(raw)
-        yield text
-        if size >= max_bytes:
-            return
-
-
 # -- the token cache ----------------------------------------------------------------------
 
 @dataclass
@@ -279,18 +227,21 @@ def _tokenize_to_cache(codec: Codec, files: list[Path], max_bytes: int, out: Pat
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     n = 0
     with open(tmp, "wb") as f:
-        for text in iter_documents(files, max_bytes):
+        for text in iter_texts(files, max_bytes):
             ids = ([codec.eot] if codec.eot is not None else []) + codec.encode(text)
             f.write(np.asarray(ids, dtype=dtype).tobytes())
             n += len(ids)
         f.flush()
         os.fsync(f.fileno())
+    if n == 0:
+        tmp.unlink()   # nothing readable: no cache entry, or the next run would find an empty one
+        return 0
     os.replace(tmp, out)   # a run killed mid-tokenize leaves no half cache behind
     return n
 
 
 def _chars_of(files: list[Path], max_bytes: int) -> str:
-    return "".join(sorted(set("".join(iter_documents(files, max_bytes)))))
+    return "".join(sorted(set("".join(iter_texts(files, max_bytes)))))
 
 
 def _split(tokens: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -306,17 +257,14 @@ def load_data(tokenizer: str, data: str | None = None, max_bytes: int = 1_000_00
         train, val, source = load_bin_shards(Path(data).expanduser(), val_fraction)
         _check_ids(train[: 10_000_000], codec.vocab_size, source)
         return TokenData(train, val, codec, source, None)
-    files, source = text_files(data)
-    if not files:
-        raise DataError(f"data: no files in {source}")
+    files, source = text_files(data, CORPUS_ORDER_SEED)
     if codec is None:
         chars = _chars_of(files, max_bytes) if tokenizer == "char" else None
         codec = load_codec(tokenizer, chars)
     cache = studytui_home() / "cache" / "tokens" / f"{_cache_key(codec.name, files, max_bytes)}.bin"
     if not cache.exists():
-        n = _tokenize_to_cache(codec, files, max_bytes, cache)
-        if n == 0:
-            raise DataError(f"data: no UTF-8 text found in {source}")
+        if _tokenize_to_cache(codec, files, max_bytes, cache) == 0:
+            raise no_text_error(files, source)
     tokens = np.memmap(cache, dtype=_token_dtype(codec.vocab_size), mode="r")
     train, val = _split(tokens, val_fraction)
     return TokenData(train, val, codec, source, str(cache))

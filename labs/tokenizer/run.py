@@ -27,10 +27,10 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass
 
-from labs.common.runctx import RunContext, SettingError
+from labs.common.runctx import RunContext
 from labs.tokenizer.base import Merge, Tokenizer, render_token
 from labs.tokenizer.basic import BasicTokenizer
-from labs.tokenizer.corpus import CorpusError, load_corpus
+from labs.tokenizer.corpus import load_corpus
 from labs.tokenizer.regex_tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer
 from labs.tokenizer.trainers import get_trainer
 
@@ -157,10 +157,7 @@ def _ratio(x: float | None, base: float) -> float | None:
 def main(argv: list[str] | None = None) -> None:
     with RunContext.from_argv("tokenizer", argv) as ctx:
         cfg = TokenizerConfig(**ctx.settings)
-        try:
-            train_text, heldout, source = load_corpus(cfg.data, cfg.max_bytes, cfg.holdout, cfg.seed)
-        except CorpusError as e:
-            raise SettingError(str(e)) from None
+        train_text, heldout, source = load_corpus(cfg.data, cfg.max_bytes, cfg.holdout, cfg.seed)
         if not heldout:
             heldout = train_text   # holdout=0: measure on the training text itself
         tok = make_tokenizer(cfg.pattern)

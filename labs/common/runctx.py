@@ -105,6 +105,56 @@ def resolve_settings(manifest: dict, given: dict[str, Any]) -> dict[str, Any]:
             for name, spec in specs.items()}
 
 
+def _read_given_settings(run_dir: Path) -> dict[str, Any]:
+    """The settings studytui wrote into RUN_DIR/config.json."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingError(f"{run_dir}: no config.json (a run folder made by studytui, or use --out)") from None
+    except (OSError, ValueError) as e:
+        raise SettingError(f"{run_dir / 'config.json'}: cannot read it: {e}") from None
+    settings = config.get("settings", {}) if isinstance(config, dict) else None
+    if not isinstance(settings, dict):
+        raise SettingError(f"{run_dir / 'config.json'}: 'settings' must be an object of name: value")
+    return dict(settings)
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    given = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SettingError(f"--set {pair!r}: expected KEY=VALUE")
+        given[key.strip()] = value
+    return given
+
+
+def _new_run_dir(parent: Path, lab: str, given: dict[str, Any], *, write: bool) -> Path:
+    """A fresh run folder under `parent` (a run by hand), with its config.json."""
+    run_id = new_run_id(lab)
+    run_dir = parent / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as e:
+        raise SettingError(f"--out {parent}: cannot make a run folder there ({e.strerror})") from None
+    if write:
+        write_json_atomic(run_dir / "config.json", {
+            "lab": lab, "run_id": run_id,
+            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"), "settings": given})
+    return run_dir
+
+
+def _event_line(event: str, fields: dict[str, Any]) -> str:
+    record = {"v": PROTOCOL_VERSION, "event": event, "t": round(time.time(), 3), **fields}
+    return json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"
+
+
+def _append_event(run_dir: Path, event: str, **fields: Any) -> None:
+    """An event for a run whose context never opened (its settings were refused)."""
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+        f.write(_event_line(event, fields))
+
+
 def new_run_id(lab: str) -> str:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{lab}-{stamp}-{secrets.token_hex(2)}"
@@ -113,10 +163,12 @@ def new_run_id(lab: str) -> str:
 class RunContext:
     """One run of a lab: its folder, its settings, its event stream, its stop flag."""
 
-    def __init__(self, run_dir: Path, lab: str, settings: dict[str, Any], *, emit: bool = True):
+    def __init__(self, run_dir: Path, lab: str, settings: dict[str, Any], *, emit: bool = True,
+                 given: dict[str, Any] | None = None):
         self.run_dir = Path(run_dir)
         self.lab = lab
-        self.settings = settings
+        self.settings = settings            # every setting, defaults filled in and checked
+        self.given = dict(given or {})      # only those the user gave (a resumed run needs to know)
         self.stop_requested = False
         self._emit_enabled = emit   # False on DDP ranks other than 0: they stay quiet
         self._metrics = None
@@ -133,31 +185,21 @@ class RunContext:
         parser.add_argument("--set", action="append", default=[], metavar="K=V")
         args = parser.parse_args(argv)
         manifest = load_manifest(lab)
+        run_dir = None
         try:
             if args.run_dir:
                 run_dir = Path(args.run_dir)
-                config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-                given = dict(config.get("settings", {}))
+                given = _read_given_settings(run_dir)
             else:
-                given = {}
-                for pair in args.set:
-                    key, sep, value = pair.partition("=")
-                    if not sep:
-                        raise SettingError(f"--set {pair!r}: expected KEY=VALUE")
-                    given[key.strip()] = value
-                run_id = new_run_id(lab)
-                run_dir = Path(args.out or "runs") / run_id
-                run_dir.mkdir(parents=True, exist_ok=False)
-                config = {"lab": lab, "run_id": run_id,
-                          "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                          "settings": given}
-                if emit:
-                    write_json_atomic(run_dir / "config.json", config)
+                given = _parse_sets(args.set)
+                run_dir = _new_run_dir(Path(args.out or "runs"), lab, given, write=emit)
             settings = resolve_settings(manifest, given)
         except SettingError as e:
             print(f"error: {e}", file=sys.stderr)
+            if emit and run_dir is not None and (run_dir / "config.json").is_file():
+                _append_event(run_dir, "error", message=str(e))   # studytui reads the run as failed
             raise SystemExit(2)
-        return cls(run_dir, lab, settings, emit=emit)
+        return cls(run_dir, lab, settings, emit=emit, given=given)
 
     # -- lifecycle --------------------------------------------------------------------
     def __enter__(self) -> "RunContext":
@@ -192,7 +234,11 @@ class RunContext:
         if not self._emit_enabled:
             return
         self._lock_file = open(self.run_dir / "run.lock", "a+")
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"error: {self.run_dir} is running in another process (run.lock is held)", file=sys.stderr)
+            raise SystemExit(2) from None
 
     def _on_term(self, signum, frame) -> None:
         if self.stop_requested and signum == signal.SIGINT:
@@ -209,8 +255,7 @@ class RunContext:
         """Append one event line; flushed at once so a reader tailing the file sees it."""
         if not self._emit_enabled or self._metrics is None:
             return
-        record = {"v": PROTOCOL_VERSION, "event": event, "t": round(time.time(), 3), **fields}
-        self._metrics.write(json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n")
+        self._metrics.write(_event_line(event, fields))
         self._metrics.flush()
 
     def start(self, *, config: dict[str, Any], device: str = "cpu", total: int | None = None) -> None:

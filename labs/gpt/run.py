@@ -44,14 +44,6 @@ LAB = "gpt"
 DDP_ENV = "STUDYTUI_GPT_DDP"   # set in the processes torchrun starts
 
 
-def given_settings(run_dir: Path) -> dict:
-    """The settings the user gave (not the defaults): a resumed run may override only these."""
-    try:
-        return dict(json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("settings", {}))
-    except (OSError, ValueError):
-        return {}
-
-
 def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
     """Run this lab again as nproc processes under torchrun and wait for them."""
     env = {**os.environ, DDP_ENV: "1",
@@ -86,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             if last_event(ctx.run_dir) in ("end", "error"):
                 return code if last_event(ctx.run_dir) == "error" else 0
             raise RuntimeError(f"the {cfg.nproc} DDP processes exited with code {code} (see stderr.log)")
-        return run(ctx, cfg, given_settings(ctx.run_dir))
+        return run(ctx, cfg, ctx.given)
 
 
 def run(ctx: RunContext, cfg, given: dict) -> int:

@@ -158,15 +158,13 @@ def resolve_config(settings: dict) -> TrainConfig:
 
 
 def finish_config(cfg: TrainConfig, real_vocab_size: int, world_size: int) -> TrainConfig:
-    """Fill in what depends on the tokenizer and the process count, and check it all."""
+    """Fill in what depends on the tokenizer and the process count (after check_shape)."""
     cfg.real_vocab_size = real_vocab_size
     if cfg.vocab_size is None:
         cfg.vocab_size = padded(real_vocab_size, cfg.vocab_pad)
     elif cfg.vocab_size < real_vocab_size:
         raise SettingError(f"vocab_size {cfg.vocab_size} is smaller than the tokenizer's "
                            f"{real_vocab_size} tokens")
-    if cfg.n_embd % cfg.n_head:
-        raise SettingError(f"n_embd ({cfg.n_embd}) must be divisible by n_head ({cfg.n_head})")
     micro = cfg.batch_size * cfg.block_size * world_size
     if cfg.total_batch_size is None:
         cfg.total_batch_size = micro
@@ -178,8 +176,6 @@ def finish_config(cfg: TrainConfig, real_vocab_size: int, world_size: int) -> Tr
         cfg.min_lr = cfg.learning_rate / 10
     if cfg.lr_decay_iters is None:
         cfg.lr_decay_iters = cfg.max_iters
-    if cfg.top_p is not None and not 0.0 < cfg.top_p <= 1.0:
-        raise SettingError(f"top_p ({cfg.top_p}) must be in (0, 1]")
     return cfg
 
 

@@ -84,11 +84,15 @@ def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainCon
         new = getattr(cfg, key)
         if key in RESUME_OVERRIDES:
             setattr(resumed, key, new)
-        elif key == "preset" or new != getattr(resumed, key):
-            if key != "preset" or new != resumed.preset:
-                raise SettingError(f"resume: {key} comes from the checkpoint "
-                                   f"({getattr(resumed, key)!r}); leave it unset")
+        elif new != getattr(resumed, key):
+            raise SettingError(f"resume: {key} comes from the checkpoint "
+                               f"({getattr(resumed, key)!r}); leave it unset")
     return resumed
+
+
+def out_of_memory(e: BaseException) -> bool:
+    """torch's way of saying an allocation failed: on a GPU, and on the CPU (a RuntimeError)."""
+    return isinstance(e, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(e)
 
 
 class Trainer:
@@ -128,17 +132,14 @@ class Trainer:
         if self.device_type == "cuda":
             torch.cuda.manual_seed(cfg.seed)
 
-        try:
-            if cfg.mode == "sample":
-                self.codec = (codec_from_state(self.ckpt["tokenizer"]) if self.ckpt
-                              else load_codec("gpt2"))
-                self.data = None
-            else:
-                codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else None
-                self.data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction, codec=codec)
-                self.codec = self.data.codec
-        except DataError as e:
-            raise SettingError(str(e)) from None
+        if cfg.mode == "sample":
+            self.codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else load_codec("gpt2")
+            self.data = None
+        else:
+            codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else None
+            self.data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction, codec=codec)
+            self.codec = self.data.codec
+        self.prompt_ids = self._encode_prompt(cfg.prompt)   # a prompt it cannot encode fails now, not at step 250
         if not self.ckpt:
             finish_config(cfg, self.codec.vocab_size, self.world_size)
         elif cfg.mode == "train":
@@ -146,13 +147,16 @@ class Trainer:
             cfg.total_batch_size = self.ckpt["config"]["total_batch_size"]
             finish_config(cfg, cfg.real_vocab_size, self.world_size)
 
-        self.model = self._build_model()
+        try:
+            self.model = self._build_model()
+        except (RuntimeError, MemoryError) as e:
+            if not out_of_memory(e):
+                raise
+            raise SettingError(f"the model (n_layer={cfg.n_layer}, n_embd={cfg.n_embd}, vocab_size="
+                               f"{cfg.vocab_size}) does not fit in {self.device}'s memory") from None
         self.raw_model = self.model
         if cfg.mode == "train":
-            self.batches = Batches(self.data, cfg.batch_size, cfg.block_size, cfg.seed, self.device) \
-                if self.data is not None else None
-            if self.batches is None:
-                raise SettingError("no data")
+            self.batches = Batches(self.data, cfg.batch_size, cfg.block_size, cfg.seed, self.device)
         # the sampler's own generator: samples during training never disturb the training RNG
         self.sample_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
         self.optimizer = None
@@ -185,13 +189,17 @@ class Trainer:
             model = GPT(mc)
             model.load_state_dict(self.ckpt["model"])
         elif cfg.init_from:
+            # GPT-2's shape comes from its folder; the vocabulary may be padded (50257 -> 50304)
+            extra = {"vocab_size": cfg.vocab_size} if cfg.vocab_size else {}
             try:
-                model = GPT.from_pretrained(cfg.init_from, attention=cfg.attention, dropout=cfg.dropout)
+                model = GPT.from_pretrained(cfg.init_from, attention=cfg.attention, dropout=cfg.dropout, **extra)
             except (OSError, ValueError, KeyError) as e:
                 raise SettingError(f"init_from: {e}".splitlines()[0]) from None
             mc = model.config
+            if cfg.mode == "train" and cfg.block_size > mc.block_size:
+                raise SettingError(f"block_size {cfg.block_size} is longer than {cfg.init_from}'s "
+                                   f"{mc.block_size} positions")
             cfg.n_layer, cfg.n_head, cfg.n_embd = mc.n_layer, mc.n_head, mc.n_embd
-            cfg.block_size = min(cfg.block_size, mc.block_size)
             cfg.vocab_size, cfg.real_vocab_size = mc.vocab_size, mc.real_vocab_size
         else:
             mc = GPTConfig(block_size=cfg.block_size, vocab_size=cfg.vocab_size, n_layer=cfg.n_layer,
@@ -210,7 +218,10 @@ class Trainer:
         torch.set_rng_state(ckpt["torch_rng"])
         if self.device_type == "cuda" and ckpt.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(ckpt["cuda_rng"])
-        self.sample_gen.set_state(ckpt["sample_rng"])
+        try:
+            self.sample_gen.set_state(ckpt["sample_rng"])
+        except RuntimeError:   # saved on another kind of device (cuda <-> cpu): samples start afresh
+            self.ctx.emit("log", message="sampler state from another device: reseeded")
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
         self.best_val_loss = ckpt.get("best_val_loss")
@@ -235,16 +246,18 @@ class Trainer:
         self.raw_model.train()
         return out
 
-    @torch.no_grad()
-    def sample(self, prompt: str | None = None) -> list[str]:
-        cfg = self.cfg
-        prompt = cfg.prompt if prompt is None else prompt
+    def _encode_prompt(self, prompt: str) -> list[int]:
         try:
             ids = self.codec.encode(prompt) if prompt else []
         except DataError as e:
             raise SettingError(f"prompt: {e}") from None
-        if not ids:
-            ids = [self.codec.eot if self.codec.eot is not None else 0]
+        # no prompt: start from the document separator, as a new document would
+        return ids or [self.codec.eot if self.codec.eot is not None else 0]
+
+    @torch.no_grad()
+    def sample(self) -> list[str]:
+        cfg = self.cfg
+        ids = self.prompt_ids
         self.raw_model.eval()
         x = torch.tensor(ids, dtype=torch.long, device=self.device)[None, :]
         texts = []
@@ -355,19 +368,26 @@ class Trainer:
                 break
             dev.synchronize(self.device)
             t0 = time.perf_counter()
-            loss, norm, lr = self.train_step()
+            try:
+                loss, norm, lr = self.train_step()
+            except (RuntimeError, MemoryError) as e:
+                if not out_of_memory(e):
+                    raise
+                raise SettingError(f"out of memory in step {self.step + 1} with batch_size={cfg.batch_size}, "
+                                   f"block_size={cfg.block_size}: lower batch_size (total_batch_size "
+                                   "keeps the tokens per step)") from None
             dev.synchronize(self.device)
             dt = time.perf_counter() - t0
             self.last_loss = loss
             tok_per_s = tokens_per_step / dt
-            fields = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
-                          tok_per_s=tok_per_s)
+            step = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
+                        tok_per_s=tok_per_s)
             # the peak is one device's: under DDP each of world_size devices did 1/world_size of it
             utilization = mfu(tok_per_s / self.world_size, self.flops_per_token, self.peak)
             if utilization is not None:
-                fields["mfu"] = utilization
-            fields.update(self.gpu.fields())
-            ctx.emit("step", **fields)
+                step["mfu"] = utilization
+            step.update(self.gpu.fields())
+            ctx.emit("step", **step)
             last = self.step == cfg.max_iters
             if self.master and (self.step % cfg.eval_interval == 0 or last):
                 losses = self.estimate_loss()

@@ -180,6 +180,9 @@ def test_bad_settings_fail_fast_with_one_line(tmp_path, sets, message):
     ({"dtype": "fp16"}, "fp16 needs a CUDA GPU"),
     ({"tokenizer": "nonsense"}, "not gpt2, char"),
     ({"vocab_size": 10}, "smaller than the tokenizer's"),
+    ({"block_size": 100_000}, "fewer than block_size + 2"),
+    ({"prompt": "€", "sample_interval": 1}, "not in this char tokenizer's vocabulary"),
+    ({"vocab_size": 2**40}, "does not fit in cpu's memory"),   # 140 TB of embeddings: refused at once
 ])
 def test_settings_refused_before_training(home, text_file, extra, message):
     run_dir = new_run(home, tiny_settings(text_file, **extra))
@@ -188,6 +191,20 @@ def test_settings_refused_before_training(home, text_file, extra, message):
     assert exit_info.value.code == 2
     assert message in events(run_dir, "error")[0]["message"]
     assert not events(run_dir, "step")
+
+
+def test_data_with_no_text_is_refused_every_time(home, tmp_path):
+    """Nothing readable must not leave an empty token cache that the next run trips over."""
+    folder = tmp_path / "blobs"
+    folder.mkdir()
+    (folder / "a.dat").write_bytes(bytes(range(256)))
+    (folder / "b.dat").write_bytes(b"\xff\xfe" * 100)
+    for _ in range(2):
+        run_dir = new_run(home, tiny_settings(folder, tokenizer="gpt2"))
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(run_dir)])
+        assert exit_info.value.code == 2
+        assert "no UTF-8 text found" in events(run_dir, "error")[0]["message"]
 
 
 def _wait_for(run_dir: Path, name: str, proc: subprocess.Popen, timeout: float = 60) -> dict:

@@ -68,6 +68,8 @@ def choose_rungs(setting: str | None, device_type: str) -> list[str]:
     if not setting or setting == "auto":
         return names if device_type == "cuda" else CPU_DEFAULT
     chosen = [s.strip() for s in setting.split(",") if s.strip()]
+    if not chosen:
+        raise SettingError(f"rungs: no rung named; give some of {', '.join(names)}, or auto")
     unknown = [s for s in chosen if s not in names]
     if unknown:
         raise SettingError(f"rungs: {unknown[0]!r} is not one of {', '.join(names)}")

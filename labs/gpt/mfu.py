@@ -30,11 +30,12 @@ from __future__ import annotations
 # are half of those. Order matters: more specific names first.
 PEAK_TFLOPS: list[tuple[str, tuple[float | None, float | None, float]]] = [
     ("H100 PCIe", (756.0, 378.0, 51.2)),
-    ("H100 NVL", (835.0, 417.5, 60.0)),
+    ("H100 NVL", (835.5, 417.5, 60.0)),
+    ("GH200", (989.4, 494.7, 66.9)),       # before "H200", which its name contains
     ("H100", (989.4, 494.7, 66.9)),        # SXM5 ("NVIDIA H100 80GB HBM3")
-    ("H200", (989.4, 494.7, 66.9)),        # SXM; the H200 NVL is lower but reports "H200 NVL"
+    ("H200 NVL", (835.5, 417.5, 60.0)),
+    ("H200", (989.4, 494.7, 66.9)),        # SXM: the same compute as the H100 SXM, more memory
     ("H800", (989.4, 494.7, 66.9)),
-    ("GH200", (989.4, 494.7, 66.9)),
     ("A100", (312.0, 156.0, 19.5)),
     ("A800", (312.0, 156.0, 19.5)),
     ("L40S", (362.05, 183.0, 91.6)),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from labs.common.runctx import SettingError
 from labs.gpt.ladder import RUNGS, choose_rungs, main as ladder_main, rung_settings
 from labs.gpt.mfu import flops_per_token, mfu, peak_flops
 
@@ -45,6 +46,9 @@ def test_peak_table_picks_the_right_row_and_precision():
     assert peak_flops("NVIDIA H100 80GB HBM3", "fp32", "highest") == pytest.approx(66.9e12)
     assert peak_flops("NVIDIA H100 PCIe", "bf16") == pytest.approx(756e12)
     assert peak_flops("NVIDIA H200", "bf16") == pytest.approx(989.4e12)
+    # the NVL cards run lower clocks than SXM; "GH200" must not be read as another part's name
+    assert peak_flops("NVIDIA H200 NVL", "bf16") == pytest.approx(835.5e12)
+    assert peak_flops("NVIDIA GH200 480GB", "fp32", "high") == pytest.approx(494.7e12)
     assert peak_flops("Tesla V100-SXM2-16GB", "bf16") is None   # no bf16 tensor cores
     assert peak_flops("cpu", "fp32") is None and peak_flops(None) is None
 
@@ -58,6 +62,8 @@ def test_rungs_accumulate_their_changes():
     partial = rung_settings(["fp32", "flash"])
     assert partial["flash"]["attention"] == "sdpa" and partial["flash"]["dtype"] == "fp32"
     assert choose_rungs("auto", "cpu") == ["fp32", "tf32", "flash", "vocab", "fused"]
+    with pytest.raises(SettingError, match="no rung named"):
+        choose_rungs(" , ", "cpu")
     assert choose_rungs("auto", "cuda") == [r.name for r in RUNGS]
 
 

@@ -147,8 +147,8 @@ async def test_form_refuses_bad_settings_and_starts_good_ones(sess):
         steps = screen.query_one("#set-steps", Input)
         steps.value = "0"
         await pilot.press("ctrl+r")
-        await pilot.pause(0.1)
-        assert "below the minimum" in text_of(screen.query_one("#form-error", Static))
+        # Waited for, not a fixed pause: on a loaded machine the form takes longer than 0.1 s.
+        await until(pilot, lambda: "below the minimum" in text_of(screen.query_one("#form-error", Static)))
         assert not sess.runs_dir.exists() or not any(sess.runs_dir.iterdir())
         steps.value = "4"
         screen.query_one("#set-delay", Input).value = "0"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -90,9 +90,16 @@ def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainCon
     return resumed
 
 
-def out_of_memory(e: BaseException) -> bool:
-    """torch's way of saying an allocation failed: on a GPU, and on the CPU (a RuntimeError)."""
-    return isinstance(e, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(e)
+@contextmanager
+def out_of_memory_means(message: str):
+    """Turn a failed allocation (torch's OutOfMemoryError on a GPU, a RuntimeError on the
+    CPU) into a one-line SettingError: sizes are settings the user can change."""
+    try:
+        yield
+    except (RuntimeError, MemoryError) as e:
+        if isinstance(e, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(e):
+            raise SettingError(message) from None
+        raise
 
 
 class Trainer:
@@ -147,13 +154,9 @@ class Trainer:
             cfg.total_batch_size = self.ckpt["config"]["total_batch_size"]
             finish_config(cfg, cfg.real_vocab_size, self.world_size)
 
-        try:
+        with out_of_memory_means(f"the model (n_layer={cfg.n_layer}, n_embd={cfg.n_embd}, vocab_size="
+                                 f"{cfg.vocab_size}) does not fit in {self.device}'s memory"):
             self.model = self._build_model()
-        except (RuntimeError, MemoryError) as e:
-            if not out_of_memory(e):
-                raise
-            raise SettingError(f"the model (n_layer={cfg.n_layer}, n_embd={cfg.n_embd}, vocab_size="
-                               f"{cfg.vocab_size}) does not fit in {self.device}'s memory") from None
         self.raw_model = self.model
         if cfg.mode == "train":
             self.batches = Batches(self.data, cfg.batch_size, cfg.block_size, cfg.seed, self.device)
@@ -368,14 +371,10 @@ class Trainer:
                 break
             dev.synchronize(self.device)
             t0 = time.perf_counter()
-            try:
+            with out_of_memory_means(f"out of memory in step {self.step + 1} with batch_size="
+                                     f"{cfg.batch_size}, block_size={cfg.block_size}: lower batch_size "
+                                     "(total_batch_size keeps the tokens per step)"):
                 loss, norm, lr = self.train_step()
-            except (RuntimeError, MemoryError) as e:
-                if not out_of_memory(e):
-                    raise
-                raise SettingError(f"out of memory in step {self.step + 1} with batch_size={cfg.batch_size}, "
-                                   f"block_size={cfg.block_size}: lower batch_size (total_batch_size "
-                                   "keeps the tokens per step)") from None
             dev.synchronize(self.device)
             dt = time.perf_counter() - t0
             self.last_loss = loss

@@ -12,14 +12,7 @@ from labs.common.runctx import SettingError
 from labs.gpt.ladder import RUNGS, choose_rungs, main as ladder_main, rung_settings
 from labs.gpt.mfu import flops_per_token, mfu, peak_flops
 
-from tests.labs.test_gpt_run import events, new_run, run_inline, text_file, tiny_settings  # noqa: F401
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "home"))
-    (tmp_path / "home" / "runs").mkdir(parents=True)
-    return tmp_path / "home"
+from tests.labs.test_gpt_run import events, new_run, run_inline, tiny_settings
 
 
 def test_flops_per_token_by_hand():

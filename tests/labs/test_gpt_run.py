@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
@@ -16,21 +15,6 @@ import pytest
 from labs.gpt.run import main
 
 ROOT = Path(__file__).resolve().parents[2]
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
-
-
-@pytest.fixture(scope="module")
-def text_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("gptdata") / "text.txt"
-    path.write_text((STDLIB / "textwrap.py").read_text(encoding="utf-8"), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "home"))
-    (tmp_path / "home" / "runs").mkdir(parents=True)
-    return tmp_path / "home"
 
 
 def tiny_settings(text_file: Path, **kw) -> dict:

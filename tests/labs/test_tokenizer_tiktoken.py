@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from labs.tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BasicTokenizer, RegexTokenizer
 from labs.tokenizer import encodings
-from labs.tokenizer.corpus import load_corpus, split_holdout
+from labs.tokenizer.corpus import load_corpus
 from labs.tokenizer.tiktoken_bridge import recover_merges
 
 TEXTS = [

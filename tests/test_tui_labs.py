@@ -176,3 +176,15 @@ async def test_token_viewer_cuts_text_with_gpt2_and_cl100k(sess):
         shown = [text_of(w) for w in screen.query(".tv-result")]
         assert shown[0].startswith("gpt2  2 tokens") and "31373 995" in shown[0]
         assert shown[1].startswith("cl100k_base  2 tokens")
+
+
+@sync
+async def test_keys_reach_the_runs_table_and_the_lab_list_from_a_settings_input(sess):
+    screen = LabsScreen(sess)
+    async with Harness(screen).run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: screen.query(Input))
+        screen.query(Input).first().focus()
+        await pilot.press("ctrl+o")
+        assert screen.focused is screen.query_one("#runs-table", DataTable)
+        await pilot.press("ctrl+l")
+        assert screen.focused.id == "lab-list"

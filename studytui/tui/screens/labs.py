@@ -85,6 +85,9 @@ class LabsScreen(Screen):
     CSS_PATH = CSS_FILE
     BINDINGS = [
         Binding("ctrl+r", "start_run", "Start run"),
+        # ctrl+ keys, not letters: a focused settings input would swallow a letter.
+        Binding("ctrl+o", "focus_runs", "Runs"),
+        Binding("ctrl+l", "focus_labs", "Labs list"),
         Binding("t", "token_viewer", "Token viewer"),
         Binding("escape", "back", "Back"),
     ]
@@ -108,7 +111,7 @@ class LabsScreen(Screen):
                 yield Static(id="form-error")
                 yield Button("Start run (ctrl+r)", id="start", variant="primary")
             with Vertical(id="labs-right"):
-                yield Static("Runs  (enter opens one)", classes="section-title")
+                yield Static("Runs  (ctrl+o here, enter opens one)", classes="section-title")
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -242,6 +245,12 @@ class LabsScreen(Screen):
     @on(DataTable.RowSelected, "#runs-table")
     def _open_run(self, event: DataTable.RowSelected) -> None:
         self.app.push_screen(RunScreen(self.session, str(event.row_key.value)))
+
+    def action_focus_runs(self) -> None:
+        self.query_one("#runs-table", DataTable).focus()
+
+    def action_focus_labs(self) -> None:
+        self.query_one("#lab-list", OptionList).focus()
 
     def action_token_viewer(self) -> None:
         self.app.push_screen(TokenViewerScreen(self.session))

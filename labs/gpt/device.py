@@ -15,6 +15,7 @@ The speed-up ladder's precision rungs, as in build-nanogpt:
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -59,7 +60,9 @@ def gpu_name(device: str) -> str | None:
 def bf16_supported(device: str) -> bool:
     kind = device_type(device)
     if kind == "cuda":
-        return torch.cuda.is_bf16_supported()
+        # native bf16 only (Ampere and newer): torch would also say yes to V100/T4, where it
+        # is emulated and slower than fp32
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     if kind == "cpu":
         return True    # works, though ~100x slower than fp32 on most CPUs
     if kind == "mps":
@@ -79,10 +82,13 @@ def check_precision(device: str, dtype: str, *, allow_slow_cpu_bf16: bool = True
 
 
 def resolve_dtype(device: str, dtype: str) -> str:
-    """`auto`: bf16 where a GPU has it, fp32 elsewhere (CPU bf16 is very slow)."""
+    """`auto`, as nanoGPT: bf16 on GPUs that have it, fp16 (with a GradScaler) on older
+    ones (V100, T4), fp32 elsewhere (CPU bf16 is very slow)."""
     if dtype != "auto":
         return dtype
-    return "bf16" if device_type(device) == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if device_type(device) != "cuda":
+        return "fp32"
+    return "bf16" if bf16_supported(device) else "fp16"
 
 
 TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -120,9 +126,9 @@ class GpuStats:
             try:
                 import pynvml
                 pynvml.nvmlInit()
-                self.handle = pynvml.nvmlDeviceGetHandleByIndex(torch.device(device).index or 0)
+                self.handle = pynvml.nvmlDeviceGetHandleByIndex(_nvml_index(device))
                 self.nvml = pynvml
-            except Exception:   # no NVML library, no driver access: leave utilization out
+            except Exception:   # no nvidia-ml-py, no NVML library, no driver access: no utilization
                 self.handle = None
 
     def fields(self) -> dict:
@@ -135,3 +141,18 @@ class GpuStats:
             except Exception:
                 pass
         return out
+
+
+def _nvml_index(device: str) -> int:
+    """NVML numbers every GPU in the machine, torch only the visible ones: with
+    CUDA_VISIBLE_DEVICES=2,3 torch's cuda:0 is NVML's 2."""
+    index = torch.device(device).index
+    index = torch.cuda.current_device() if index is None else index
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not visible:
+        return index
+    try:
+        return torch.cuda._get_nvml_device_index(index)   # private, but it also handles GPU UUIDs
+    except Exception:
+        ids = [v.strip() for v in visible.split(",")]
+        return int(ids[index]) if index < len(ids) and ids[index].isdigit() else index

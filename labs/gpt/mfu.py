@@ -46,9 +46,12 @@ PEAK_TFLOPS: list[tuple[str, tuple[float | None, float | None, float]]] = [
     ("RTX 4090", (165.2, 82.6, 82.6)),
     ("RTX 3090", (71.0, 35.6, 35.6)),
     ("A6000", (154.8, 77.4, 38.7)),        # RTX A6000
-    ("V100", (None, None, 15.7)),          # fp16 tensor cores only (125): no bf16, no tf32
+    ("V100-PCIE", (None, None, 14.0)),     # no bf16, no tf32: fp16 tensor cores only (below)
+    ("V100", (None, None, 15.7)),
     ("T4", (None, None, 8.1)),
 ]
+# GPUs whose tensor cores do fp16 but not bf16: their fp16 peak (dtype=fp16 with a GradScaler)
+FP16_ONLY_TFLOPS = {"V100-PCIE": 112.0, "V100": 125.0, "T4": 65.0}
 
 
 def peak_flops(gpu_name: str | None, dtype: str = "bf16", matmul_precision: str = "high") -> float | None:
@@ -58,7 +61,7 @@ def peak_flops(gpu_name: str | None, dtype: str = "bf16", matmul_precision: str 
     for key, (bf16, tf32, fp32) in PEAK_TFLOPS:
         if key.lower() in gpu_name.lower():
             if dtype in ("bf16", "fp16"):
-                tflops = bf16
+                tflops = FP16_ONLY_TFLOPS.get(key) if dtype == "fp16" and bf16 is None else bf16
             elif matmul_precision in ("high", "medium"):
                 tflops = tf32
             else:

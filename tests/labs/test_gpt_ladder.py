@@ -42,7 +42,9 @@ def test_peak_table_picks_the_right_row_and_precision():
     # the NVL cards run lower clocks than SXM; "GH200" must not be read as another part's name
     assert peak_flops("NVIDIA H200 NVL", "bf16") == pytest.approx(835.5e12)
     assert peak_flops("NVIDIA GH200 480GB", "fp32", "high") == pytest.approx(494.7e12)
-    assert peak_flops("Tesla V100-SXM2-16GB", "bf16") is None   # no bf16 tensor cores
+    assert peak_flops("Tesla V100-SXM2-16GB", "bf16") is None   # no bf16 tensor cores ...
+    assert peak_flops("Tesla V100-SXM2-16GB", "fp16") == pytest.approx(125e12)   # ... but fp16 ones
+    assert peak_flops("Tesla V100-PCIE-32GB", "fp16") == pytest.approx(112e12)
     assert peak_flops("cpu", "fp32") is None and peak_flops(None) is None
 
 
@@ -129,3 +131,14 @@ def test_gpt_lab_takes_the_ladder_settings(home, text_file):  # noqa: F811
     resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
     assert (resolved["matmul_precision"], resolved["attention"], resolved["fused_adamw"]) == ("highest", "manual", False)
     assert events(run_dir)[-1]["status"] == "done"
+
+
+@pytest.mark.parametrize("native_bf16, expected", [(True, "bf16"), (False, "fp16")])
+def test_auto_dtype_follows_native_bf16(monkeypatch, native_bf16, expected):
+    """A V100 or T4 only emulates bf16 (torch's default check says yes anyway): auto is fp16 there."""
+    import torch
+    from labs.gpt import device as dev
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported",
+                        lambda including_emulation=True: native_bf16 or including_emulation)
+    assert dev.resolve_dtype("cuda", "auto") == expected
+    assert dev.resolve_dtype("cpu", "auto") == "fp32"

@@ -184,9 +184,9 @@ class RunContext:
         parser.add_argument("--out", help="parent folder for a new run (by hand)")
         parser.add_argument("--set", action="append", default=[], metavar="K=V")
         args = parser.parse_args(argv)
-        manifest = load_manifest(lab)
         run_dir = None
         try:
+            manifest = load_manifest(lab)
             if args.run_dir:
                 run_dir = Path(args.run_dir)
                 given = _read_given_settings(run_dir)
@@ -219,7 +219,8 @@ class RunContext:
             self._ended = True
             self._close()
             if isinstance(exc, SettingError):
-                print(f"error: {message}", file=sys.stderr)   # the user's mistake: one line
+                if self._emit_enabled:   # one line, from one process (DDP rank 0)
+                    print(f"error: {message}", file=sys.stderr)
                 raise SystemExit(2)
             import traceback
             traceback.print_exception(exc_type, exc, tb)  # the full story goes to stderr.log

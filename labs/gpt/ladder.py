@@ -145,10 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         from labs.gpt import device as dev
         device = dev.pick_device(s["device"])
         kind = dev.device_type(device)
-        if preset == "auto":
+        if preset == "auto":   # the manifest's choices are auto and the presets
             preset = "gpt2" if kind == "cuda" else "tiny"
-        if preset not in PRESETS:
-            raise SettingError(f"preset: {preset!r} is not one of auto, {', '.join(PRESETS)}")
         shape = {k: PRESETS[preset][k] for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")}
         shape.update({k: s[k] for k in shape if s.get(k) is not None})
         shape["vocab_size"] = s["vocab_size"] or GPT2_VOCAB

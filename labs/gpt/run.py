@@ -15,13 +15,13 @@ and gpu_util on cuda; `eval` with val_loss; `sample`; `checkpoint`; `end`), conf
 `resolved` (the whole TrainConfig), and ckpt.pt. SIGTERM (`studytui lab stop`) finishes
 the current step, saves a checkpoint and ends the run as "stopped".
 
-More than one GPU (`nproc=N`): the lab runs itself again under
-`python -m torch.distributed.run --standalone --nproc_per_node=N` with DDP (nccl on
-cuda, gloo on cpu). Rank 0 writes the run folder; the others stay quiet. The same
-total_batch_size is split over the processes, so the losses match one process.
-Several machines: start the same command on each with a rendezvous instead of
-`--standalone`, by hand, from the run folder studytui made on the first machine (on a
-shared file system):
+More than one GPU (`nproc=N`): the lab starts itself again as N processes on this
+machine, with the environment torchrun would give them (RANK, LOCAL_RANK, WORLD_SIZE,
+MASTER_ADDR/PORT), and they train under DDP (nccl on cuda, gloo on cpu). Rank 0 writes
+the run folder; the others stay quiet. If one process fails the others are ended, and a
+refused setting is still one line. The same total_batch_size is split over the
+processes, so the losses match one process. Several machines: start torchrun on each,
+by hand, from the run folder studytui made on the first machine (on a shared file system):
 
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d \\
         --rdzv_endpoint=HOST0:29500 --rdzv_id=gpt -m labs.gpt.run RUN_DIR
@@ -33,31 +33,54 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from labs.common.runctx import RunContext, SettingError
+from labs.common.runctx import RunContext
 from labs.gpt.config import check_shape, resolve_config
 
 LAB = "gpt"
-DDP_ENV = "STUDYTUI_GPT_DDP"   # set in the processes torchrun starts
+DDP_ENV = "STUDYTUI_GPT_DDP"   # set in the DDP worker processes
+KILL_AFTER_S = 30              # a worker still alive this long after another failed is killed
 
 
 def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
-    """Run this lab again as nproc processes under torchrun and wait for them."""
+    """Run this lab again as nproc DDP workers on this machine; their exit code."""
     env = {**os.environ, DDP_ENV: "1",
            # rank 0 must not try to take run.lock: this process holds it (or studytui's fd does)
            "STUDYTUI_LOCK_FD": os.environ.get("STUDYTUI_LOCK_FD", "held-by-launcher"),
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", module, str(ctx.run_dir)]
-    proc = subprocess.Popen(cmd, env=env)
-    while True:
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc))),
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
+           "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc)}
+    workers = [subprocess.Popen([sys.executable, "-m", module, str(ctx.run_dir)],
+                                env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)})
+               for rank in range(nproc)]
+    failed_at = None
+    while any(w.poll() is None for w in workers):
         try:
-            return proc.wait()
+            time.sleep(0.2)
         except KeyboardInterrupt:
-            continue   # a second Ctrl+C: the workers got it too; wait for them to finish
+            continue   # Ctrl+C reached the workers too (one process group): they stop and save
+        if failed_at is None and any(w.poll() not in (None, 0) for w in workers):
+            failed_at = time.monotonic()   # the others would wait for it forever in a collective
+            for w in workers:
+                if w.poll() is None:
+                    w.terminate()
+        elif failed_at is not None and time.monotonic() - failed_at > KILL_AFTER_S:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+    codes = [w.returncode for w in workers]
+    return 2 if 2 in codes else max((c for c in codes if c), default=0, key=abs)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def last_event(run_dir: Path) -> str | None:
@@ -73,12 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     with RunContext.from_argv(LAB, argv, emit=rank == 0) as ctx:
         cfg = resolve_config(ctx.settings)
         check_shape(cfg)
-        if cfg.nproc > 1 and not os.environ.get(DDP_ENV):
+        if cfg.nproc > 1 and cfg.mode == "train" and not os.environ.get(DDP_ENV):
             code = launch_ddp(ctx, cfg.nproc, "labs.gpt.run")
-            if last_event(ctx.run_dir) in ("end", "error"):
-                return code if last_event(ctx.run_dir) == "error" else 0
-            raise RuntimeError(f"the {cfg.nproc} DDP processes exited with code {code} (see stderr.log)")
-        return run(ctx, cfg, ctx.given)
+            last = last_event(ctx.run_dir)
+            if last == "end":
+                return 0
+            if last != "error":   # a worker crashed (its traceback is above) or was killed
+                message = f"the {cfg.nproc} DDP processes exited with code {code}"
+                ctx.emit("error", message=message)
+                print(f"error: {message}", file=sys.stderr)
+            return code or 1
+        return run(ctx, cfg, ctx.given)   # mode=sample runs in one process whatever nproc says
 
 
 def run(ctx: RunContext, cfg, given: dict) -> int:
@@ -105,8 +133,4 @@ def run(ctx: RunContext, cfg, given: dict) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except SettingError as e:   # raised before the run context opened
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+    raise SystemExit(main())

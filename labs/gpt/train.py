@@ -125,6 +125,9 @@ class Trainer:
             cfg = self.cfg = config_for_resume(self.ckpt["config"], cfg, self.given)
         self.device = dev.pick_device(cfg.device)
         if self.ddp and dev.device_type(self.device) == "cuda":
+            gpus, wanted = torch.cuda.device_count(), int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size))
+            if gpus < wanted:
+                raise SettingError(f"nproc={wanted}: this machine has {gpus} GPU(s); one process per GPU")
             self.device = f"cuda:{self.local_rank}"
             torch.cuda.set_device(self.device)
         self.device_type = dev.device_type(self.device)
@@ -146,7 +149,9 @@ class Trainer:
             codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else None
             self.data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction, codec=codec)
             self.codec = self.data.codec
-        self.prompt_ids = self._encode_prompt(cfg.prompt)   # a prompt it cannot encode fails now, not at step 250
+        samples = cfg.mode == "sample" or cfg.sample_interval > 0
+        # a prompt the tokenizer cannot encode fails now, not at the first sample
+        self.prompt_ids = self._encode_prompt(cfg.prompt) if samples else None
         if not self.ckpt:
             finish_config(cfg, self.codec.vocab_size, self.world_size)
         elif cfg.mode == "train":

@@ -261,6 +261,21 @@ def test_ddp_two_processes_match_one(home, text_file):
     assert all(abs(ddp[s] - single[s]) < 1e-5 for s in single)
 
 
+@pytest.mark.slow
+def test_ddp_refused_setting_is_one_line(home, tmp_path):
+    """Both workers find the data too short: one line from rank 0, one error event, exit 2,
+    and no launcher traceback."""
+    short = tmp_path / "short.txt"
+    short.write_text("hello")
+    run_dir = new_run(home, tiny_settings(short, nproc=2, device="cpu"))
+    proc = subprocess.run([sys.executable, "-m", "labs.gpt.run", str(run_dir)], cwd=ROOT,
+                          env=lab_env(home), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "fewer than block_size + 2" in lines[0], proc.stderr[-2000:]
+    assert [e["event"] for e in events(run_dir)] == ["error"]
+
+
 def test_sampling_from_local_gpt2_weights(home, tmp_path):
     transformers = pytest.importorskip("transformers")
     config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=50257)

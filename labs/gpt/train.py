@@ -69,9 +69,12 @@ def find_checkpoint(ref: str) -> Path:
 def load_checkpoint(path: Path) -> dict:
     try:
         # our own files: configs and RNG states as well as tensors, so not weights_only
-        return torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
         raise SettingError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}".splitlines()[0]) from None
+    if not isinstance(ckpt, dict) or not {"model", "model_config", "config", "tokenizer"} <= ckpt.keys():
+        raise SettingError(f"{path} is not a checkpoint of the GPT lab (for GPT-2 weights use init_from)")
+    return ckpt
 
 
 def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainConfig:

@@ -177,6 +177,16 @@ def test_settings_refused_before_training(home, text_file, extra, message):
     assert not events(run_dir, "step")
 
 
+def test_a_file_that_is_not_our_checkpoint_is_refused(home, tmp_path):
+    import torch
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    run_dir = new_run(home, {"mode": "sample", "checkpoint": str(tmp_path / "other.pt")})
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(run_dir)])
+    assert exit_info.value.code == 2
+    assert "is not a checkpoint of the GPT lab" in events(run_dir, "error")[0]["message"]
+
+
 def test_data_with_no_text_is_refused_every_time(home, tmp_path):
     """Nothing readable must not leave an empty token cache that the next run trips over."""
     folder = tmp_path / "blobs"

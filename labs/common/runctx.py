@@ -20,6 +20,7 @@ import datetime as _dt
 import fcntl
 import json
 import os
+import re
 import secrets
 import signal
 import sys
@@ -91,6 +92,8 @@ def coerce_setting(spec: dict, raw: Any) -> Any:
         raise SettingError(f"{name}: {value!r} is not one of {', '.join(map(str, spec['choices']))}")
     if kind == "path" and not Path(value).expanduser().exists():
         raise SettingError(f"{name}: {value} does not exist")
+    if kind == "str" and spec.get("pattern") and not re.fullmatch(spec["pattern"], value):
+        raise SettingError(f"{name}: {value!r} is not valid here ({spec.get('help', spec['pattern'])})")
     return value
 
 
@@ -204,8 +207,10 @@ class RunContext:
     # -- lifecycle --------------------------------------------------------------------
     def __enter__(self) -> "RunContext":
         self._hold_lock()
-        signal.signal(signal.SIGTERM, self._on_term)
-        signal.signal(signal.SIGINT, self._on_term)
+        # Put back on exit: a lab run in-process (tests, notebooks) must not leave its
+        # stop flag handler on the host's Ctrl+C.
+        self._old_handlers = {sig: signal.signal(sig, self._on_term)
+                              for sig in (signal.SIGTERM, signal.SIGINT)}
         if self._emit_enabled:
             self._metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
         return self
@@ -250,6 +255,9 @@ class RunContext:
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None
+        for sig, handler in getattr(self, "_old_handlers", {}).items():
+            signal.signal(sig, handler)
+        self._old_handlers = {}
 
     # -- events -------------------------------------------------------------------------
     def emit(self, event: str, **fields: Any) -> None:

@@ -119,7 +119,9 @@ def discover() -> tuple[dict[str, LabManifest], list[str]]:
             problems.append(str(e))
             continue
         manifests.setdefault(m.name, m)
-    return manifests, problems
+    # Listed in learning order (the manifest's "order", then name), not file order.
+    ordered = sorted(manifests.values(), key=lambda m: (m.raw.get("order", 100), m.name))
+    return {m.name: m for m in ordered}, problems
 
 
 def load_manifests() -> dict[str, LabManifest]:

@@ -15,11 +15,10 @@ and gpu_util on cuda; `eval` with val_loss; `sample`; `checkpoint`; `end`), conf
 `resolved` (the whole TrainConfig), and ckpt.pt. SIGTERM (`studytui lab stop`) finishes
 the current step, saves a checkpoint and ends the run as "stopped".
 
-More than one GPU (`nproc=N`): the lab starts itself again as N processes on this
-machine, with the environment torchrun would give them (RANK, LOCAL_RANK, WORLD_SIZE,
-MASTER_ADDR/PORT), and they train under DDP (nccl on cuda, gloo on cpu). Rank 0 writes
-the run folder; the others stay quiet. If one process fails the others are ended, and a
-refused setting is still one line. The same total_batch_size is split over the
+More than one GPU (`nproc=N`): the lab starts itself again as N processes through
+`torchrun --standalone` and they train under DDP (nccl on cuda, gloo on cpu). Rank 0
+writes the run folder; the others stay quiet. torchrun's own output goes to
+torchrun.log in the run folder, so a refused setting is still one line. The same total_batch_size is split over the
 processes, so the losses match one process. Several machines: start torchrun on each,
 by hand, from the run folder studytui made on the first machine (on a shared file system):
 
@@ -33,10 +32,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from labs.common.runctx import RunContext
@@ -44,51 +41,45 @@ from labs.gpt.config import check_shape, resolve_config
 
 LAB = "gpt"
 DDP_ENV = "STUDYTUI_GPT_DDP"   # set in the DDP worker processes
-KILL_AFTER_S = 30              # a worker still alive this long after another failed is killed
 
 
 def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
-    """Run this lab again as nproc DDP workers on this machine; their exit code."""
+    """Run this lab again as nproc DDP workers through torchrun; torchrun's exit code.
+
+    torchrun's own messages (and its traceback when a worker fails) go to torchrun.log in
+    the run folder: a refused setting stays one line on the terminal, from rank 0.
+    """
     env = {**os.environ, DDP_ENV: "1",
            # rank 0 must not try to take run.lock: this process holds it (or studytui's fd does)
            "STUDYTUI_LOCK_FD": os.environ.get("STUDYTUI_LOCK_FD", "held-by-launcher"),
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc))),
-           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
-           "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc)}
-    workers = [subprocess.Popen([sys.executable, "-m", module, str(ctx.run_dir)],
-                                env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)})
-               for rank in range(nproc)]
-    failed_at = None
-    while any(w.poll() is None for w in workers):
-        try:
-            time.sleep(0.2)
-        except KeyboardInterrupt:
-            continue   # Ctrl+C reached the workers too (one process group): they stop and save
-        if failed_at is None and any(w.poll() not in (None, 0) for w in workers):
-            failed_at = time.monotonic()   # the others would wait for it forever in a collective
-            for w in workers:
-                if w.poll() is None:
-                    w.terminate()
-        elif failed_at is not None and time.monotonic() - failed_at > KILL_AFTER_S:
-            for w in workers:
-                if w.poll() is None:
-                    w.kill()
-    codes = [w.returncode for w in workers]
-    return 2 if 2 in codes else max((c for c in codes if c), default=0, key=abs)
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={nproc}", "-m", module, str(ctx.run_dir)]
+    with open(ctx.path("torchrun.log"), "ab") as log:
+        agent = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        # Workers print to torchrun's stderr: rank 0's one-line errors land in the log too,
+        # so the launcher repeats the error event's message below.
+        while True:
+            try:
+                return agent.wait()
+            except KeyboardInterrupt:
+                continue   # Ctrl+C reached torchrun too (one process group): it stops the workers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def last_event(run_dir: Path) -> str | None:
+def _last(run_dir: Path) -> dict:
     try:
         lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
     except OSError:
-        return None
-    return json.loads(lines[-1])["event"] if lines else None
+        return {}
+    return json.loads(lines[-1]) if lines else {}
+
+
+def last_event(run_dir: Path) -> str | None:
+    return _last(run_dir).get("event")
+
+
+def last_error(run_dir: Path) -> str:
+    return str(_last(run_dir).get("message", "a DDP process failed"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             last = last_event(ctx.run_dir)
             if last == "end":
                 return 0
-            if last != "error":   # a worker crashed (its traceback is above) or was killed
-                message = f"the {cfg.nproc} DDP processes exited with code {code}"
-                ctx.emit("error", message=message)
-                print(f"error: {message}", file=sys.stderr)
+            if last == "error":
+                print(f"error: {last_error(ctx.run_dir)}", file=sys.stderr)
+                return 2
+            message = f"the {cfg.nproc} DDP processes exited with code {code} (see {ctx.path('torchrun.log')})"
+            ctx.emit("error", message=message)
+            print(f"error: {message}", file=sys.stderr)
             return code or 1
         return run(ctx, cfg, ctx.given)   # mode=sample runs in one process whatever nproc says
 

@@ -41,8 +41,10 @@ from studytui.tui.widgets.run_panels import (ConfigPanel, EventLog, GpuPanel, La
 from studytui.tui.widgets.run_tokenizer import MergesPanel
 
 CSS_FILE = str(Path(__file__).with_name("labs.tcss"))
-RUN_POLL_S = 0.2          # the run file is read 5 times a second; panels redraw only on news
-CLOCK_REDRAW_S = 1.0      # ...and once a second for the elapsed time and ETA
+# The run view reads the run file and redraws once a second: a live chart needs no more,
+# and on a small machine every redraw is CPU taken from the training it shows
+# (bench/bench_watch.py measures that cost).
+RUN_REFRESH_S = 1.0
 RUNS_REFRESH_S = 1.0
 TRAINED_MODEL = "tokenizer.model"
 
@@ -280,7 +282,6 @@ class RunScreen(Screen):
         self.stop_grace = stop_grace
         self._bg = _BackgroundSession(session)
         self.watch = RunWatch(session.runs_dir / run_id, chunk_bytes=1 << 20)
-        self._last_draw = 0.0
         self._stopping = False
 
     def compose(self) -> ComposeResult:
@@ -311,7 +312,7 @@ class RunScreen(Screen):
         if not self.watch.run_dir.is_dir():
             self.notify(f"no run folder for {self.run_id}", severity="error")
         self.poll_run(force=True)
-        self.set_interval(RUN_POLL_S, self.poll_run)
+        self.set_interval(RUN_REFRESH_S, self.poll_run)
 
     def _ladder_reference(self) -> LadderReference | None:
         """The curriculum's ladder figures, for a gpt-ladder run only (no YAML otherwise)."""
@@ -323,12 +324,9 @@ class RunScreen(Screen):
             return None
 
     def poll_run(self, force: bool = False) -> None:
-        """Read what's new; redraw on news, or once a second for the clock."""
+        """Read what's new and redraw (the clock and ETA move even without news)."""
         changed = self.watch.update()
         now = time.time()
-        if not (force or changed or now - self._last_draw >= CLOCK_REDRAW_S):
-            return
-        self._last_draw = now
         for panel in (RunHeader, LossChart, MergesPanel, ResultTables, LadderComparison, MetricsPanel,
                       ThroughputPanel, GpuPanel, SamplesPanel, EventLog, ConfigPanel):
             for widget in self.query(panel):

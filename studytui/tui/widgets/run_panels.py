@@ -32,6 +32,22 @@ class RunPanel:
         self.set_class(empty, "-empty")
 
 
+def show(widget: Static, content: Any, key: Any, lines: int) -> None:
+    """Update a Static only when `key` (what it shows) changed, and lay the screen out
+    again only when its height (`lines`; None: unknown) changed. A layout pass costs tens of ms: once a
+    second on a 2-core machine, that is CPU taken from the training run being watched
+    (bench/bench_watch.py measures it)."""
+    last_key, last_lines = getattr(widget, "_shown_as", (None, None))
+    if last_key is not None and key == last_key:
+        return
+    widget.update(content, layout=last_key is None or lines is None or lines != last_lines)
+    widget._shown_as = (key, lines)
+
+
+def show_text(widget: Static, text: Text) -> None:
+    show(widget, text, text.plain, text.plain.count("\n"))
+
+
 class RunHeader(Vertical):
     """Run id, status, device, elapsed; a progress bar with counts, rate and ETA."""
 
@@ -52,7 +68,7 @@ class RunHeader(Vertical):
         note = (watch.record().get("summary") or {}).get("note") if status == "stopped" else None
         if note:
             title.append(f"\n{note}", style="yellow")
-        self.query_one("#run-title", Static).update(title)
+        show_text(self.query_one("#run-title", Static), title)
         done, total = st.done_and_total()
         bar = self.query_one("#run-progress", ProgressBar)
         if total:
@@ -65,7 +81,7 @@ class RunHeader(Vertical):
         eta = st.eta_s(now) if status == "running" else None
         if eta is not None:
             parts.append(f"ETA {fmt_duration(eta)}")
-        self.query_one("#run-progress-text", Static).update("  ·  ".join(parts))
+        show_text(self.query_one("#run-progress-text", Static), Text("  ·  ".join(parts)))
 
 
 class MetricsPanel(RunPanel, Static):
@@ -75,12 +91,13 @@ class MetricsPanel(RunPanel, Static):
         last = watch.state.last
         shown = [(k, last[k]) for k in SHOWN_METRICS if k in last]
         self.set_empty(not shown)
+        rows = [(k, fmt_value(v)) for k, v in shown]
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim")
         grid.add_column(justify="right")
-        for k, v in shown:
-            grid.add_row(k, fmt_value(v))
-        self.update(grid)
+        for row in rows:
+            grid.add_row(*row)
+        show(self, grid, rows, len(rows))
 
 
 class ThroughputPanel(RunPanel, Vertical):
@@ -96,9 +113,9 @@ class ThroughputPanel(RunPanel, Vertical):
         if not recent:
             return
         median = statistics.median(recent)
-        self.query_one("#tps-text", Static).update(
-            Text.assemble(("tok/s ", "dim"), (fmt_value(recent[-1]), "bold"),
-                          ("   median ", "dim"), fmt_value(median)))
+        show_text(self.query_one("#tps-text", Static),
+                  Text.assemble(("tok/s ", "dim"), (fmt_value(recent[-1]), "bold"),
+                                ("   median ", "dim"), fmt_value(median)))
         self.query_one("#tps-spark", Sparkline).data = recent
 
 
@@ -123,7 +140,7 @@ class GpuPanel(RunPanel, Static):
             self._peak = max(getattr(self, "_peak", 0.0), mem)
             lines.append(f"GPU mem  {_bar(mem / self._peak if self._peak else 0)} {fmt_value(mem)} MB"
                          f"  (peak {fmt_value(self._peak)})")
-        self.update(lines)
+        show_text(self, lines)
 
 
 class SamplesPanel(RunPanel, Static):
@@ -141,7 +158,7 @@ class SamplesPanel(RunPanel, Static):
             else:
                 text = s["text"]
             out.append(text[:600] + "\n")
-        self.update(out)
+        show_text(self, out)
 
 
 class EventLog(Static):
@@ -153,7 +170,7 @@ class EventLog(Static):
             stamp = time.strftime("%H:%M:%S", time.localtime(t)) if t else "--:--:--"
             lines.append(f"{stamp} ", style="dim")
             lines.append(text + "\n", style="red" if text.startswith("error") else "")
-        self.update(lines)
+        show_text(self, lines)
 
 
 class ConfigPanel(DataTable):
@@ -192,7 +209,7 @@ class ResultTables(RunPanel, Static):
             for row in t["rows"]:
                 table.add_row(*[fmt_value(v) for v in (row if isinstance(row, list) else [row])])
             parts.append(table)
-        self.update(Group(*parts))
+        show(self, Group(*parts), repr(tables), None)
 
 
 class LadderComparison(RunPanel, Static):
@@ -221,7 +238,7 @@ class LadderComparison(RunPanel, Static):
             row = mine.get(rung, {})
             table.add_row(rung, fmt_value(row.get("tok/s")), _times(row.get("vs fp32")),
                           fmt_value(ref.rungs.get(rung, {}).get("tok_per_s")), _times(ref.speedup_fp32(rung)))
-        self.update(table)
+        show(self, table, repr(mine), None)
 
 
 def _ladder_rows(table: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

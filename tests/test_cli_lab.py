@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -14,27 +12,14 @@ from typer.testing import CliRunner
 from studytui.cli.lab import lab_app
 from studytui.runs import RunWatch
 
-FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
 RUN_FIELDS = {"id", "lab", "status", "created_at", "ended_at", "duration_s", "pid", "dir",
               "key_metric", "key_value", "settings", "summary", "last"}
 SHOW_FIELDS = RUN_FIELDS | {"config", "device", "error", "checkpoints", "tables", "samples"}
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("STUDYTUI_HOME", str(home))
-    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
-    yield home
-    runs = home / "runs"
-    for d in runs.iterdir() if runs.is_dir() else []:
-        w = RunWatch(d)
-        w.update()
-        if w.status == "running" and w.state.pid:
-            try:
-                os.killpg(w.state.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+def home(lab_home):
+    return lab_home
 
 
 def cli(*args: str):

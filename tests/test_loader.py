@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studytui.curriculum import Item, load_curriculum, validate_paths
+from studytui.curriculum import load_curriculum, validate_paths
 from studytui.curriculum.generate import generate_curriculum
 from studytui.curriculum.loader import Problem
 

@@ -20,31 +20,7 @@ from studytui.runs import manifest as manifest_mod
 from studytui.runs.tail import RunState, Series
 from studytui.session import Session
 
-FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
-
-
-@pytest.fixture
-def sess(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("STUDYTUI_HOME", str(home))
-    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
-    s = Session(home=home)
-    yield s
-    kill_leftovers(s)
-
-
-def kill_leftovers(s: Session) -> None:
-    """A failing test must not leave a hanging fake lab behind."""
-    if not s.runs_dir.is_dir():
-        return
-    for d in s.runs_dir.iterdir():
-        w = RunWatch(d)
-        w.update()
-        if w.status == "running" and w.state.pid:
-            try:
-                os.killpg(w.state.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+from tests.conftest import FAKE_LABS
 
 
 def wait_for(watch: RunWatch, predicate, timeout: float = 10.0) -> RunWatch:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 
-import pytest
 from textual.widgets import Input, OptionList
 
 from studytui.curriculum.model import Course, Curriculum, Item, Section

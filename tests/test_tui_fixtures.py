@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 

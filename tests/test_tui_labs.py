@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-import os
-import signal
 import time
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Input, Static
 
-from studytui.runs import RunWatch, get_manifest, parse_settings, start_run
+from studytui.runs import get_manifest, parse_settings, start_run
 from studytui.session import Session
 from studytui.tui.screens.labs import (ConfirmScreen, LabsScreen, RunScreen, TokenViewerScreen,
                                        coloured_tokens, token_text)
 
-FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
 SIZE = (140, 45)
 
 
@@ -39,23 +35,6 @@ class Harness(App):
 
     def on_mount(self) -> None:
         self.push_screen(self._first)
-
-
-@pytest.fixture
-def sess(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("STUDYTUI_HOME", str(home))
-    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
-    s = Session(home=home)
-    yield s
-    for d in s.runs_dir.iterdir() if s.runs_dir.is_dir() else []:
-        w = RunWatch(d)
-        w.update()
-        if w.status == "running" and w.state.pid:
-            try:
-                os.killpg(w.state.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def fake_run(s: Session, *pairs: str) -> str:

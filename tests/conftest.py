@@ -1,0 +1,41 @@
+"""Fixtures shared by the app tests: a temporary home with the fake lab on the labs path."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from studytui.runs import RunWatch
+from studytui.session import Session
+
+FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
+
+
+def kill_leftovers(runs_dir: Path) -> None:
+    """A failing test must not leave a hanging fake lab behind."""
+    for d in runs_dir.iterdir() if runs_dir.is_dir() else []:
+        w = RunWatch(d)
+        w.update()
+        if w.status == "running" and w.state.pid:
+            try:
+                os.killpg(w.state.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture
+def lab_home(tmp_path, monkeypatch) -> Path:
+    """STUDYTUI_HOME in a temporary folder, with the fake lab findable."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("STUDYTUI_HOME", str(home))
+    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
+    yield home
+    kill_leftovers(home / "runs")
+
+
+@pytest.fixture
+def sess(lab_home) -> Session:
+    return Session(home=lab_home)

@@ -1,7 +1,7 @@
 """Does watching cost the run anything? GPT lab tokens/sec headless vs with the TUI attached.
 
     .venv/bin/python bench/bench_watch.py                 # tiny preset, char tokens, CPU
-    .venv/bin/python bench/bench_watch.py --rounds 3 --steps 60
+    .venv/bin/python bench/bench_watch.py --rounds 3 --steps 100   # quicker, noisier
 
 Each round starts the same GPT run twice through the real runner (`start_run`): once
 with nothing watching, once with the study desk's run view open on it in a second
@@ -70,8 +70,8 @@ def one_run(session: Session, pairs: list[str], watched: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
     pairs = ["preset=tiny", "tokenizer=char", f"max_iters={args.steps}", "eval_interval=1000",
              "sample_interval=1000", "checkpoint_interval=100000", "device=cpu", "seed=1"]

@@ -651,27 +651,21 @@ def _problem_at(path: str, node, message: str) -> Problem:
     return Problem(path, mark.line + 1, mark.column + 1, message)
 
 
+def _first_definitions(raws: list, what: str, problems: list[Problem]) -> dict:
+    """By id, the first definition of each; a later one with the same id is a problem."""
+    by_id: dict = {}
+    for raw in raws:
+        first = by_id.setdefault(raw.kw["id"], raw)
+        if first is not raw:
+            problems.append(Problem(raw.path, raw.line, 1, f"duplicate {what} id {raw.kw['id']!r}"
+                                                          f" (first defined at {first.path}:{first.line})"))
+    return by_id
+
+
 def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
               known_labs: Collection[str] | None, problems: list[Problem]) -> Curriculum:
-    # Terms: first definition wins.
-    term_by_id: dict[str, _RawTerm] = {}
-    for t in raw_terms:
-        first = term_by_id.get(t.kw["id"])
-        if first is not None:
-            problems.append(Problem(t.path, t.line, 1, f"duplicate term id {t.kw['id']!r}"
-                                                        f" (first defined at {first.path}:{first.line})"))
-        else:
-            term_by_id[t.kw["id"]] = t
-
-    # Courses: first definition wins.
-    course_by_id: dict[str, _RawCourse] = {}
-    for c in raw_courses:
-        first = course_by_id.get(c.kw["id"])
-        if first is not None:
-            problems.append(Problem(c.path, c.line, 1, f"duplicate course id {c.kw['id']!r}"
-                                                        f" (first defined at {first.path}:{first.line})"))
-        else:
-            course_by_id[c.kw["id"]] = c
+    term_by_id = _first_definitions(raw_terms, "term", problems)
+    course_by_id = _first_definitions(raw_courses, "course", problems)
 
     # Every item by key, for prerequisites (ids within a course are unique already).
     raw_by_key: dict[str, _RawItem] = {}

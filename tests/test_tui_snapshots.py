@@ -8,6 +8,10 @@ Regenerate after an intended change with:
 
 from __future__ import annotations
 
+import json
+import math
+import time
+
 import pytest
 
 from studytui.tui.app import build_app
@@ -59,13 +63,61 @@ async def _help(pilot):
     await pilot.press("question_mark")
 
 
+RUN_ID = "gpt-20250314-093000-abcd"
+
+
+def write_finished_gpt_run(home) -> None:
+    """A canned, finished GPT run with fixed times: the run view has nothing to vary."""
+    run = home / "runs" / RUN_ID
+    run.mkdir(parents=True)
+    resolved = {"preset": "tiny", "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64,
+                "batch_size": 12, "vocab_size": 50257, "max_iters": 40}
+    (run / "config.json").write_text(json.dumps({"lab": "gpt", "run_id": RUN_ID, "settings": {"max_iters": 40},
+                                                 "resolved": resolved}))
+    t0 = 1741944600.0
+    events = [{"event": "start", "t": t0, "pid": 1, "device": "cpu", "config": resolved, "total": 40}]
+    for step in range(1, 41):   # `step` counts finished steps, as the GPT lab writes it
+        events.append({"event": "step", "t": t0 + 1 + step, "step": step, "loss": 10.8 * math.exp(-step / 15) + 2.0,
+                       "lr": 1e-3, "grad_norm": 1.5, "dt_ms": 500.0, "tok_per_s": 1500.0 + 10 * (step % 5)})
+        if step % 10 == 0:
+            events.append({"event": "eval", "t": t0 + 1 + step, "step": step,
+                           "val_loss": 10.8 * math.exp(-step / 15) + 2.3})
+    events.append({"event": "sample", "t": t0 + 41, "step": 40, "prompt": "def ", "text": "def main(self):\n    return"})
+    events.append({"event": "end", "t": t0 + 42, "status": "done", "summary": {"steps": 40}})
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, **e}) + "\n" for e in events))
+
+
+async def _labs(pilot):
+    await pilot.press("l")
+    await pilot.pause(0.3)
+
+
+async def _run_view(pilot):
+    from studytui.tui.screens.labs import RunScreen
+    write_finished_gpt_run(pilot.app.session.home)
+    pilot.app.push_screen(RunScreen(pilot.app.session, RUN_ID))
+    await pilot.pause(0.3)
+
+
 SCREENS = {
     "desk": _go("desk"),
     "curriculum": _go("curriculum", _at_tokenizer),
     "glossary": _go("glossary", _at_bpe),
     "reading": _go("reading"),
     "help": _go("desk", _help),
+    "labs": _go("desk", _labs),
+    "run": _go("desk", _run_view),
 }
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """The run view shows clock times: pin the zone so the snapshot is the same anywhere."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -40,7 +40,7 @@ def main(
     ctx: typer.Context,
     db: Optional[Path] = typer.Option(None, "--db", help="Database file (default: STUDYTUI_HOME/studytui.db)."),
     curriculum: List[Path] = typer.Option([], "--curriculum", "-c",
-                                          help="Extra curriculum folder, beside the built-in one (repeatable)."),
+                                          help="Extra curriculum folder, beside the built-in one (repeatable; also env STUDYTUI_CURRICULUM)."),
     home: Optional[Path] = typer.Option(None, "--home", envvar="STUDYTUI_HOME",
                                         help="Where all user data lives (env STUDYTUI_HOME)."),
     no_builtin: bool = typer.Option(False, "--no-builtin",
@@ -342,7 +342,7 @@ def archive(ctx: typer.Context, entry: int = typer.Argument(..., help="Reading-l
 def export(ctx: typer.Context,
            format_: str = typer.Option("json", "--format", "-f", help="json (a full backup) or md (a checklist)."),
            output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout).")) -> None:
-    """Export progress: json restores exactly; md is a ✅ checklist like the seed notes."""
+    """Export progress: json restores exactly; md is a ✅ checklist to keep or share."""
     if format_ not in ("json", "md"):
         fail(f"unknown format {format_!r} (json or md)", 2)
     sess = session(ctx)

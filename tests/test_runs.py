@@ -111,6 +111,18 @@ def test_run_setting_takes_a_unique_prefix_of_that_labs_runs(sess):
         parse_settings(m, ["resume=other-20250101-000000-bbbb"], runs_dir=sess.runs_dir)
 
 
+def test_run_setting_last_is_the_newest_run_of_that_lab(sess):
+    m = get_manifest("fake")
+    with pytest.raises(SettingError, match="there is no fake run yet"):
+        parse_settings(m, ["resume=last"], runs_dir=sess.runs_dir)
+    for run_id, lab in [("fake-20250101-000000-aaaa", "fake"), ("fake-20250102-000000-0000", "fake"),
+                        ("other-20250103-000000-bbbb", "other")]:
+        d = sess.runs_dir / run_id
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
+    assert parse_settings(m, ["resume=last"], runs_dir=sess.runs_dir) == {"resume": "fake-20250102-000000-0000"}
+
+
 def test_unknown_lab_suggests_a_name(sess):
     with pytest.raises(SettingError, match="did you mean 'fake'"):
         get_manifest("fak")

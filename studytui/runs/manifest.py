@@ -229,23 +229,25 @@ def coerce_setting(spec: dict[str, Any], raw: Any, *, runs_dir: Path | None = No
 
 
 def _check_run_setting(spec: dict[str, Any], value: str, runs_dir: Path | None) -> str:
-    """A run id (or a unique prefix of one) of the lab the setting names, under the home."""
+    """A run id, a unique prefix of one, or `last`, of the lab the setting names."""
     if runs_dir is None:
         from studytui import paths
 
         runs_dir = paths.runs_dir()
     lab = spec.get("lab")
-    candidates = []
-    if runs_dir.is_dir():
-        for d in runs_dir.iterdir():
-            if d.name == value or d.name.startswith(value):
-                if (d / "config.json").is_file() and (lab is None or _run_lab(d) == lab):
-                    candidates.append(d.name)
+    what = f"{lab} run" if lab else "run"
+    runs = [d.name for d in (runs_dir.iterdir() if runs_dir.is_dir() else [])
+            if (d / "config.json").is_file() and (lab is None or _run_lab(d) == lab)]
+    if value == "last":
+        if not runs:
+            raise SettingError(f"{spec['name']}: there is no {what} yet (see `studytui lab runs`)")
+        # Run ids end in -YYYYMMDD-HHMMSS-hex: the newest sorts last, whatever the lab name.
+        return max(runs, key=lambda r: r.rsplit("-", 3)[1:])
+    candidates = [r for r in runs if r == value or r.startswith(value)]
     if value in candidates:
         return value
     if len(candidates) == 1:
         return candidates[0]
-    what = f"{lab} run" if lab else "run"
     if not candidates:
         raise SettingError(f"{spec['name']}: no {what} {value!r} (see `studytui lab runs`)")
     raise SettingError(f"{spec['name']}: {value!r} matches {len(candidates)} runs: "

@@ -1,3 +1,3 @@
-from studytui.cli.main import run
+from studytui.cli.entry import run
 
 run()

@@ -1,17 +1,8 @@
-"""Small text helpers the screens share: hours, bars, N-of-M."""
+"""Small text helpers the screens share: the timer clock, bars, shortening."""
 
 from __future__ import annotations
 
 from studytui.tui.glyphs import Glyphs
-
-
-def fmt_hours(seconds: int | float | None) -> str:
-    """`1h 05m`, `42m`, `0m`: study time at a glance (seconds are noise here)."""
-    s = int(seconds or 0)
-    h, m = divmod(s // 60, 60)
-    if h:
-        return f"{h}h {m:02d}m"
-    return f"{m}m"
 
 
 def fmt_clock(seconds: float) -> str:

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from studytui.curriculum.model import Item
 from studytui.study import tally
-from studytui.tui.format import fmt_hours
+from studytui.curriculum.durations import format_duration
 from studytui.tui.glyphs import status_mark
 from studytui.tui.screens.synced import SyncedScreen
 from studytui.tui.state import StudyState
@@ -128,16 +128,16 @@ class CurriculumScreen(SyncedScreen):
         meta.append(f"  {g.sep}  {item.kind}")
         duration = item.effective_duration_s
         if duration:
-            meta.append(f"  {g.sep}  {fmt_hours(duration)}")
+            meta.append(f"  {g.sep}  {format_duration(duration)}")
         logged = state.time_by_key.get(item.key, 0)
         if logged:
-            meta.append(f"  {g.sep}  studied {fmt_hours(logged)}")
+            meta.append(f"  {g.sep}  studied {format_duration(logged)}")
         meta.append(f"\n{item.key}", style="dim")
         if item.by or item.date:
             meta.append("  " + " ".join(x for x in (item.by, item.date) if x), style="dim")
         if item.children:
             t = tally(list(item.children), state.statuses)
-            meta.append(f"\n{t.done}/{t.total} done  {g.sep}  {fmt_hours(t.seconds_left)} left")
+            meta.append(f"\n{t.done}/{t.total} done  {g.sep}  {format_duration(t.seconds_left)} left")
         self.query_one("#detail-meta", Static).update(meta)
         self.query_one("#detail-summary", Markdown).update(item.summary or "")
         self._fill_related(related, item)
@@ -163,8 +163,8 @@ class CurriculumScreen(SyncedScreen):
         t = tally(items, state.statuses)
         self.query_one("#detail-title", Static).update(Text(title, style="bold"))
         self.query_one("#detail-meta", Static).update(Text(
-            f"{done}/{total} done  {g.sep}  {fmt_hours(t.seconds_done)} done  {g.sep}  "
-            f"{fmt_hours(t.seconds_left)} left"))
+            f"{done}/{total} done  {g.sep}  {format_duration(t.seconds_done)} done  {g.sep}  "
+            f"{format_duration(t.seconds_left)} left"))
         self.query_one("#detail-summary", Markdown).update(summary or "")
         self.query_one(NoteEditor).load_note(None, "")
 

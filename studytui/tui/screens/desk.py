@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytui.study import course_summaries, next_items
-from studytui.tui.format import bar, fmt_hours, shorten
+from studytui.curriculum.durations import format_duration
+from studytui.tui.format import bar, shorten
 from studytui.tui.glyphs import status_mark
 from studytui.tui.screens.synced import SyncedScreen
 from studytui.tui.state import StudyState, course_node
@@ -74,8 +75,8 @@ class DeskScreen(SyncedScreen):
                 Text(shorten(s.course.title, TITLE_WIDTH, g.ellipsis)),
                 Text(bar(g, t.done, t.total, BAR_WIDTH) + f" {t.percent:3.0f}%", style="green"),
                 Text(f"{t.done}/{t.total}", justify="right"),
-                Text(fmt_hours(t.seconds_done), justify="right"),
-                Text(fmt_hours(t.seconds_left), justify="right"),
+                Text(format_duration(t.seconds_done), justify="right"),
+                Text(format_duration(t.seconds_left), justify="right"),
                 key=s.course.id)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
@@ -86,7 +87,7 @@ class DeskScreen(SyncedScreen):
             (f"{g.streak} ", "yellow"), (f"{streak} day streak", "bold"), (f"  {HEATMAP_WEEKS} weeks", "dim")))
         counts = store.activity_by_day(days=HEATMAP_WEEKS * 7, today=today)
         self.query_one(Heatmap).show(counts, today, HEATMAP_WEEKS, g)
-        self.query_one("#totals", Static).update(Text(f"studied {fmt_hours(logged)} in all", style="dim"))
+        self.query_one("#totals", Static).update(Text(f"studied {format_duration(logged)} in all", style="dim"))
 
         self._fill_list("#next-up", [i.key for i in next_items(cur, state.progress, limit=8)],
                         "Nothing left: every item is done or skipped.")

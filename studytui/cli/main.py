@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import typer
 
+from studytui.atomic import write_atomic
 from studytui.cli import render
 from studytui.cli.lab import lab_app
 from studytui.cli.common import console, err_console, fail, print_json, session
@@ -357,7 +358,7 @@ def export(ctx: typer.Context,
         sys.stdout.write(text)
         return
     try:
-        _write_atomic(output, text)
+        write_atomic(output, text)
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror}")
     err_console.print(f"wrote {output}", highlight=False)
@@ -384,7 +385,7 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
         backup = sess.home / "backups" / f"before-restore-{stamp}.json"
         try:
             backup.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(backup, json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(backup, json.dumps(current, indent=2, ensure_ascii=False) + "\n")
         except OSError as e:
             fail(f"cannot save a backup in {backup.parent} ({e.strerror or e}); nothing restored")
     try:
@@ -394,12 +395,6 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
     summary = ", ".join(f"{n} {t}" for t, n in counts.items())
     console.print(f"restored {summary}" + (f" (previous state saved to {backup})" if backup else ""),
                   highlight=False)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): detachable, re-attachable.")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import gc
-import os
 import pickle
 import re
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Iterator, Sequence
 
+from studytui.atomic import write_atomic
 from studytui.curriculum import safeyaml
 from studytui.curriculum.durations import parse_duration
 from studytui.curriculum.model import KINDS, Course, Curriculum, Item, Link, Section, Term
@@ -150,9 +150,7 @@ def _cache_get(cache_dir: Path, key: tuple) -> LoadResult | None:
 def _cache_put(cache_dir: Path, key: tuple, result: LoadResult) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache_dir / f".{_CACHE_NAME}.{os.getpid()}.tmp"
-        tmp.write_bytes(pickle.dumps((key, result), protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, cache_dir / _CACHE_NAME)   # atomic: a reader never sees half a file
+        write_atomic(cache_dir / _CACHE_NAME, pickle.dumps((key, result), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:
         pass   # a read-only home only loses the speed-up
 

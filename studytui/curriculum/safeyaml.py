@@ -47,7 +47,7 @@ class YamlError(Exception):
         self.line, self.col, self.message = line, col, message
 
 
-class Map:
+class _Collection:
     __slots__ = ("items", "tag", "start_mark", "seen")
 
     def __init__(self, tag, start_mark):
@@ -57,14 +57,12 @@ class Map:
         self.seen = False
 
 
-class Seq:
-    __slots__ = ("items", "tag", "start_mark", "seen")
+class Map(_Collection):
+    __slots__ = ()
 
-    def __init__(self, tag, start_mark):
-        self.items: list = []
-        self.tag = tag
-        self.start_mark = start_mark
-        self.seen = False
+
+class Seq(_Collection):
+    __slots__ = ()
 
 
 def compose(text: str):

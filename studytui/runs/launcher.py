@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from studytui.atomic import write_atomic
 from studytui.runs.manifest import LabManifest, get_manifest
 from studytui.runs.status import (LOCK_FILE, STOP_FILE, RunError, lock_held, refresh_runs,
                                   resolve_run, watch_for)
@@ -40,12 +41,7 @@ def new_run_id(lab: str, now: dt.datetime | None = None) -> str:
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def _make_run_dir(runs_dir: Path, lab: str) -> tuple[str, Path]:

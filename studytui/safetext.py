@@ -109,3 +109,41 @@ def markup_escape(text: object, *, multiline: bool = False) -> str:
     from rich.markup import escape
 
     return escape(clean(text, multiline=multiline))
+
+
+# -- validators: what the loader, `validate`, `add`, `note` and `restore` refuse to store ------
+
+def text_problem(text: str, *, multiline: bool = False) -> str | None:
+    """Why `text` may not be stored (a control character or bidi override), or None.
+
+    One rule for every place that takes text in: the curriculum loader, `studytui add`,
+    `note` and `restore`. `clean` would make such text harmless on screen; refusing it at
+    the door keeps the stored data what its author meant.
+    """
+    found = unsafe_chars(text, multiline=multiline)
+    if not found:
+        return None
+    offset, name = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f"contains a control character {name} at offset {offset}{more}"
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a plain http(s) URL with a host, or None when it is."""
+    from urllib.parse import urlsplit
+
+    bad = text_problem(url)
+    if bad:
+        return bad
+    if not url or any(ch.isspace() for ch in url):
+        return "must be an http(s) URL without spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number or out of range
+    except ValueError as e:
+        return f"is not a valid URL ({e})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "must be an http(s) URL"
+    if not parts.hostname:
+        return "must be an http(s) URL with a host"
+    return None

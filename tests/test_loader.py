@@ -240,27 +240,70 @@ def test_generated_curriculum_loads_cleanly(tmp_path):
     assert len({i.course_id for i in items}) == 3
 
 
-def test_cache_is_reused_and_invalidated_by_edits(tmp_path):
+def test_cache_is_reused_and_invalidated_by_edits(tmp_path, monkeypatch):
+    from studytui.curriculum import loader
+
     cur_dir = tmp_path / "cur"
     shutil.copytree(VALID, cur_dir)
     cache = tmp_path / "cache"
     first = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
-    assert (cache / "curriculum.pickle").is_file()
+    assert (cache / "curriculum.json").is_file()
+
+    # A warm start must not parse the YAML at all: with the parser broken, it still loads.
+    real_load = loader._load
+    monkeypatch.setattr(loader, "_load", lambda *a, **k: pytest.fail("cache not used"))
     again = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
     assert again.curriculum.items_by_key == first.curriculum.items_by_key and again.problems == []
+    assert again.curriculum.terms == first.curriculum.terms
+    assert again.curriculum.courses == first.curriculum.courses
 
+    # An edit is a miss: the YAML is parsed again and the new title shows.
+    calls = []
+    monkeypatch.setattr(loader, "_load", lambda *a, **k: calls.append(1) or real_load(*a, **k))
     course = cur_dir / "gpt2.yaml"
     course.write_text(course.read_text(encoding="utf-8").replace("Let's reproduce GPT-2 (124M)", "Reproduce"),
                       encoding="utf-8")
     edited = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
+    assert calls == [1]
     assert edited.curriculum.items_by_key["gpt2/reproduce"].title == "Reproduce"
     # other lab names are another key: the lab check runs again
     assert load_curriculum([cur_dir], known_labs={"gpt"}, cache_dir=cache).problems
+    assert len(calls) == 2
+
+
+def test_cache_keeps_problems_and_every_field(tmp_path):
+    cache = tmp_path / "cache"
+    cold = load_curriculum([BAD], known_labs=LABS, cache_dir=cache)
+    warm = load_curriculum([BAD], known_labs=LABS, cache_dir=cache)
+    assert cold.problems and warm.problems == cold.problems
+    assert warm.curriculum.items_by_key == cold.curriculum.items_by_key
+    assert warm.curriculum.taught_by == cold.curriculum.taught_by
+
+
+def test_a_planted_pickle_in_the_cache_never_runs(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in ("curriculum.json", "curriculum.pickle"):
+        (cache / name).write_bytes(pickle.dumps(Payload()))
+    result = load_curriculum([VALID], known_labs=LABS, cache_dir=cache)
+    assert result.problems == [] and result.curriculum.course("gpt2") is not None
+    assert not marker.exists()
 
 
 def test_a_corrupt_cache_means_a_cold_load(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "curriculum.pickle").write_bytes(b"not a pickle")
+    (cache / "curriculum.json").write_bytes(b"{not json")
     result = load_curriculum([VALID], known_labs=LABS, cache_dir=cache)
     assert result.problems == [] and result.curriculum.course("gpt2") is not None
+    (cache / "curriculum.json").write_text('{"format": "studytui-curriculum-cache", "version": 1, '
+                                           '"key": null, "courses": 5}', encoding="utf-8")
+    assert load_curriculum([VALID], known_labs=LABS, cache_dir=cache).curriculum.course("gpt2")

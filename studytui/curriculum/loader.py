@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import difflib
 import gc
-import pickle
 import re
+import stat
 from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Iterator, Sequence
 
-from studytui.atomic import write_atomic
-from studytui.curriculum import safeyaml
+from studytui.curriculum import cache, safeyaml
 from studytui.curriculum.durations import parse_duration
 from studytui.curriculum.model import KINDS, Course, Curriculum, Item, Link, Section, Term
 from studytui.curriculum.safeyaml import Map, Scalar, Seq
+from studytui.safetext import text_problem, url_problem
 
 GLOSSARY_STEM = "glossary"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -36,7 +36,8 @@ ALIAS_BUDGET = 200_000
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
-_URL = re.compile(r"https?://[^\s/?#]+[^\s]*\Z")
+# Fields whose text may span lines (keeps \n and \t); every other field is one line.
+_MULTILINE = frozenset({"summary", "definition"})
 
 COURSE_KEYS = frozenset({"id", "title", "summary", "order", "source", "tags", "sections"})
 SECTION_KEYS = frozenset({"id", "title", "summary", "items"})
@@ -71,7 +72,7 @@ def load_curriculum(dirs: Sequence[Path], *, known_labs: Collection[str] | None 
     """Every *.yaml / *.yml directly in each folder (glossary.yaml is the glossary, any other
     file a course), then `extra_files`. `known_labs=None` skips checking lab names.
 
-    With `cache_dir`, the result is kept there (pickled) and reused while every file's size
+    With `cache_dir`, the result is kept there (as JSON, see cache.py) and reused while every file's size
     and mtime, the lab names and the loader's own code are unchanged: a 10,000-item
     curriculum then loads about ten times faster than parsing its YAML again."""
     files: list[tuple[Path, str]] = []
@@ -84,12 +85,14 @@ def load_curriculum(dirs: Sequence[Path], *, known_labs: Collection[str] | None 
     files += [(Path(f), str(f)) for f in extra_files if _first_time(Path(f), seen)]
     key = _cache_key(files, known_labs) if cache_dir is not None else None
     if key is not None:
-        cached = _cache_get(Path(cache_dir), key)
+        with _no_gc():
+            cached = cache.read(Path(cache_dir), key)
         if cached is not None:
-            return LoadResult(cached.curriculum, problems + cached.problems)
+            curriculum, stored = cached
+            return LoadResult(curriculum, problems + [Problem(*p) for p in stored])
     curriculum, more = _load(files, known_labs)
     if key is not None:
-        _cache_put(Path(cache_dir), key, LoadResult(curriculum, more))
+        cache.write(Path(cache_dir), key, curriculum, more)
     return LoadResult(curriculum, problems + more)
 
 
@@ -121,38 +124,18 @@ def validate_paths(paths: Sequence[Path], *, context_dirs: Sequence[Path] = (),
 
 # -- the cache ---------------------------------------------------------------------------------
 
-_CACHE_NAME = "curriculum.pickle"
-_CODE_FILES = ("loader.py", "safeyaml.py", "model.py", "durations.py")
+_CODE_FILES = ("loader.py", "safeyaml.py", "model.py", "durations.py", "cache.py", "../safetext.py")
 
 
-def _cache_key(files: list[tuple[Path, str]], known_labs: Collection[str] | None) -> tuple | None:
+def _cache_key(files: list[tuple[Path, str]], known_labs: Collection[str] | None) -> list | None:
     try:
         here = Path(__file__).parent
-        code = tuple((n, (st := (here / n).stat()).st_size, st.st_mtime_ns) for n in _CODE_FILES)
-        stats = tuple((shown, (st := path.stat()).st_size, st.st_mtime_ns) for path, shown in files)
+        code = [[n, (st := (here / n).stat()).st_size, st.st_mtime_ns] for n in _CODE_FILES]
+        stats = [[shown, (st := path.stat()).st_size, st.st_mtime_ns] for path, shown in files]
     except OSError:
         return None     # a file vanished meanwhile: read from scratch, which reports it
-    labs = None if known_labs is None else tuple(sorted(known_labs))
-    return (code, stats, labs)
-
-
-def _cache_get(cache_dir: Path, key: tuple) -> LoadResult | None:
-    # The cache lives in the user's own data folder (as trusted as the database next to it);
-    # anything odd about it just means a cold load.
-    try:
-        with _no_gc():
-            stored_key, result = pickle.loads((cache_dir / _CACHE_NAME).read_bytes())
-        return result if stored_key == key and isinstance(result, LoadResult) else None
-    except Exception:
-        return None
-
-
-def _cache_put(cache_dir: Path, key: tuple, result: LoadResult) -> None:
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(cache_dir / _CACHE_NAME, pickle.dumps((key, result), protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:
-        pass   # a read-only home only loses the speed-up
+    labs = None if known_labs is None else sorted(known_labs)
+    return [code, stats, labs]
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -174,8 +157,10 @@ def _first_time(path: Path, seen: set[Path]) -> bool:
 
 def _folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
     try:
+        # Not only regular files: a dangling or unreadable symlink, or a FIFO, named like a
+        # curriculum file is reported when read, never skipped in silence.
         names = sorted(p for p in folder.iterdir()
-                       if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and p.is_file())
+                       if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and not p.is_dir())
     except FileNotFoundError:
         return [], [Problem(str(folder), 1, 1, "no such folder")]
     except NotADirectoryError:
@@ -186,6 +171,8 @@ def _folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
 
 
 def _read_text(path: Path, shown: str) -> str:
+    if not stat.S_ISREG(path.stat().st_mode):   # a FIFO or device would block or never end
+        raise _Abort(1, 1, "not a regular file")
     data = path.read_bytes()
     if len(data) > MAX_FILE_BYTES:
         raise _Abort(1, 1, f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
@@ -321,9 +308,17 @@ class _FileReader:
         return out
 
     def text(self, node, name: str) -> str | None:
-        """A scalar as text (plain `2017` or `yes` stay as written); None when null or wrong type."""
+        """A scalar as text (plain `2017` or `yes` stay as written); None when null, of the
+        wrong type, or holding a control character (reported: text from a shared folder
+        must not carry terminal escapes or bidi overrides into anyone's screen)."""
         if node.__class__ is Scalar:
-            return None if _is_null(node) else node.value
+            if _is_null(node):
+                return None
+            bad = text_problem(node.value, multiline=name in _MULTILINE)
+            if bad:
+                self.problem(node, f"{name} {bad}")
+                return None
+            return node.value
         self.problem(node, f"{name} must be a string, got {safeyaml.type_name(node)}")
         return None
 
@@ -334,7 +329,7 @@ class _FileReader:
             return None
         value = self.text(node, name)
         if value is None:
-            if node.__class__ is Scalar:
+            if node.__class__ is Scalar and _is_null(node):
                 self.problem(node, f"{name} must not be empty")
             return None
         if not value.strip():
@@ -367,7 +362,11 @@ class _FileReader:
         out = []
         for child in items:
             if child.__class__ is Scalar and not _is_null(child):
-                out.append((child.value, child))
+                bad = text_problem(child.value)
+                if bad:
+                    self.problem(child, f"{name}: an entry {bad}")
+                else:
+                    out.append((child.value, child))
             else:
                 self.problem(child, f"{name} must be a list of strings, got {safeyaml.type_name(child)} in it")
         return out
@@ -377,8 +376,9 @@ class _FileReader:
         if value is None:
             return None
         value = value.strip()
-        if not _URL.match(value):
-            self.problem(node, f"{name} must be an http(s) URL, got {value!r}")
+        bad = url_problem(value)
+        if bad:
+            self.problem(node, f"{name} {bad}, got {value!r}")
             return None
         return value
 
@@ -409,7 +409,15 @@ class _FileReader:
             raise _Abort(mark.line + 1, mark.column + 1, "data nested too deep (recursive alias?)")
         cls = node.__class__
         if cls is Scalar:
-            return safeyaml.scalar_value(node)
+            try:
+                value = safeyaml.scalar_value(node)
+            except safeyaml.YamlError as e:
+                self.problem(node, e.message)
+                return None
+            if isinstance(value, str) and (bad := text_problem(value, multiline=True)):
+                self.problem(node, f"data {bad}")
+                return None
+            return value
         self._visit(node)
         if cls is Seq:
             return [self.data(child, depth + 1) for child in node.items]
@@ -436,7 +444,10 @@ class _FileReader:
         if "order" in f:
             node = f["order"]
             if node.__class__ is Scalar and safeyaml.scalar_tag(node) == safeyaml.INT:
-                kw["order"] = safeyaml.scalar_value(node)
+                try:
+                    kw["order"] = safeyaml.scalar_value(node)
+                except safeyaml.YamlError as e:
+                    self.problem(node, f"order: {e.message}")
             elif not safeyaml.is_null(node):
                 self.problem(node, f"order must be an integer, got {safeyaml.type_name(node)}")
         if "source" in f:

@@ -33,6 +33,8 @@ SEQ = "tag:yaml.org,2002:seq"
 ALLOWED_TAGS = frozenset({STR, INT, FLOAT, BOOL, NULL, TIMESTAMP, MAP, SEQ, "!"})
 
 MAX_DEPTH = 200
+# An int beyond 64 bits means nothing to studytui (and SQLite could not store it).
+MAX_INT_CHARS = 40
 
 _IMPLICIT = Resolver.yaml_implicit_resolvers
 _TYPE_NAMES = {STR: "string", INT: "integer", FLOAT: "number", BOOL: "boolean", NULL: "null",
@@ -189,6 +191,13 @@ def scalar_value(node):
         return None
     sn = yaml.nodes.ScalarNode(tag, node.value)
     if tag == INT:
+        if len(node.value) > MAX_INT_CHARS:
+            # Python refuses to convert very long digit strings (and converting them is slow):
+            # a clean error at the number, not a ValueError from deep inside.
+            mark = node.start_mark
+            raise YamlError(mark.line + 1, mark.column + 1,
+                            f"integer with {len(node.value)} characters is too large "
+                            f"(at most {MAX_INT_CHARS}); quote it if it is text")
         return _constructor.construct_yaml_int(sn)
     if tag == FLOAT:
         return _constructor.construct_yaml_float(sn)

@@ -1,0 +1,128 @@
+"""The curriculum cache: a loaded curriculum kept as plain JSON under the home.
+
+A 10,000-item curriculum takes over a second to parse and check; read back from here it
+takes a tenth of that. JSON and not pickle: the home may hold files someone else put
+there (a copied home, a shared machine), and loading a pickle runs whatever code it
+names. Reading JSON can only ever give back data; anything odd about the file (a stale
+key, a wrong shape, a planted payload) just means a cold load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from studytui.atomic import write_atomic
+from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, Term
+
+CACHE_NAME = "curriculum.json"
+FORMAT = "studytui-curriculum-cache"
+VERSION = 1
+
+# Item fields kept as tuples in the model (JSON gives lists back).
+_ITEM_TUPLES = ("tags", "terms", "prerequisites")
+
+
+def read(cache_dir: Path, key: Any):
+    """(curriculum, problems as tuples) stored under `key`, or None for a miss of any kind."""
+    try:
+        doc = json.loads((Path(cache_dir) / CACHE_NAME).read_bytes())
+        if (not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION
+                or doc.get("key") != _normalized(key)):
+            return None
+        courses = [_course(c) for c in doc["courses"]]
+        terms = [_term(t) for t in doc["terms"]]
+        problems = [(str(p), int(line), int(col), str(msg)) for p, line, col, msg in doc["problems"]]
+        return Curriculum.build(courses, terms), problems
+    except Exception:   # missing, unreadable, not ours, or shaped wrong: a cold load
+        return None
+
+
+def write(cache_dir: Path, key: Any, curriculum: Curriculum, problems) -> None:
+    """Keep `curriculum` for the next start; a read-only home only loses the speed-up."""
+    doc = {"format": FORMAT, "version": VERSION, "key": _normalized(key),
+           "courses": [_course_doc(c) for c in curriculum.courses],
+           "terms": [_term_doc(t) for t in curriculum.terms],
+           "problems": [[p.path, p.line, p.col, p.message] for p in problems]}
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        write_atomic(Path(cache_dir) / CACHE_NAME,
+                     json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+    except Exception:
+        pass
+
+
+def _normalized(key: Any) -> Any:
+    """The key as JSON gives it back (tuples become lists), so a stored key compares equal."""
+    return json.loads(json.dumps(key))
+
+
+# -- model objects to JSON and back ------------------------------------------------------------
+
+def _links_doc(links) -> list:
+    return [[link.title, link.url] for link in links]
+
+
+def _links(doc) -> tuple[Link, ...]:
+    return tuple(Link(str(title), str(url)) for title, url in doc)
+
+
+def _item_doc(item: Item) -> dict:
+    doc = {"course_id": item.course_id, "id": item.id, "title": item.title, "kind": item.kind,
+           "source": item.source, "section_id": item.section_id}
+    # Only what differs from the defaults: most items have no links, children or data.
+    for name in ("url", "duration_s", "lab", "date", "by", "parent_key", "data"):
+        value = getattr(item, name)
+        if value is not None:
+            doc[name] = value
+    if item.summary:
+        doc["summary"] = item.summary
+    for name in _ITEM_TUPLES:
+        value = getattr(item, name)
+        if value:
+            doc[name] = list(value)
+    if item.links:
+        doc["links"] = _links_doc(item.links)
+    if item.children:
+        doc["children"] = [_item_doc(c) for c in item.children]
+    return doc
+
+
+def _item(doc: dict) -> Item:
+    kw = dict(doc)
+    for name in _ITEM_TUPLES:
+        if name in kw:
+            kw[name] = tuple(kw[name])
+    if "links" in kw:
+        kw["links"] = _links(kw["links"])
+    if "children" in kw:
+        kw["children"] = tuple(_item(c) for c in kw["children"])
+    return Item(**kw)
+
+
+def _course_doc(course: Course) -> dict:
+    return {"id": course.id, "title": course.title, "summary": course.summary,
+            "order": course.order, "source": course.source, "tags": list(course.tags),
+            "path": course.path,
+            "sections": [{"id": s.id, "title": s.title, "summary": s.summary,
+                          "items": [_item_doc(i) for i in s.items]} for s in course.sections]}
+
+
+def _course(doc: dict) -> Course:
+    sections = tuple(Section(s["id"], s["title"], s["summary"], tuple(_item(i) for i in s["items"]))
+                     for s in doc["sections"])
+    return Course(id=doc["id"], title=doc["title"], summary=doc["summary"], order=doc["order"],
+                  source=doc["source"], tags=tuple(doc["tags"]), path=doc["path"], sections=sections)
+
+
+def _term_doc(term: Term) -> dict:
+    return {"id": term.id, "term": term.term, "definition": term.definition,
+            "aliases": list(term.aliases), "links": _links_doc(term.links),
+            "see_also": list(term.see_also), "source": term.source}
+
+
+def _term(doc: dict) -> Term:
+    return Term(id=doc["id"], term=doc["term"], definition=doc["definition"],
+                aliases=tuple(doc["aliases"]), links=_links(doc["links"]),
+                see_also=tuple(doc["see_also"]), source=doc["source"])

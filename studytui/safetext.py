@@ -16,7 +16,8 @@ Rules:
 - C0 controls (except `\\n` and `\\t` where the field may span lines), DEL and C1 controls
   become their visible Unicode "control picture" (`␛` for ESC) or `�` for C1, so a reader
   can see that something was there.
-- Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) become `�`.
+- Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and lone
+  surrogates become `�`.
 - Rich/Textual text is built as `Text`/`Content` objects from the cleaned string, never
   through `from_markup`; `markup_escape` is for the rare place that must build markup.
 """
@@ -33,9 +34,11 @@ if TYPE_CHECKING:  # rich is imported lazily: `studytui status --json` need not 
 REPLACEMENT = "\ufffd"
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-# Every character a terminal may act on: C0, DEL, C1, bidi controls.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Every character a terminal may act on: C0, DEL, C1, bidi controls; and lone surrogates
+# (non-UTF-8 bytes smuggled in through argv or a JSON `\udcff`), which no terminal or
+# database can encode.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -125,6 +128,8 @@ def text_problem(text: str, *, multiline: bool = False) -> str | None:
         return None
     offset, name = found[0]
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    if 0xD800 <= ord(text[offset]) <= 0xDFFF:
+        return f"contains bytes that are not UTF-8 at offset {offset}{more}"
     return f"contains a control character {name} at offset {offset}{more}"
 
 

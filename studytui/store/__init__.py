@@ -1,3 +1,3 @@
-from studytui.store.store import Progress, Store, StoreError
+from studytui.store.store import DamagedDatabase, ForeignDatabase, Progress, Store, StoreError, latest_backup
 
-__all__ = ["Progress", "Store", "StoreError"]
+__all__ = ["DamagedDatabase", "ForeignDatabase", "Progress", "Store", "StoreError", "latest_backup"]

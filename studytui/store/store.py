@@ -30,25 +30,86 @@ STATE_TABLES = {
     "events": ("id", "at", "key", "kind", "old", "new", "source"),
     "reading": ("id", "url", "title", "kind", "tags", "status", "course", "added_at", "updated_at"),
 }
+RUN_COLUMNS = ("id", "lab", "status", "created_at", "ended_at", "dir", "pid", "settings", "summary",
+               "last", "updated_at")
+
+
+def _json_or_text(value: Any) -> Any:
+    """A stored JSON column decoded; text that is not JSON comes back as it is, so one odd
+    value (written by hand, or by a bug) shows up instead of breaking the command forever."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _tags(value: Any) -> list[str]:
+    decoded = _json_or_text(value)
+    if isinstance(decoded, list):
+        return [t if isinstance(t, str) else json.dumps(t) for t in decoded]
+    return [] if decoded in (None, "") else [str(value)]
+
+
+# Stamped into the header of every database we create (`PRAGMA application_id`), so a
+# file is ours at a glance; "STUI" in ASCII.
+APPLICATION_ID = 0x53545549
 
 
 class StoreError(Exception):
     """A problem with the user's data or request; the message is one line."""
 
 
+class DamagedDatabase(StoreError):
+    """The database file is damaged (bad pages, a dropped table or column) or is not ours.
+
+    The CLI exits 2 with the message; the TUI shows a screen with it. `backup` is the
+    newest backup file beside the database (None when there is none) to restore from.
+    """
+
+    def __init__(self, path: Path, detail: str, backup: Path | None = None):
+        self.path, self.detail, self.backup = Path(path), detail, backup
+        what = (f"restore from the latest backup: studytui restore {backup}" if backup else
+                "move it aside (a fresh one is made) and restore from an export if you have one")
+        super().__init__(f"damaged database {path} ({detail}); {what}")
+
+
+class ForeignDatabase(StoreError):
+    """`--db` names an SQLite file that belongs to another application; it is left untouched."""
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _open_problem(path: Path, error: sqlite3.DatabaseError) -> str:
-    """One line for what went wrong with the database file, and what the user can do."""
+def latest_backup(db_path: Path) -> Path | None:
+    """The newest `studytui restore` backup beside the database, if any."""
+    try:
+        found = sorted((Path(db_path).parent / "backups").glob("*.json"),
+                       key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return None
+    return found[-1] if found else None
+
+
+def _open_problem(path: Path, error: sqlite3.DatabaseError) -> StoreError:
+    """The one-line error for what went wrong with the database file, and what to do.
+
+    Locks and permissions are the environment's fault (the file is fine); anything else
+    SQLite says (a malformed image, a missing table or column) means the file is damaged.
+    """
     text = str(error)
     if "not a database" in text:
-        return (f"{path} is not a studytui database (damaged, or another kind of file); "
-                "move it aside or point --db / STUDYTUI_HOME elsewhere")
+        return DamagedDatabase(path, "not a studytui database: damaged, or another kind of file",
+                               latest_backup(path))
     if "readonly" in text or "unable to open" in text:
-        return f"cannot write {path} (or its folder): {text}; check its permissions"
-    return f"database {path}: {text}"
+        return StoreError(f"cannot write {path} (or its folder): {text}; check its permissions")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"database {path} is busy ({text}); try again")
+    if isinstance(error, sqlite3.OperationalError) and "disk I/O" in text:
+        return StoreError(f"cannot read or write {path}: {text}")
+    return DamagedDatabase(path, text, latest_backup(path))
 
 
 @dataclass(frozen=True)
@@ -78,19 +139,40 @@ class Store:
             raise StoreError(f"cannot open {self.path}: {e}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+            self._refuse_foreign(conn)   # before WAL mode: that alone would change the file
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as e:
             conn.close()
-            raise StoreError(_open_problem(self.path, e)) from None
+            raise _open_problem(self.path, e) from None
+        except StoreError:
+            conn.close()
+            raise
         self.conn = conn
         if migrate:
             self.migrate()
 
     def close(self) -> None:
         self.conn.close()
+
+    def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
+        """Stop, touching nothing, when the file is another application's SQLite database:
+        someone's `--db ~/.mozilla/.../places.sqlite` must not gain our tables."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if app_id == APPLICATION_ID or not tables:
+            return   # ours, or empty (a new database)
+        ours = False
+        if app_id == 0 and "_sqlite_migrations" in tables:   # made before we stamped the header
+            ours = conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1",
+                                (migrations.MIGRATION_SET,)).fetchone() is not None
+        if not ours:
+            raise ForeignDatabase(
+                f"{self.path} is another application's SQLite database (tables: "
+                f"{', '.join(sorted(tables)[:4])}{', ...' if len(tables) > 4 else ''}); left untouched. "
+                "Point --db / STUDYTUI_HOME at a studytui database or a new file")
 
     # -- schema ---------------------------------------------------------------------------
     def migrate(self, stop_before: str | None = None) -> None:
@@ -111,52 +193,77 @@ class Store:
             with open(self.path.with_name(self.path.name + ".migrate.lock"), "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 migrations.build().apply(Database(self.conn), stop_before=stop_before)
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         except OSError as e:
             raise StoreError(f"cannot set up {self.path}: {e.strerror or e}") from None
-        except sqlite3.OperationalError as e:
-            raise StoreError(_open_problem(self.path, e)) from None
+        except sqlite3.DatabaseError as e:
+            raise _open_problem(self.path, e) from None
 
     def applied_migrations(self) -> list[str]:
         """Names of the applied migrations, read with plain SQL (no sqlite_utils import)."""
-        exists = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
-        if not exists:
-            return []
-        return [r[0] for r in self.conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
-            (migrations.MIGRATION_SET,))]
+        try:
+            exists = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
+            if not exists:
+                return []
+            return [r[0] for r in self.conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+                (migrations.MIGRATION_SET,))]
+        except sqlite3.DatabaseError as e:
+            raise _open_problem(self.path, e) from None
 
     def data_version(self) -> int:
         """Changes when another connection commits: how the TUI notices CLI edits."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return self._rows("PRAGMA data_version")[0][0]
+
+    def check(self) -> None:
+        """Raise DamagedDatabase unless every table and column we use reads back.
+
+        Cheap (one row of each table): run where a damaged file must be caught up front,
+        such as before the desk opens."""
+        for table, cols in {**STATE_TABLES, "runs": RUN_COLUMNS}.items():
+            self._rows(f"SELECT {', '.join(cols)} FROM {table} LIMIT 1")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise StoreError(_open_problem(self.path, e)) from None
+        except sqlite3.DatabaseError as e:
+            raise _open_problem(self.path, e) from None
         try:
             yield conn
         except BaseException as e:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if isinstance(e, sqlite3.OperationalError):
-                raise StoreError(_open_problem(self.path, e)) from None
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.DatabaseError:
+                    pass   # the original error says more
+            if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.IntegrityError):
+                raise _open_problem(self.path, e) from None
             raise
         else:
             try:
                 conn.execute("COMMIT")
-            except sqlite3.OperationalError as e:
+            except sqlite3.DatabaseError as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise StoreError(_open_problem(self.path, e)) from None
+                raise _open_problem(self.path, e) from None
+
+    def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Every read goes through here or `_query`: a damaged file is a DamagedDatabase."""
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise _open_problem(self.path, e) from None
 
     def _query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
-        cur = self.conn.execute(sql, params)
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        try:
+            cur = self.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+        except sqlite3.DatabaseError as e:
+            raise _open_problem(self.path, e) from None
 
     @staticmethod
     def _event(conn, key: str | None, kind: str, old: Any, new: Any, source: str) -> int:
@@ -262,7 +369,7 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         rows = self._query(sql, params)
         for r in rows:
-            r["old"], r["new"] = json.loads(r["old"]), json.loads(r["new"])
+            r["old"], r["new"] = _json_or_text(r["old"]), _json_or_text(r["new"])
         return rows
 
     def undo(self, *, source: str = "cli") -> dict[str, Any] | None:
@@ -271,15 +378,23 @@ class Store:
         Returns the event that was undone, or None when there is nothing left to undo.
         """
         with self._write() as conn:
-            undone = {json.loads(r[0])["event"] for r in
-                      conn.execute("SELECT new FROM events WHERE kind = 'undo'")}
+            undone = set()
+            for (marker,) in conn.execute("SELECT new FROM events WHERE kind = 'undo'"):
+                decoded = _json_or_text(marker)
+                if isinstance(decoded, dict):
+                    undone.add(decoded.get("event"))
             rows = conn.execute(
                 "SELECT id, key, kind, old, new FROM events WHERE kind IN ('status', 'note', 'time') "
                 "ORDER BY id DESC").fetchall()
             target = next((r for r in rows if r[0] not in undone), None)
             if target is None:
                 return None
-            event_id, key, kind, old, new = target[0], target[1], target[2], json.loads(target[3]), json.loads(target[4])
+            event_id, key, kind = target[0], target[1], target[2]
+            old, new = _json_or_text(target[3]), _json_or_text(target[4])
+            if ((kind == "time" and not (isinstance(new, dict) and "id" in new))
+                    or (kind == "status" and old not in STATUSES)
+                    or (kind == "note" and not isinstance(old, str))):
+                raise StoreError(f"history entry {event_id} ({kind} on {key}) is damaged; it cannot be undone")
             if kind == "status":
                 row = conn.execute("SELECT status, started_at, completed_at FROM progress WHERE key = ?",
                                    (key,)).fetchone()
@@ -296,9 +411,12 @@ class Store:
         today = today or dt.date.today()
         since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time()).astimezone()
         counts: dict[dt.date, int] = {}
-        for (at,) in self.conn.execute("SELECT at FROM events WHERE at >= ?",
-                                          (since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),)):
-            day = dt.datetime.fromisoformat(at).astimezone().date()
+        for (at,) in self._rows("SELECT at FROM events WHERE at >= ?",
+                                (since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),)):
+            try:
+                day = dt.datetime.fromisoformat(at).astimezone().date()
+            except (TypeError, ValueError, OverflowError):
+                continue   # one odd stored timestamp must not break the streak forever
             counts[day] = counts.get(day, 0) + 1
         return counts
 
@@ -338,8 +456,25 @@ class Store:
             params.append(status)
         rows = self._query(sql + " ORDER BY id DESC", params)
         for r in rows:
-            r["tags"] = json.loads(r["tags"])
+            r["tags"] = _tags(r["tags"])
         return rows
+
+    def delete_reading(self, reading_id: int, *, source: str = "cli") -> dict[str, Any]:
+        """Remove a reading-list entry for good; returns it (its event keeps it too)."""
+        if not 0 < reading_id < 2**63:
+            raise StoreError(f"no reading-list entry {reading_id}")
+        with self._write() as conn:
+            cur = conn.execute("SELECT * FROM reading WHERE id = ?", (reading_id,))
+            row = cur.fetchone()
+            if row is None:
+                raise StoreError(f"no reading-list entry {reading_id}")
+            entry = dict(zip([c[0] for c in cur.description], row))
+            conn.execute("DELETE FROM reading WHERE id = ?", (reading_id,))
+            self._event(conn, None, "reading", {"id": reading_id, "status": entry["status"],
+                                                "url": entry["url"], "title": entry["title"]},
+                        {"id": reading_id, "status": "deleted"}, source)
+        entry["tags"] = _tags(entry["tags"])
+        return entry
 
     def move_reading(self, reading_id: int, status: str, *, course: str | None = None,
                      source: str = "cli") -> None:
@@ -386,7 +521,7 @@ class Store:
     @staticmethod
     def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
         for k in ("settings", "summary", "last"):
-            row[k] = json.loads(row[k]) if row[k] else None
+            row[k] = _json_or_text(row[k]) if row[k] else None
         return row
 
     # -- export / restore ---------------------------------------------------------------------
@@ -401,20 +536,14 @@ class Store:
     def restore_state(self, doc: dict[str, Any]) -> dict[str, int]:
         """Replace all progress, notes, time, history and reading list with an export's.
 
-        Restoring the same export twice gives the same state (it replaces, never appends).
+        Every row is checked before anything is written (a bad file changes nothing, and
+        the error names the row). Restoring the same export twice gives the same state.
         """
-        if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
-            raise StoreError("not a studytui JSON export (missing \"format\": \"studytui-export\")")
-        if doc.get("version") != EXPORT_VERSION:
-            raise StoreError(f"unsupported export version {doc.get('version')!r} (this studytui reads {EXPORT_VERSION})")
+        self.check_export(doc)
         counts = {}
         with self._write() as conn:
             for table, cols in STATE_TABLES.items():
-                if table not in doc:  # a cut or hand-made file must not wipe a table by omission
-                    raise StoreError(f"export has no {table!r} list (is the file complete?)")
                 rows = doc[table]
-                if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                    raise StoreError(f"export field {table!r} must be a list of objects")
                 conn.execute(f"DELETE FROM {table}")
                 try:
                     conn.executemany(
@@ -424,3 +553,21 @@ class Store:
                     raise StoreError(f"export table {table!r} has a bad row: {e}") from None
                 counts[table] = len(rows)
         return counts
+
+    @staticmethod
+    def check_export(doc: Any) -> None:
+        """Raise StoreError (naming the row) unless `doc` is an export restore can take whole."""
+        from studytui.store.export_check import ExportProblem, check_rows
+
+        if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+            raise StoreError("not a studytui JSON export (missing \"format\": \"studytui-export\")")
+        if doc.get("version") != EXPORT_VERSION:
+            raise StoreError(f"unsupported export version {doc.get('version')!r:.40} "
+                             f"(this studytui reads {EXPORT_VERSION})")
+        for table in STATE_TABLES:
+            if table not in doc:  # a cut or hand-made file must not wipe a table by omission
+                raise StoreError(f"export has no {table!r} list (is the file complete?)")
+            try:
+                check_rows(table, doc[table])
+            except ExportProblem as e:
+                raise StoreError(str(e)) from None

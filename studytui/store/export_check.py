@@ -1,0 +1,143 @@
+"""Checking a JSON export row by row before `restore` writes any of it.
+
+A backup is a file from outside: it may be cut, hand-edited or hostile. Every row's
+fields are checked for type and range here, before the transaction starts, so a bad
+file changes nothing and the error names the row (`reading[3].url: ...`). The rules are
+the ones `add`, `note` and the loader apply (studytui.safetext), so a restored value can
+never break `reading`, `show` or `status` later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Callable
+
+from studytui.curriculum.model import STATUSES
+from studytui.safetext import text_problem, url_problem
+
+MAX_SECONDS = 24 * 3600   # one time-log entry, as `studytui log` allows
+MAX_ID = 2**63 - 1        # SQLite's INTEGER
+MAX_TEXT = 1_000_000      # characters in one field: far beyond any note, short of a memory bomb
+READING_PLACES = ("inbox", "archive", "course")
+
+
+class ExportProblem(ValueError):
+    """A row of an export that cannot be restored; the message names it."""
+
+
+def _one_line(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be text, got {type(value).__name__}"
+    if len(value) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
+    return text_problem(value)
+
+
+def _key(value: Any) -> str | None:
+    return _one_line(value) or (None if value.strip() else "must not be empty")
+
+
+def _multiline(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be text, got {type(value).__name__}"
+    if len(value) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
+    return text_problem(value, multiline=True)
+
+
+def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    return lambda value: None if value is None else check(value)
+
+
+def _timestamp(value: Any) -> str | None:
+    bad = _one_line(value)
+    if bad:
+        return bad
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return f"is not an ISO 8601 time, got {value[:40]!r}"
+    return None
+
+
+def _id(value: Any) -> str | None:
+    if type(value) is not int:   # bool is an int to Python, never to us
+        return f"must be a whole number, got {type(value).__name__}"
+    return None if 0 < value <= MAX_ID else f"must be between 1 and {MAX_ID}"
+
+
+def _seconds(value: Any) -> str | None:
+    if type(value) is not int:
+        return f"must be a whole number of seconds, got {type(value).__name__}"
+    return None if 0 < value <= MAX_SECONDS else f"must be between 1 and {MAX_SECONDS}"
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda value: None if value in choices else f"must be one of {', '.join(choices)}, got {value!r:.40}"
+
+
+def _json_text(value: Any) -> str | None:
+    """A history column: JSON text (what the store writes), whose strings are safe too."""
+    if value is None:
+        return None
+    bad = _multiline(value)
+    if bad:
+        return bad
+    try:
+        json.loads(value)
+    except ValueError:
+        return "is not JSON text"
+    return None
+
+
+def _tags(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a JSON list as text, got {type(value).__name__}"
+    try:
+        tags = json.loads(value)
+    except ValueError:
+        return "is not a JSON list"
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return "must be a JSON list of strings"
+    return next((f"entry {bad}" for t in tags if (bad := _one_line(t))), None)
+
+
+def _url(value: Any) -> str | None:
+    return _one_line(value) or url_problem(value)
+
+
+RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "progress": {"key": _key, "status": _one_of(STATUSES), "started_at": _optional(_timestamp),
+                 "completed_at": _optional(_timestamp), "updated_at": _timestamp},
+    "notes": {"key": _key, "body": _multiline, "updated_at": _timestamp},
+    "time_log": {"id": _id, "key": _key, "seconds": _seconds, "logged_at": _timestamp,
+                 "source": _one_line},
+    "events": {"id": _id, "at": _timestamp, "key": _optional(_key), "kind": _key,
+               "old": _json_text, "new": _json_text, "source": _one_line},
+    "reading": {"id": _id, "url": _url, "title": _key, "kind": _key, "tags": _tags,
+                "status": _one_of(READING_PLACES), "course": _optional(_one_line),
+                "added_at": _timestamp, "updated_at": _timestamp},
+}
+# The column that must be unique in each table (its primary key).
+UNIQUE = {"progress": "key", "notes": "key", "time_log": "id", "events": "id", "reading": "id"}
+
+
+def check_rows(table: str, rows: Any) -> None:
+    """Raise ExportProblem for the first bad row of `table` in an export, naming it."""
+    if not isinstance(rows, list):
+        raise ExportProblem(f"export field {table!r} must be a list of objects")
+    rules = RULES[table]
+    seen: set = set()
+    for i, row in enumerate(rows):
+        where = f"{table}[{i}]"
+        if not isinstance(row, dict):
+            raise ExportProblem(f"{where} must be an object, got {type(row).__name__}")
+        for column, rule in rules.items():
+            bad = rule(row.get(column))
+            if bad:
+                raise ExportProblem(f"{where}.{column} {bad}")
+        unique = row[UNIQUE[table]]
+        if unique in seen:
+            raise ExportProblem(f"{where}.{UNIQUE[table]} {unique!r:.60} appears twice")
+        seen.add(unique)

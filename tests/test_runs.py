@@ -17,7 +17,7 @@ from studytui.runs import (RunError, RunTail, RunWatch, SettingError, get_manife
                            load_manifests, parse_settings, refresh_runs, resolve_run, start_run,
                            stop_run)
 from studytui.runs import manifest as manifest_mod
-from studytui.runs.tail import RunState, Series
+from studytui.runs import RunState, Series
 from studytui.session import Session
 
 from tests.conftest import FAKE_LABS
@@ -51,7 +51,7 @@ def test_labs_path_adds_the_fake_lab(sess):
 
 def test_no_labs_package_means_no_builtin_labs(monkeypatch):
     monkeypatch.delenv("STUDYTUI_LABS_PATH", raising=False)
-    monkeypatch.setattr(manifest_mod.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(manifest_mod.protocol.importlib.util, "find_spec", lambda name: None)
     assert lab_names() == set()
 
 
@@ -90,7 +90,7 @@ def test_relative_path_setting_becomes_absolute(sess, tmp_path, monkeypatch):
     ("data=/no/such/file", "data: /no/such/file does not exist"),
     ("stepz=3", "unknown setting 'stepz' for lab fake; did you mean 'steps'?"),
     ("steps", "expected NAME=VALUE"),
-    ("resume=fake-1999", "no fake run 'fake-1999'"),
+    ("resume=fake-1999", "no fake run matches 'fake-1999'"),
 ])
 def test_bad_settings_are_one_line_errors(sess, pair, message):
     with pytest.raises(SettingError) as e:
@@ -340,11 +340,11 @@ def test_resolve_with_no_runs(sess):
 def test_a_str_setting_with_a_pattern_is_checked_before_launch():
     spec = {"name": "device", "type": "str", "pattern": r"auto|cpu|mps|cuda(:\d+)?",
             "help": "auto, cpu, cuda, cuda:N or mps"}
-    assert manifest_mod.coerce_setting(spec, "cuda:1") == "cuda:1"
+    assert manifest_mod.protocol.coerce_setting(spec, "cuda:1") == "cuda:1"
     with pytest.raises(SettingError, match="device: 'tpu' is not allowed .auto, cpu"):
-        manifest_mod.coerce_setting(spec, "tpu")
+        manifest_mod.protocol.coerce_setting(spec, "tpu")
     with pytest.raises(SettingError):
-        manifest_mod.coerce_setting(spec, "cuda:1 ")  # the whole value must match
+        manifest_mod.protocol.coerce_setting(spec, "cuda:1 ")  # the whole value must match
 
 
 def test_a_manifest_with_a_broken_pattern_is_reported(tmp_path):
@@ -352,4 +352,4 @@ def test_a_manifest_with_a_broken_pattern_is_reported(tmp_path):
     path.write_text(json.dumps({"name": "x", "module": "x.run", "settings": [
         {"name": "s", "type": "str", "pattern": "(unclosed"}]}))
     with pytest.raises(SettingError, match="bad 'pattern'"):
-        manifest_mod._parse_manifest(path, tmp_path)
+        manifest_mod.protocol.parse_manifest(path, tmp_path)

@@ -22,13 +22,11 @@ from rich.table import Table
 from rich.text import Text
 
 from studytui.cli.common import console, err_console, fail, print_json, session
-from studytui.runs import (RunError, RunWatch, SettingError, get_manifest, load_manifests,
-                           parse_settings, refresh_runs, resolve_run, start_run, stop_run)
+from studytui.runs import (LabManifest, RunError, RunState, RunWatch, SettingError, duration_s,
+                           get_manifest, load_manifests, parse_settings, refresh_runs,
+                           resolve_run, start_run, stop_run)
 from studytui.runs.format import (STATUS_STYLE, fmt_duration, fmt_started, fmt_value,
                                   key_figure)
-from studytui.runs.manifest import LabManifest
-from studytui.runs.status import duration_s
-from studytui.runs.tail import RunState
 
 lab_app = typer.Typer(
     help="Run labs (BPE tokenizer, GPT training) and follow their runs.\n\n"

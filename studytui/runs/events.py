@@ -1,8 +1,10 @@
 """Reading a run's `metrics.jsonl` as it grows, and folding its events into one state.
 
 A live run, a finished one and one you re-attach to after a reconnect all go through
-`RunTail.poll()` + `RunState.apply()`: the file is the only truth, so a fresh reader
+`RunTail.read()` + `RunState.apply_lines()`: the file is the only truth, so a fresh reader
 started at any time arrives at the same state as one that watched from the start.
+Each line carries the file offset where it ends, and a state applies a line only once,
+so the same lines handed to it twice (two readers racing) change nothing.
 """
 
 from __future__ import annotations
@@ -12,18 +14,25 @@ import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-METRICS_FILE = "metrics.jsonl"
-# Numbers a step/eval/progress event may carry that we keep as "the latest value".
-METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu",
-               "gpu_mem_mb", "gpu_util")
+from labs.protocol import (CONFIG_FILE, METRIC_KEYS, METRICS_FILE, headline_figure,
+                           metric_value, read_json_object, read_table)
+
+HEAD_BYTES = 64
 MAX_SERIES_POINTS = 2000
 MAX_RECENT = 200
 
 
+class Line(NamedTuple):
+    """One event and the byte offset in metrics.jsonl just past its line."""
+
+    end: int
+    event: dict[str, Any]
+
+
 class RunTail:
-    """Incremental reader: each poll returns the complete lines appended since the last one.
+    """Incremental reader: each read returns the complete lines appended since the last one.
 
     A final line without a newline is a write in progress and waits for the next poll.
     Malformed lines are skipped (counted in `skipped`). If the file shrinks or is replaced,
@@ -37,41 +46,64 @@ class RunTail:
         self.reset = False
         self.chunk_bytes = chunk_bytes   # cap per poll, so a huge file never stalls a UI frame
         self._inode: int | None = None
+        self._head = b""   # the file's first bytes, to tell a new file from the old one grown
+
+    def _replaced(self, f, st: os.stat_result) -> bool:
+        """A new file where ours was: another inode, fewer bytes than we read, or (an inode
+        number reused after a delete) other first bytes."""
+        if self._inode is None:
+            return False
+        if st.st_ino != self._inode or st.st_size < self.offset:
+            return True
+        if self._head:
+            f.seek(0)
+            return f.read(len(self._head)) != self._head
+        return False
 
     def poll(self) -> list[dict[str, Any]]:
+        """The new events, without their offsets."""
+        return [line.event for line in self.read()]
+
+    def read(self) -> list[Line]:
         self.reset = False
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
+            f = open(self.path, "rb")
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        if (self._inode is not None and st.st_ino != self._inode) or st.st_size < self.offset:
-            self.offset, self.reset = 0, True
-        self._inode = st.st_ino
-        if st.st_size == self.offset:
-            return []
-        with open(self.path, "rb") as f:
+        with f:
+            # fstat the file we opened, not the path: it may be replaced between the two.
+            st = os.fstat(f.fileno())
+            if st.st_size == self.offset and st.st_ino == self._inode:
+                return []
+            if self._replaced(f, st):
+                self.offset, self.reset, self._head = 0, True, b""
+            self._inode = st.st_ino
             f.seek(self.offset)
             data = f.read(self.chunk_bytes if self.chunk_bytes else -1)
             if self.chunk_bytes and b"\n" not in data and len(data) == self.chunk_bytes:
                 data += f.read()  # one line longer than a chunk: take it whole
+            if len(self._head) < HEAD_BYTES and self.offset < HEAD_BYTES:
+                f.seek(0)
+                self._head = f.read(HEAD_BYTES)
         end = data.rfind(b"\n")
         if end < 0:
             return []
-        self.offset += end + 1
-        events = []
-        for line in data[:end].split(b"\n"):
-            if not line.strip():
+        start, self.offset = self.offset, self.offset + end + 1
+        lines = []
+        for raw in data[:end].split(b"\n"):
+            start += len(raw) + 1
+            if not raw.strip():
                 continue
             try:
-                event = json.loads(line)
+                event = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 self.skipped += 1
                 continue
             if isinstance(event, dict) and isinstance(event.get("event"), str):
-                events.append(event)
+                lines.append(Line(start, event))
             else:
                 self.skipped += 1
-        return events
+        return lines
 
 
 class Series:
@@ -105,12 +137,6 @@ class Series:
         return len(self.points)
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 @dataclass
 class RunState:
     """Everything a view needs about one run, built only from its events (and config.json)."""
@@ -140,6 +166,7 @@ class RunState:
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))   # (t, text) lines
     events_seen: int = 0
+    read_to: int = 0    # offset in metrics.jsonl past the last line applied
 
     @property
     def ended(self) -> bool:
@@ -150,12 +177,24 @@ class RunState:
         return self.config.get("resolved") or {}
 
     def apply(self, events: list[dict[str, Any]]) -> None:
+        """Fold events that carry no offset (canned ones, in tests and benches)."""
         for e in events:
             self._apply_one(e)
 
+    def apply_lines(self, lines: list[Line]) -> list[dict[str, Any]]:
+        """Fold lines read from metrics.jsonl, each at most once; the events newly applied."""
+        applied = []
+        for line in lines:
+            if line.end <= self.read_to:
+                continue   # already folded in: another reader handed us the same lines
+            self._apply_one(line.event)
+            self.read_to = line.end
+            applied.append(line.event)
+        return applied
+
     def _apply_one(self, e: dict[str, Any]) -> None:
         kind = e.get("event")
-        t = _num(e.get("t"))
+        t = metric_value(e.get("t"))
         self.events_seen += 1
         if t is not None:
             self.last_t = t
@@ -185,19 +224,19 @@ class RunState:
             self.step = step
             self.last["step"] = step
         for key in METRIC_KEYS:
-            v = _num(e.get(key))
+            v = metric_value(e.get(key))
             if v is not None:
                 self.last[key] = v
         x = self.step if self.step is not None else self.events_seen
         for key in ("loss", "tok_per_s", "lr"):
-            v = _num(e.get(key))
+            v = metric_value(e.get(key))
             if v is not None:
                 getattr(self, key).add(x, v)
-        if _num(e.get("tok_per_s")) is not None:
+        if metric_value(e.get("tok_per_s")) is not None:
             self.recent_tok_per_s.append(float(e["tok_per_s"]))
 
     def _on_eval(self, e, t):
-        v = _num(e.get("val_loss"))
+        v = metric_value(e.get("val_loss"))
         step = e.get("step") if isinstance(e.get("step"), int) else self.step
         if v is not None:
             self.last["val_loss"] = v
@@ -214,7 +253,7 @@ class RunState:
             self.total = e["total"]
         if isinstance(e.get("done"), int):
             self.last["done"] = e["done"]
-        if _num(e.get("rate")) is not None:
+        if metric_value(e.get("rate")) is not None:
             self.last["rate"] = e["rate"]
 
     def _on_merges(self, e, t):
@@ -223,8 +262,8 @@ class RunState:
         self.merges_total += len(new)
 
     def _on_table(self, e, t):
-        name = str(e.get("name") or "table")
-        self.tables[name] = {"columns": list(e.get("columns") or []), "rows": list(e.get("rows") or [])}
+        name, table = read_table(e)
+        self.tables[name] = table
         self._note(t, f"table {name} ({len(self.tables[name]['rows'])} rows)")
 
     def _on_checkpoint(self, e, t):
@@ -253,7 +292,7 @@ class RunState:
         return self.step, self.total
 
     def eta_s(self, now: float) -> float | None:
-        if _num(self.progress.get("eta_s")) is not None:
+        if metric_value(self.progress.get("eta_s")) is not None:
             return float(self.progress["eta_s"])
         done, total = self.done_and_total()
         if not done or not total or self.started_t is None or done >= total:
@@ -263,16 +302,8 @@ class RunState:
 
     def figure(self, key: str | None) -> Any:
         """A headline figure: from the end summary if there, else the latest value."""
-        if not key:
-            return None
-        if key in self.summary:
-            return self.summary[key]
-        return self.last.get(key)
+        return headline_figure(self.summary, self.last, key)
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+    return read_json_object(Path(run_dir) / CONFIG_FILE)

@@ -6,6 +6,8 @@ import datetime as dt
 import math
 from typing import Any
 
+from labs.protocol import headline_figure
+
 STATUS_STYLE = {"running": "bold cyan", "done": "green", "stopped": "yellow",
                 "failed": "bold red", "interrupted": "magenta"}
 
@@ -56,10 +58,4 @@ def fmt_started(iso: str | None) -> str:
 
 def key_figure(row: dict[str, Any], key: str | None) -> Any:
     """The manifest's key metric for a run row: the end summary's value, else the latest one."""
-    if not key:
-        return None
-    for part in ("summary", "last"):
-        d = row.get(part) or {}
-        if key in d:
-            return d[key]
-    return None
+    return headline_figure(row.get("summary"), row.get("last"), key)

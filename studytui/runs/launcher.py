@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -19,29 +18,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from studytui.atomic import write_atomic
-from studytui.runs.manifest import LabManifest, get_manifest
-from studytui.runs.status import (LOCK_FILE, STOP_FILE, RunError, lock_held, refresh_runs,
-                                  resolve_run, watch_for)
-
-LOCK_FD_ENV = "STUDYTUI_LOCK_FD"
-
-# Children we started and have not reaped yet: keeping the Popen objects lets a long-lived
-# process (the TUI) collect their exit statuses instead of leaving zombies behind.
-_children: list[subprocess.Popen] = []
-
-
-def reap_children() -> None:
-    _children[:] = [p for p in _children if p.poll() is None]
-
-
-def new_run_id(lab: str, now: dt.datetime | None = None) -> str:
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return f"{lab}-{stamp}-{os.urandom(2).hex()}"
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False))
+from labs.protocol import (CONFIG_FILE, LOCK_FD_ENV, LOCK_FILE, STDERR_FILE, STOP_FILE,
+                           LabManifest, new_run_id, write_json_atomic)
+from studytui.runs.children import reap_children, track_child
+from studytui.runs.index import RunError, refresh_runs, resolve_run, watch_for
+from studytui.runs.manifest import get_manifest
+from studytui.runs.watch import lock_held
 
 
 def _make_run_dir(runs_dir: Path, lab: str) -> tuple[str, Path]:
@@ -77,10 +59,10 @@ def start_run(session, lab: str | LabManifest, settings: dict[str, Any]) -> str:
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         created = dt.datetime.now().astimezone()
-        _write_json_atomic(run_dir / "config.json", {
+        write_json_atomic(run_dir / CONFIG_FILE, {
             "lab": manifest.name, "run_id": run_id,
             "created": created.isoformat(timespec="seconds"), "settings": settings})
-        with open(run_dir / "stderr.log", "ab") as log:
+        with open(run_dir / STDERR_FILE, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", manifest.module, str(run_dir)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -88,7 +70,7 @@ def start_run(session, lab: str | LabManifest, settings: dict[str, Any]) -> str:
                 start_new_session=True)
     finally:
         os.close(lock_fd)   # the child's copy keeps the lock; ours must not outlive it
-    _children.append(proc)
+    track_child(proc)
     session.store.upsert_run({
         "id": run_id, "lab": manifest.name, "status": "running",
         "created_at": created.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -138,13 +120,13 @@ def stop_run(session, ref: str, *, grace: float = 30.0,
     if not pid:
         raise RunError(f"run {row['id']} has no process id yet; try again in a moment")
     requested = time.time()
-    _write_json_atomic(run_dir / STOP_FILE, {"requested_at": requested, "grace_s": grace})
+    write_json_atomic(run_dir / STOP_FILE, {"requested_at": requested, "grace_s": grace})
     _signal_run(pid, signal.SIGTERM)
     if not _wait_unlocked(run_dir, grace, tick):
         _signal_run(pid, signal.SIGKILL)
         _wait_unlocked(run_dir, 10.0, None)
         killed = time.time()
-        _write_json_atomic(run_dir / STOP_FILE, {
+        write_json_atomic(run_dir / STOP_FILE, {
             "requested_at": requested, "grace_s": grace, "killed": True, "killed_at": killed,
             "note": f"killed: still running {grace:g} s after SIGTERM"})
     rows = {r["id"]: r for r in refresh_runs(session)}

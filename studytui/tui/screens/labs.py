@@ -24,13 +24,12 @@ from textual.widgets import (Button, DataTable, Footer, Input, Label, OptionList
                              Static, Switch)
 from textual.widgets.option_list import Option
 
-from studytui.runs import (RunError, RunWatch, SettingError, load_manifests, parse_settings,
-                           refresh_runs, start_run, stop_run)
+from studytui.runs import (RunError, RunWatch, SettingError, duration_s, load_manifests,
+                           parse_settings, refresh_runs, start_run, stop_run)
 from studytui.runs.format import (STATUS_STYLE, fmt_duration, fmt_started, fmt_value,
                                   key_figure)
 from studytui.runs.manifest import LabManifest
 from studytui.runs.reference import LadderReference, ladder_reference
-from studytui.runs.status import duration_s
 from studytui.runs.token_client import TokenizerClient, TokenizerServerError
 from studytui.session import Session
 from studytui.tui.background import BackgroundSession as _BackgroundSession

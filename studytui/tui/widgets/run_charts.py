@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from studytui.runs.status import RunWatch
+from studytui.runs import RunWatch
 
 SMOOTHING = 0.9   # exponential moving average weight, as TensorBoard's slider
 

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from studytui.runs.format import STATUS_STYLE, fmt_duration, fmt_value
 from studytui.runs.reference import LadderReference
-from studytui.runs.status import RunWatch
+from studytui.runs import RunWatch
 
 SHOWN_METRICS = ("step", "loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu")
 

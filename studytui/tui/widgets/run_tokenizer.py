@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from studytui.runs.format import fmt_value
-from studytui.runs.status import RunWatch
+from studytui.runs import RunWatch
 
 SHOWN_MERGES = 40
 

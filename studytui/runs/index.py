@@ -1,0 +1,100 @@
+"""The runs index (SQLite) kept in step with the runs folder, and run references resolved.
+
+`refresh_runs` is safe to call from several threads at once: each run folder has one
+`RunWatch` for the whole process (so each poll reads only new lines, never whole files
+again), and a watch folds each line once however many polls overlap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from labs import protocol
+from studytui.runs.children import reap_children
+from studytui.runs.watch import FINAL, RunWatch
+
+
+class RunError(Exception):
+    """A request about runs that can't be done (unknown id, not running...); one line."""
+
+
+_watches: dict[Path, RunWatch] = {}
+_watches_lock = threading.Lock()
+
+
+def watch_for(run_dir: Path) -> RunWatch:
+    """The one watch of this process for a run folder."""
+    key = Path(run_dir).resolve()
+    with _watches_lock:
+        w = _watches.get(key)
+        if w is None:
+            w = _watches[key] = RunWatch(key)
+        return w
+
+
+def run_dirs(runs_dir: Path) -> dict[str, Path]:
+    """Run folders on disk: any folder holding a config.json (a lab run by hand counts too)."""
+    return {d.name: d for d in protocol.run_folders(runs_dir)}
+
+
+def refresh_runs(session) -> list[dict[str, Any]]:
+    """Bring the runs index in line with the runs folder; returns the index, newest first.
+
+    Folders not yet indexed are added (a lab run by hand, a copied folder, an index lost);
+    index rows whose folder is gone are dropped; runs that may still change are re-read.
+    """
+    reap_children()
+    store = session.store
+    indexed = {r["id"]: r for r in store.runs()}
+    on_disk = run_dirs(session.runs_dir)
+    for run_id, row in indexed.items():
+        if run_id not in on_disk:
+            store.delete_run(run_id)
+    for run_id, run_dir in on_disk.items():
+        row = indexed.get(run_id)
+        if row is not None and row["status"] in FINAL and row.get("dir") == str(run_dir.resolve()):
+            continue
+        w = watch_for(run_dir)
+        w.poll()
+        rec = w.record()
+        rec["dir"] = str(run_dir.resolve())
+        # The launcher's pid leads the run's process group; a hand-run lab only has its own.
+        rec["pid"] = (row or {}).get("pid") or rec["pid"]
+        if row is None or any(row.get(k) != v for k, v in rec.items()):
+            store.upsert_run(rec)
+    return store.runs()
+
+
+def resolve_run(session, ref: str, *, refresh: bool = True) -> dict[str, Any]:
+    """A run's index row from its id, a unique prefix of it, or `last` (the newest run)."""
+    rows = refresh_runs(session) if refresh else session.store.runs()
+    if not rows:
+        raise RunError("no runs yet (start one with `studytui lab run NAME`)")
+    try:
+        run_id = protocol.resolve_run_ref(ref, [r["id"] for r in rows])
+    except protocol.RunRefError as e:
+        raise RunError(f"{e} (see `studytui lab runs`)" if e.unknown else str(e)) from None
+    return next(r for r in rows if r["id"] == run_id)
+
+
+def duration_s(row: dict[str, Any], now: float | None = None) -> float | None:
+    """Seconds from creation to end (or to now, while running)."""
+    try:
+        start = dt.datetime.fromisoformat(row["created_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
+    end: float | None
+    if row.get("ended_at"):
+        try:
+            end = dt.datetime.fromisoformat(row["ended_at"]).timestamp()
+        except ValueError:
+            return None
+    elif row.get("status") == "running":
+        end = now if now is not None else time.time()
+    else:
+        return None
+    return max(0.0, end - start)

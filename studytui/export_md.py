@@ -1,12 +1,27 @@
-"""The markdown export: a checklist with ✅ marks, like the learners' own study notes."""
+"""The markdown export: a checklist with ✅ marks, like the learners' own study notes.
+
+Titles and notes come from shared curricula and the user's notes: they are cleaned of
+control characters (studytui.safetext) and titles have markdown's link and HTML
+characters escaped, so a title can only ever be text and a link only its own URL.
+"""
 
 from __future__ import annotations
 
+import re
+
 from studytui.curriculum.durations import format_duration
+from studytui.safetext import clean, is_linkable
 from studytui.curriculum.model import Curriculum, Item
 from studytui.study import course_summaries, effective_statuses
 
 MARKS = {"done": "✅", "doing": "🔄", "skipped": "⏭️", "todo": "⬜"}
+# What could turn a title into a link, an image, HTML or code: the rest (emphasis) only styles.
+_MD_SPECIAL = re.compile(r"([\\`\[\]<>])")
+
+
+def md_text(text: object) -> str:
+    """One line of untrusted text as literal markdown: cleaned, special characters escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", clean(text))
 
 
 def checklist(curriculum: Curriculum, store) -> str:
@@ -15,11 +30,11 @@ def checklist(curriculum: Curriculum, store) -> str:
     lines: list[str] = []
     for summary in course_summaries(curriculum, progress, time_by_key):
         course, t = summary.course, summary.tally
-        lines += [f"# {course.title}", "",
+        lines += [f"# {md_text(course.title)}", "",
                   f"{t.done}/{t.total} done ({t.percent:.0f}%), "
                   f"{format_duration(t.seconds_done)} of {format_duration(t.seconds_total)}", ""]
         for section in course.sections:
-            lines += [f"## {section.title}", ""]
+            lines += [f"## {md_text(section.title)}", ""]
             for item in section.items:
                 _item_lines(item, statuses, notes, time_by_key, 0, lines)
             lines.append("")
@@ -27,7 +42,10 @@ def checklist(curriculum: Curriculum, store) -> str:
 
 
 def _item_lines(item: Item, statuses, notes, time_by_key, depth: int, lines: list[str]) -> None:
-    title = f"[{item.title}]({item.url})" if item.url else item.title
+    title = md_text(item.title)
+    if item.url:
+        url = clean(item.url)
+        title = f"[{title}]({url})" if is_linkable(url) else f"{title} ({md_text(url)})"
     extras = []
     if item.duration_s:
         extras.append(f"({format_duration(item.duration_s)})")
@@ -35,7 +53,7 @@ def _item_lines(item: Item, statuses, notes, time_by_key, depth: int, lines: lis
         extras.append(f"studied {format_duration(time_by_key[item.key])}")
     line = "  " * depth + f"- {MARKS[statuses.get(item.key, 'todo')]} {title}"
     lines.append(" ".join([line, *extras]))
-    note = notes.get(item.key, "").strip()
+    note = clean(notes.get(item.key, ""), multiline=True).strip()
     if note:
         for note_line in note.splitlines():
             lines.append("  " * (depth + 1) + f"> {note_line}")

@@ -152,3 +152,18 @@ def url_problem(url: str) -> str | None:
     if not parts.hostname:
         return "must be an http(s) URL with a host"
     return None
+
+
+def json_text(obj: object, *, indent: int | None = 2) -> str:
+    """`obj` as JSON (readable UTF-8), with every character `clean` would replace written
+    as a `\\uXXXX` escape instead: the data round-trips exactly, yet no raw C1 control,
+    bidi override or lone surrogate reaches a terminal that shows the JSON."""
+    import json
+
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, default=str)
+    return _UNESCAPED_BY_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw (it escapes C0 itself); these can only
+# occur inside JSON strings, where a \u escape means the same character.
+_UNESCAPED_BY_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

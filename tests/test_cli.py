@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -274,8 +276,12 @@ def test_an_unexpected_error_is_one_line_unless_debugging(cli, monkeypatch, caps
     monkeypatch.setattr(cli_main, "course_summaries", boom)
     args = ("--no-builtin", "-c", str(cli.curriculum), "status")
     code, err = run_main(monkeypatch, capsys, *args)
-    assert code == 70 and "RuntimeError: kaput" in err and "STUDYTUI_DEBUG=1" in err
+    assert code == 70 and "RuntimeError: kaput" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # The traceback is kept in a log file under the home, which the one line names.
+    log = Path(re.search(r"the traceback is in (\S+\.log)", err).group(1))
+    assert log.parent == Path(os.environ["STUDYTUI_HOME"]) / "logs"
+    assert "Traceback" in log.read_text(encoding="utf-8") and "kaput" in log.read_text(encoding="utf-8")
     monkeypatch.setenv("STUDYTUI_DEBUG", "1")
     monkeypatch.setattr("sys.argv", ["studytui", *args])
     with pytest.raises(RuntimeError, match="kaput"):

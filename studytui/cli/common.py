@@ -1,18 +1,20 @@
 """What every CLI command shares: the session from global options, errors, JSON output.
 
 Errors a user can cause are one line on stderr and a non-zero exit (1 for a request that
-can't be done, 2 for bad usage), never a traceback.
+can't be done, 2 for bad usage or a damaged environment), never a traceback. Messages
+often quote what the user typed or what a file held: they are shown as text (never Rich
+markup, no control characters) through studytui.safetext.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from studytui.safetext import clean, json_text, plain
 from studytui.session import Session
 
 console = Console()
@@ -27,10 +29,23 @@ def session(ctx: typer.Context) -> Session:
     return root.obj
 
 
+def error_line(message: object) -> None:
+    """`error: MESSAGE` on stderr, the message as plain text whatever it holds."""
+    from rich.text import Text
+
+    err_console.print(Text("error: ", style="bold red") + plain(message), highlight=False,
+                      soft_wrap=True, markup=False, emoji=False)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    error_line(message)
     raise typer.Exit(code)
 
 
+def echo(text: object) -> None:
+    """One line of untrusted text on stdout, control characters made visible."""
+    sys.stdout.write(clean(text) + "\n")
+
+
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(obj) + "\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
+import stat
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -18,11 +20,12 @@ import typer
 from studytui.atomic import write_atomic
 from studytui.cli import render
 from studytui.cli.lab import lab_app
-from studytui.cli.common import console, err_console, fail, print_json, session
+from studytui.cli.common import console, echo, err_console, error_line, fail, print_json, session
 from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import KINDS, STATUSES
+from studytui.safetext import json_text, plain, text_problem, url_problem
 from studytui.session import Session
-from studytui.store import StoreError
+from studytui.store import DamagedDatabase, StoreError
 from studytui.study import (ResolveError, course_summaries, effective_statuses, next_items,
                             orphan_keys, resolve_item)
 
@@ -50,6 +53,8 @@ def main(
     for folder in curriculum:
         if not folder.is_dir():
             fail(f"--curriculum {folder}: not a folder", 2)
+    if db is not None and db.is_dir():
+        fail(f"--db {db}: is a folder, not a database file", 2)
     kwargs = {"db": db, "extra_curriculum": list(curriculum), "builtin": not no_builtin}
     if home is not None:
         kwargs["home"] = home
@@ -61,7 +66,7 @@ def main(
 def _open_desk(sess: Session) -> None:
     if not sys.stdout.isatty():
         fail("the study desk needs a terminal; see `studytui --help` for commands", 2)
-    sess.store  # a damaged or unwritable database: one line here, not a crash inside the desk
+    sess.store.check()  # a damaged or unwritable database: one line here, not a crash inside the desk
     from studytui.tui.app import build_app  # textual only when the desk opens
 
     build_app(sess).run()
@@ -97,11 +102,11 @@ def validate(ctx: typer.Context,
     targets = list(paths) if paths else sess.curriculum_dirs
     problems = validate_paths(targets, context_dirs=sess.curriculum_dirs, known_labs=lab_names())
     for p in sorted(problems):
-        typer.echo(str(p))
+        echo(p)   # a file name or a quoted value may hold anything
     if problems:
         err_console.print(f"{len(problems)} problem(s)", highlight=False)
         raise typer.Exit(1)
-    err_console.print(f"ok: {', '.join(str(t) for t in targets)}", highlight=False)
+    err_console.print(plain(f"ok: {', '.join(str(t) for t in targets)}"), highlight=False)
 
 
 # -- progress -------------------------------------------------------------------------------
@@ -173,8 +178,7 @@ def mark(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
     old = sess.store.set_status(it.key, status_)
-    console.print(f"{it.key}: {old} → {status_}" if old != status_ else f"{it.key}: already {status_}",
-                  highlight=False)
+    echo(f"{it.key}: {old} → {status_}" if old != status_ else f"{it.key}: already {status_}")
 
 
 @app.command()
@@ -184,7 +188,7 @@ def undo(ctx: typer.Context) -> None:
     event = sess.store.undo()
     if event is None:
         fail("nothing to undo")
-    console.print(f"undid {event['kind']} change on {event['key']}", highlight=False)
+    echo(f"undid {event['kind']} change on {event['key']}")
 
 
 @app.command()
@@ -196,7 +200,11 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
     it = _item(cur, item)
     store = sess.store
     if text == "-":
-        body = sys.stdin.read()
+        try:
+            body = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as e:
+            fail(f"stdin is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                 "the note is unchanged", 1)
     elif text is not None:
         body = text
     else:
@@ -213,8 +221,11 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
             return
         body = edited
     body = body.rstrip("\n") + ("\n" if body.strip() else "")
+    bad = text_problem(body, multiline=True)
+    if bad:
+        fail(f"the note {bad}; the note is unchanged")
     changed = store.set_note(it.key, body if body.strip() else "")
-    console.print(f"{it.key}: note {'saved' if changed else 'unchanged'}", highlight=False)
+    echo(f"{it.key}: note {'saved' if changed else 'unchanged'}")
 
 
 @app.command()
@@ -224,12 +235,9 @@ def log(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, a
     seconds = _parse_minutes(minutes)
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
-    try:
-        sess.store.log_time(it.key, seconds)
-    except StoreError as e:
-        fail(str(e), 2)
+    sess.store.log_time(it.key, seconds)   # a StoreError is one line and exit 2 (run())
     total = sess.store.time_by_key().get(it.key, 0)
-    console.print(f"{it.key}: +{format_duration(seconds)} (total {format_duration(total)})", highlight=False)
+    echo(f"{it.key}: +{format_duration(seconds)} (total {format_duration(total)})")
 
 
 def _stdin_is_terminal() -> bool:
@@ -299,13 +307,16 @@ def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link.")
         tags: List[str] = typer.Option([], "--tag", help="A tag (repeatable)."),
         as_json: bool = JsonOpt) -> None:
     """Add a link to your reading list inbox."""
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        fail(f"{url!r} is not an http(s) URL", 2)
+    bad = url_problem(url)
+    if bad:
+        fail(f"URL {url!r} {bad}", 2)
     if kind not in KINDS:
         fail(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})", 2)
+    if title is not None and (bad := text_problem(title) or (None if title.strip() else "is empty")):
+        fail(f"--title {bad}", 2)
+    for tag in tags:
+        if bad := text_problem(tag) or (None if tag.strip() else "is empty"):
+            fail(f"--tag {tag!r} {bad}", 2)
     entry_id = session(ctx).store.add_reading(url, title or url, kind=kind, tags=tags)
     if as_json:
         print_json({"id": entry_id, "url": url, "title": title or url, "kind": kind, "tags": tags,
@@ -316,11 +327,29 @@ def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link.")
 
 @app.command()
 def reading(ctx: typer.Context,
-            place: Optional[str] = typer.Argument(None, help="inbox, archive or course (default: all)."),
+            place: Optional[str] = typer.Argument(None, help="inbox, archive or course (default: all); "
+                                                             "or `rm N` to delete entry N."),
+            entry: Optional[int] = typer.Argument(None, metavar="[N]", help="With rm: the entry number."),
             as_json: bool = JsonOpt) -> None:
-    """Show your reading list."""
+    """Show your reading list (`studytui reading rm N` deletes entry N)."""
+    if place == "rm":
+        if entry is None:
+            fail("reading rm needs the entry number (see `studytui reading`)", 2)
+        try:
+            removed = session(ctx).store.delete_reading(entry)
+        except DamagedDatabase:
+            raise
+        except StoreError as e:
+            fail(str(e))
+        if as_json:
+            print_json({"deleted": removed})
+        else:
+            echo(f"deleted #{entry} ({removed['title']})")
+        return
+    if entry is not None:
+        fail(f"unexpected {entry} after {place or 'reading'} (did you mean `studytui reading rm {entry}`?)", 2)
     if place not in (None, "inbox", "archive", "course"):
-        fail(f"unknown place {place!r} (inbox, archive or course)", 2)
+        fail(f"unknown place {place!r} (inbox, archive or course; or rm N)", 2)
     rows = session(ctx).store.reading(place)
     if as_json:
         print_json({"entries": rows})
@@ -333,6 +362,8 @@ def archive(ctx: typer.Context, entry: int = typer.Argument(..., help="Reading-l
     """Move a reading-list entry to the archive."""
     try:
         session(ctx).store.move_reading(entry, "archive")
+    except DamagedDatabase:
+        raise
     except StoreError as e:
         fail(str(e))
     console.print(f"#{entry} archived")
@@ -348,7 +379,7 @@ def export(ctx: typer.Context,
         fail(f"unknown format {format_!r} (json or md)", 2)
     sess = session(ctx)
     if format_ == "json":
-        text = json.dumps(sess.store.export_state(), indent=2, ensure_ascii=False) + "\n"
+        text = json_text(sess.store.export_state()) + "\n"
     else:
         from studytui.export_md import checklist
 
@@ -360,23 +391,35 @@ def export(ctx: typer.Context,
     try:
         write_atomic(output, text)
     except OSError as e:
-        fail(f"cannot write {output}: {e.strerror}")
-    err_console.print(f"wrote {output}", highlight=False)
+        fail(f"cannot write {output}: {e.strerror or e}")
+    err_console.print(plain(f"wrote {output}"), highlight=False)
 
 
 @app.command()
 def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file from `studytui export`.")) -> None:
     """Replace progress, notes, time and history with a JSON export's (a backup is kept)."""
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
+        if not stat.S_ISREG(file.stat().st_mode):   # a FIFO would hang, a device never end
+            fail(f"{file}: not a regular file", 2)
+        doc = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         fail(f"{file}: no such file", 2)
-    except (OSError, UnicodeDecodeError) as e:
-        fail(f"{file}: cannot read: {e}", 2)
+    except UnicodeDecodeError as e:
+        fail(f"{file}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})", 2)
+    except OSError as e:
+        fail(f"{file}: cannot read: {e.strerror or e}", 2)
     except json.JSONDecodeError as e:
         fail(f"{file}:{e.lineno}:{e.colno}: not valid JSON: {e.msg} (restore takes a "
              "`studytui export --format json` file; an md checklist cannot be restored)", 2)
+    except RecursionError:
+        fail(f"{file}: JSON nested too deep", 2)
     sess = session(ctx)
+    try:
+        sess.store.check_export(doc)   # every row checked before a backup or a write
+    except DamagedDatabase:
+        raise
+    except StoreError as e:
+        fail(f"{file}: {e}; nothing restored", 2)
     current = sess.store.export_state()
     backup = None
     if any(current[t] for t in ("progress", "notes", "time_log", "events", "reading")):
@@ -385,16 +428,18 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
         backup = sess.home / "backups" / f"before-restore-{stamp}.json"
         try:
             backup.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(backup, json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(backup, json_text(current) + "\n")
         except OSError as e:
             fail(f"cannot save a backup in {backup.parent} ({e.strerror or e}); nothing restored")
     try:
         counts = sess.store.restore_state(doc)
+    except DamagedDatabase:
+        raise
     except StoreError as e:
-        fail(f"{file}: {e}", 2)
+        kept = f"; the state before is also in {backup}" if backup else ""
+        fail(f"{file}: {e}; nothing restored{kept}", 2)
     summary = ", ".join(f"{n} {t}" for t, n in counts.items())
-    console.print(f"restored {summary}" + (f" (previous state saved to {backup})" if backup else ""),
-                  highlight=False)
+    echo(f"restored {summary}" + (f" (previous state saved to {backup})" if backup else ""))
 
 
 app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): detachable, re-attachable.")
@@ -403,11 +448,16 @@ app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): 
 def run() -> None:
     """Console-script entry point: every error is one line on stderr, never a traceback.
 
-    Usage errors get one line instead of typer's boxed panel; anything unexpected (a bug)
-    is one line asking for a report, with the traceback only under STUDYTUI_DEBUG=1.
+    Usage errors get one line instead of typer's boxed panel; a damaged database or a
+    refused file is exit 2; anything unexpected (a bug) exits 70 with one line naming a
+    log file under the home that holds the traceback (shown here with STUDYTUI_DEBUG=1).
     """
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    undecodable = next((a for a in sys.argv[1:] if _has_surrogates(a)), None)
+    if undecodable is not None:
+        error_line(f"argument {undecodable!r} is not UTF-8 text; studytui takes UTF-8 arguments")
+        sys.exit(2)
     try:
         code = app(standalone_mode=False)
     except NoArgsIsHelpError as e:
@@ -416,21 +466,62 @@ def run() -> None:
     except ClickException as e:
         ctx = getattr(e, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        err_console.print(f"[bold red]error:[/] {e.format_message()}{hint}", highlight=False,
-                          soft_wrap=True, markup=True)
+        error_line(f"{e.format_message()}{hint}")
         code = e.exit_code
     except StoreError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        error_line(e)
+        code = 2
+    except sqlite3.DatabaseError as e:   # a read that bypassed the store's own checks
+        error_line(f"database: {e}; the database may be damaged: restore from a backup "
+                   "(studytui restore FILE)")
         code = 2
     except (KeyboardInterrupt, typer.Abort):
         code = 130
     except Exception as e:  # a bug: say so in one line, keep the traceback for a report
         if os.environ.get("STUDYTUI_DEBUG") == "1":
             raise
-        err_console.print(f"[bold red]error:[/] unexpected {type(e).__name__}: {e}. This is a bug in "
-                          "studytui; please report it with the output of the same command run "
-                          "with STUDYTUI_DEBUG=1", highlight=False, soft_wrap=True)
-        code = 70
+        code = _report_crash(e)
     if code == 130:
         err_console.print("interrupted")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _has_surrogates(text: str) -> bool:
+    # Python hands undecodable argv bytes over as lone surrogates (PEP 383).
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _report_crash(error: BaseException) -> int:
+    """Write the traceback to HOME/logs/crash-*.log and say so in one line; returns 70.
+
+    This is the last resort, so it must not fail itself: an unwritable home falls back to
+    the temporary folder, and if even printing fails the exit code still says "bug".
+    """
+    import tempfile
+    import traceback
+
+    from studytui.atomic import write_atomic as _write
+    from studytui.paths import home_dir
+
+    report = "".join(traceback.format_exception(error))
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    log = None
+    for folder in (lambda: home_dir() / "logs", lambda: Path(tempfile.gettempdir())):
+        try:
+            candidate = folder() / f"studytui-crash-{stamp}.log"
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            _write(candidate, f"studytui {' '.join(sys.argv[1:])}\n\n{report}")
+            log = candidate
+            break
+        except Exception:
+            continue
+    where = f"the traceback is in {log}" if log else "run it again with STUDYTUI_DEBUG=1 to see the traceback"
+    try:
+        error_line(f"unexpected {type(error).__name__}: {error}. This is a bug in studytui; "
+                   f"{where}; please report it (see docs/security.md)")
+    except Exception:
+        try:
+            sys.stderr.write(f"error: unexpected {type(error).__name__} (a bug in studytui); {where}\n")
+        except Exception:
+            pass
+    return 70

@@ -1,4 +1,10 @@
-"""How the CLI shows things: JSON shapes (stable, see docs/cli.md) and rich output."""
+"""How the CLI shows things: JSON shapes (stable, see docs/cli.md) and rich output.
+
+Every string here came from a curriculum folder, a note, the reading list or a backup:
+it is shown through studytui.safetext (a `Text` built from cleaned text, never markup;
+links whose visible text is their target), so it can neither break the output nor reach
+the terminal as a control sequence.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,26 @@ from rich.text import Text
 
 from studytui.curriculum.durations import format_duration
 from studytui.curriculum.model import Curriculum, Item, Term
+from studytui.safetext import clean, link, plain
 from studytui.study import CourseSummary
 
-MARK = {"done": "[green]✔[/]", "doing": "[yellow]▶[/]", "skipped": "[dim]–[/]", "todo": "[dim]·[/]"}
+MARK = {"done": ("✔", "green"), "doing": ("▶", "yellow"), "skipped": ("–", "dim"), "todo": ("·", "dim")}
+
+
+def _markdown(text: str):
+    """A note or summary as markdown, cleaned first; links are shown as `text (url)`,
+    never as a terminal hyperlink whose label could differ from its target."""
+    from rich.markdown import Markdown  # markdown-it is slow to import; only `show` needs it
+
+    return Markdown(clean(text, multiline=True), hyperlinks=False)
+
+
+def _joined(values) -> Text:
+    return plain(", ".join(clean(v) for v in values))
+
+
+def _titled_link(title: str, url: str) -> Text:
+    return plain(f"{title}: ", "dim") + link(url)
 
 
 def hours(seconds: int) -> float:
@@ -52,62 +75,62 @@ def status_table(console: Console, summaries: list[CourseSummary], orphans: list
         table.add_column(col, justify=justify)
     for s in summaries:
         t = s.tally
-        table.add_row(Text(s.course.title), f"{t.done}/{t.total}", f"{t.percent:.0f}%",
+        table.add_row(plain(s.course.title), f"{t.done}/{t.total}", f"{t.percent:.0f}%",
                       format_duration(t.seconds_done), format_duration(t.seconds_left),
                       format_duration(s.seconds_logged))
     console.print(table)
     console.print(f"streak: {streak} day{'s' * (streak != 1)} · studied in all: {format_duration(logged)}",
                   highlight=False)
     if orphans:
-        console.print(f"[yellow]{len(orphans)} key(s) hold progress but are no longer in the "
-                      f"curriculum (kept):[/] {', '.join(orphans)}", highlight=False)
+        console.print(Text(f"{len(orphans)} key(s) hold progress but are no longer in the "
+                           "curriculum (kept): ", style="yellow") + _joined(orphans), highlight=False)
 
 
 def item_line(item: Item, status: str) -> Text:
-    text = Text.from_markup(MARK[status] + " ")
-    text.append(item.key, style="bold")
-    text.append(f"  {item.title}")
+    mark, style = MARK.get(status, ("?", "dim"))
+    text = Text(mark + " ", style=style)
+    text.append(clean(item.key), style="bold")
+    text.append(f"  {clean(item.title)}")
     if item.duration_s:
         text.append(f"  ({format_duration(item.duration_s)})", style="dim")
     return text
 
 
 def item_detail(console: Console, item: Item, doc: dict[str, Any], cur: Curriculum) -> None:
-    from rich.markdown import Markdown  # markdown-it is slow to import; only `show` needs it
-
-    console.print(Text(item.title, style="bold"))
+    console.print(plain(item.title, "bold"))
     meta = [doc["key"], item.kind, doc["status"]]
     if item.duration_s:
         meta.append(format_duration(item.duration_s))
     if doc["seconds_logged"]:
         meta.append(f"studied {format_duration(doc['seconds_logged'])}")
-    console.print(" · ".join(meta), style="dim", highlight=False)
+    console.print(plain(" · ".join(meta), "dim"), highlight=False)
     if item.url:
-        console.print(Text(item.url, style=f"link {item.url}"))
-    for link in item.links:
-        console.print(Text(f"{link.title}: ", style="dim") + Text(link.url, style=f"link {link.url}"))
+        console.print(link(item.url))
+    for item_link in item.links:
+        console.print(_titled_link(item_link.title, item_link.url))
     if item.summary:
-        console.print(Markdown(item.summary))
+        console.print(_markdown(item.summary))
     if item.terms:
-        console.print("terms: " + ", ".join(cur.terms_by_id[t].term if t in cur.terms_by_id else t
-                                            for t in item.terms), highlight=False)
+        console.print(plain("terms: ") + _joined(cur.terms_by_id[t].term if t in cur.terms_by_id else t
+                                                 for t in item.terms), highlight=False)
     if item.lab:
-        console.print(f"lab: {item.lab}  (studytui lab run {item.lab})", highlight=False)
+        console.print(plain(f"lab: {item.lab}  (studytui lab run {item.lab})"), highlight=False)
     if item.prerequisites:
-        console.print("prerequisites: " + ", ".join(item.prerequisites), highlight=False)
+        console.print(plain("prerequisites: ") + _joined(item.prerequisites), highlight=False)
     if doc["children"]:
         console.print(f"contains {len(doc['children'])} item(s)", highlight=False)
     if doc["note"]:
         console.rule("note", align="left")
-        console.print(Markdown(doc["note"]))
+        console.print(_markdown(doc["note"]))
 
 
 def search_hits(console: Console, hits) -> None:
     for hit in hits:
         label = "term" if hit.kind == "term" else "item"
-        console.print(Text.assemble((f"{label:4} ", "dim"), (hit.key, "bold"), f"  {hit.title}"))
+        console.print(Text.assemble((f"{label:4} ", "dim"), (clean(hit.key), "bold"), f"  {clean(hit.title)}"),
+                      highlight=False)
         if hit.snippet:
-            console.print(Text("     " + hit.snippet, style="dim"))
+            console.print(plain("     " + clean(hit.snippet), "dim"), highlight=False)
 
 
 def glossary_table(console: Console, terms: tuple[Term, ...]) -> None:
@@ -117,34 +140,36 @@ def glossary_table(console: Console, terms: tuple[Term, ...]) -> None:
     table.add_column("definition", overflow="fold")
     for t in terms:
         first = t.definition.strip().split(". ")[0].rstrip(".") + "."
-        table.add_row(t.term, t.id, first)
+        table.add_row(plain(t.term), plain(t.id), plain(first))
     console.print(table)
 
 
 def term_detail(console: Console, term: Term, cur: Curriculum) -> None:
-    from rich.markdown import Markdown
-
-    console.print(Text(term.term, style="bold"))
+    console.print(plain(term.term, "bold"))
     if term.aliases:
-        console.print("also: " + ", ".join(term.aliases), style="dim", highlight=False)
-    console.print(Markdown(term.definition))
-    for link in term.links:
-        console.print(Text(f"{link.title}: ", style="dim") + Text(link.url, style=f"link {link.url}"))
+        console.print(plain("also: ", "dim") + _joined(term.aliases), highlight=False)
+    console.print(_markdown(term.definition))
+    for term_link in term.links:
+        console.print(_titled_link(term_link.title, term_link.url))
     if term.see_also:
-        console.print("see also: " + ", ".join(term.see_also), highlight=False)
+        console.print(plain("see also: ") + _joined(term.see_also), highlight=False)
     taught = cur.taught_by.get(term.id, ())
     if taught:
-        console.print("taught by: " + ", ".join(taught), highlight=False)
+        console.print(plain("taught by: ") + _joined(taught), highlight=False)
 
 
 def reading_table(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
-        console.print("The reading list is empty: `studytui add URL --title ...` adds a link.")
+        console.print("The reading list is empty: `studytui add URL --title ...` adds a link.",
+                      markup=False, highlight=False)
         return
     table = Table(expand=False)
-    for col in ("#", "place", "kind", "title", "tags"):
-        table.add_column(col)
+    for col in ("#", "place", "kind", "title", "url", "tags"):
+        table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(str(r["id"]), r["status"] + (f" ({r['course']})" if r["course"] else ""),
-                      r["kind"], Text(r["title"], style=f"link {r['url']}"), ", ".join(r["tags"]))
+        place = f"{r['status']} ({r['course']})" if r["course"] else f"{r['status']}"
+        # The URL in its own column, as the link's visible text: a title never hides where
+        # a link goes.
+        table.add_row(str(r["id"]), plain(place), plain(r["kind"]), plain(r["title"]),
+                      link(r["url"]), _joined(r["tags"]))
     console.print(table)

@@ -275,7 +275,9 @@ class Store:
 
     # -- progress -------------------------------------------------------------------------
     def progress(self) -> dict[str, Progress]:
-        return {r["key"]: Progress(**r) for r in self._query("SELECT * FROM progress")}
+        # Columns named, never `*`: a table missing one is a DamagedDatabase, not a KeyError.
+        cols = ", ".join(STATE_TABLES["progress"])
+        return {r["key"]: Progress(**r) for r in self._query(f"SELECT {cols} FROM progress")}
 
     def status_of(self, key: str) -> str:
         row = self._query("SELECT status FROM progress WHERE key = ?", (key,))
@@ -360,7 +362,7 @@ class Store:
 
     # -- history, undo, activity -----------------------------------------------------------
     def events(self, *, key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM events", []
+        sql, params = f"SELECT {', '.join(STATE_TABLES['events'])} FROM events", []
         if key is not None:
             sql += " WHERE key = ?"
             params.append(key)
@@ -450,7 +452,7 @@ class Store:
             return cur.lastrowid
 
     def reading(self, status: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM reading", []
+        sql, params = f"SELECT {', '.join(STATE_TABLES['reading'])} FROM reading", []
         if status:
             sql += " WHERE status = ?"
             params.append(status)
@@ -464,7 +466,8 @@ class Store:
         if not 0 < reading_id < 2**63:
             raise StoreError(f"no reading-list entry {reading_id}")
         with self._write() as conn:
-            cur = conn.execute("SELECT * FROM reading WHERE id = ?", (reading_id,))
+            cur = conn.execute(f"SELECT {', '.join(STATE_TABLES['reading'])} FROM reading WHERE id = ?",
+                               (reading_id,))
             row = cur.fetchone()
             if row is None:
                 raise StoreError(f"no reading-list entry {reading_id}")
@@ -503,14 +506,14 @@ class Store:
                          f"ON CONFLICT(id) DO UPDATE SET {updates}", [row[c] for c in cols])
 
     def runs(self, lab: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM runs", []
+        sql, params = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs", []
         if lab:
             sql += " WHERE lab = ?"
             params.append(lab)
         return [self._decode_run(r) for r in self._query(sql + " ORDER BY created_at DESC, id DESC", params)]
 
     def run(self, run_id: str) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        rows = self._query(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (run_id,))
         return self._decode_run(rows[0]) if rows else None
 
     def delete_run(self, run_id: str) -> None:

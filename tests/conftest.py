@@ -1,4 +1,6 @@
-"""Fixtures shared by the app tests: a temporary home with the fake lab on the labs path."""
+"""Fixtures shared by the app tests (a temporary home with the fake lab on the labs path),
+and the CI rule that a skipped test is a failed one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,25 @@ from studytui.runs import RunWatch
 from studytui.session import Session
 
 FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true a skip fails: a missing optional package or a missing ../shared/ must
+    not turn a test off unnoticed. Only `gpu` tests may skip there (CI has no GPU)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and _in_ci()) or hasattr(report, "wasxfail"):
+        return
+    if item.get_closest_marker("gpu") is not None:
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI=true, which allows no skip but a `gpu` test's: {reason}"
 
 
 def kill_leftovers(runs_dir: Path) -> None:

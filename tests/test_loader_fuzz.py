@@ -27,8 +27,10 @@ def _check(tmp_path: Path, data: bytes, name: str = "fuzz.yaml") -> None:
     path = tmp_path / name
     path.write_bytes(data)
     problems = validate_paths([path], context_dirs=[VALID], known_labs={"tokenizer"})
+    n_lines = data.count(b"\n") + 1
     for p in problems:
-        assert p.path == str(path) and p.line >= 1 and p.col >= 1
+        assert p.path == str(path) and p.col >= 1
+        assert 1 <= p.line <= n_lines, f"{p} names a line the file does not have ({n_lines})"
         assert p.message and "\n" not in p.message
         assert "internal error" not in p.message, p
     result = load_curriculum([], extra_files=[path])
@@ -61,6 +63,33 @@ def test_mutated_valid_sample(tmp_path, data):
         else:
             text[at] = data.draw(st.integers(0, 255))
     _check(tmp_path, bytes(text))
+
+
+_SAMPLE_LINES = SAMPLE.decode("utf-8").splitlines()
+# The title line of each item (items sit at least 8 columns in; sections at 4).
+_TITLE_LINES = [i for i, line in enumerate(_SAMPLE_LINES)
+                if line.lstrip().startswith("title: ") and line.startswith(" " * 8)
+                and _SAMPLE_LINES[i - 1].lstrip().startswith("- id: ")]
+
+
+@FUZZ
+@given(at=st.sampled_from(_TITLE_LINES),
+       bad=st.sampled_from([("bogus: 1", "unknown key 'bogus'"),
+                            ('by: "\\e]0;pwned\\a"', "by contains a control character U+001B"),
+                            ('url: "http://[::1"', "url is not a valid URL"),
+                            ("duration: forever", "unreadable duration 'forever'"),
+                            ("kind: vidoe", "unknown kind 'vidoe'")]))
+def test_an_error_names_its_line(tmp_path, at, bad):
+    """One bad line put after any item's title: the problem is reported at that very line."""
+    line, message = bad
+    lines = SAMPLE.decode("utf-8").splitlines()
+    indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())]
+    lines.insert(at + 1, indent + line)
+    path = tmp_path / "one-bad-line.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = validate_paths([path], context_dirs=[VALID], known_labs={"tokenizer", "gpt", "gpt-ladder"})
+    assert [(p.line, p.col) for p in problems if message in p.message] == [(at + 2, len(indent) + 1 + (
+        0 if message.startswith("unknown key") else len(line.split(":")[0]) + 2))], problems
 
 
 @FUZZ

@@ -78,6 +78,10 @@ def compose(text: str):
             message = f"{e.problem} ({e.context})"
         if mark is None:
             raise YamlError(1, 1, f"YAML error: {message}") from None
+        last_line = max(1, len(text.splitlines()))
+        if mark.line + 1 > last_line:   # "at the end of the file": the last line there is
+            raise YamlError(last_line, len(text.splitlines()[-1]) + 1 if text.strip() else 1,
+                            f"YAML error at the end of the file: {message}") from None
         raise YamlError(mark.line + 1, mark.column + 1, f"YAML error: {message}") from None
     except yaml.reader.ReaderError as e:
         line, col = line_col(text, e.position)

@@ -307,6 +307,7 @@ async def test_ascii_glyphs(home, monkeypatch):
         assert tree_line(app, "llm/intro").startswith("[x]")
         assert "✔" not in screen_text(app)
         app.toggle_ascii()
+        await pilot.pause()   # the screen redraws on the StateChanged message
         assert tree_line(app, "llm/intro").startswith("[✔]")
 
 
@@ -364,11 +365,11 @@ async def test_labs_strip_shows_running_runs(home):
         await until(pilot, lambda: app.loaded)
         strip = app.screen.query_one(LabsStrip)
         assert "none running" in screen_text(app)
-        strip._show([{"lab": "gpt", "id": "gpt-20250314-120000-ab12", "status": "running",
+        strip.show_rows([{"lab": "gpt", "id": "gpt-20250314-120000-ab12", "status": "running",
                       "last": {"step": 120, "loss": 3.2841}}])
         await pilot.pause()
         assert "gpt gpt-20250314-120000-ab12 step 120 loss 3.284" in screen_text(app)
-        strip._show([])
+        strip.show_rows([])
         await pilot.pause()
         assert "none running" in screen_text(app)
 

@@ -14,8 +14,12 @@ from textual.widgets import DataTable, Input, Static
 
 from studytui.runs import get_manifest, parse_settings, start_run
 from studytui.session import Session
-from studytui.tui.screens.labs import (ConfirmScreen, LabsScreen, RunScreen, TokenViewerScreen,
-                                       coloured_tokens, token_text)
+from studytui.tui.glyphs import ASCII
+from studytui.tui.run_monitor import RunMonitor
+from studytui.tui.screens.confirm import ConfirmScreen
+from studytui.tui.screens.labs import LabsScreen
+from studytui.tui.screens.run_view import RunScreen
+from studytui.tui.screens.token_viewer import TokenViewerScreen, coloured_tokens, token_text
 
 SIZE = (140, 45)
 
@@ -29,11 +33,16 @@ def sync(coro_fn):
 
 
 class Harness(App):
-    def __init__(self, screen):
+    """One screen on a bare app that has what the labs screens use: a run monitor."""
+
+    def __init__(self, screen, session: Session | None = None):
         super().__init__()
         self._first = screen
+        self.session = session or screen.session
+        self.run_monitor = RunMonitor(self, tick_s=0.2)
 
     def on_mount(self) -> None:
+        self.run_monitor.start()
         self.push_screen(self._first)
 
 
@@ -63,7 +72,7 @@ async def test_runs_table_lists_a_fake_run_and_follows_its_status(sess):
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one("#runs-table", DataTable)
         await until(pilot, lambda: table.row_count == 1)
-        assert table.get_row(run_id)[0] == run_id
+        assert str(table.get_cell(run_id, "id")) == run_id
         await until(pilot, lambda: str(table.get_cell(run_id, "status")) == "done")
         assert str(table.get_cell(run_id, "figure")).startswith("loss ")
 
@@ -142,6 +151,23 @@ def test_token_pieces_are_shown_visibly():
     assert token_text(b"a\nb") == "a↵b"
     assert token_text(b"\xf0\x9f") == "\\xf0\\x9f"   # half an emoji
     assert coloured_tokens([b"he", b"llo"]).plain == "hello"
+    assert token_text(b"a\nb", ASCII) == "a\\nb"
+    assert token_text(b"\x1b[2J") == "\u241b[2J"   # an escape byte is shown, never sent
+
+
+def test_neighbouring_tokens_differ_in_16_and_256_colours():
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    spans = coloured_tokens([b"a", b"b", b"c", b"d", b"e"]).spans
+    for system in (ColorSystem.STANDARD, ColorSystem.EIGHT_BIT):
+        backgrounds = [Style.parse(str(span.style)).bgcolor.downgrade(system) for span in spans]
+        for left, right in zip(backgrounds, backgrounds[1:]):
+            assert left != right
+
+
+def test_ascii_mode_marks_token_boundaries():
+    assert coloured_tokens([b"he", b"llo"], ASCII).plain == "he|llo"
 
 
 @sync

@@ -33,30 +33,40 @@ def app_for(home):
 
 async def _loaded(pilot):
     await until(pilot, lambda: pilot.app.loaded)
-    await pilot.pause()
+    await _settle(pilot)
+
+
+async def _settle(pilot):
+    """Wait until nothing is left to do: workers done, animations over, messages handled.
+    (A fixed pause let the curriculum snapshot catch the tree mid-scroll once in 18 runs.)"""
+    for _ in range(2):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
 
 def _go(mode: str, after=None):
     async def run_before(pilot):
         await _loaded(pilot)
         pilot.app.switch_mode(mode)
-        await pilot.pause()
+        await _settle(pilot)
         if after:
             await after(pilot)
-        await pilot.pause()
+        await _settle(pilot)
     return run_before
 
 
 async def _at_tokenizer(pilot):
     pilot.app.show_item("llm/tokenizer")
     await until(pilot, lambda: isinstance(pilot.app.screen, CurriculumScreen)
-                and pilot.app.screen.current == "llm/tokenizer")
-    await pilot.pause(0.1)
+                and pilot.app.screen.current == "llm/tokenizer"
+                and pilot.app.screen.tree.cursor_node is not None
+                and pilot.app.screen.tree.cursor_node.data == "llm/tokenizer")
 
 
 async def _at_bpe(pilot):
-    pilot.app.screen.show_term("bpe")
-    await pilot.pause(0.1)
+    pilot.app.show_term("bpe")
+    await until(pilot, lambda: pilot.app.screen.term_id == "bpe")
 
 
 async def _help(pilot):
@@ -89,14 +99,16 @@ def write_finished_gpt_run(home) -> None:
 
 async def _labs(pilot):
     await pilot.press("l")
-    await pilot.pause(0.3)
+    await until(pilot, lambda: pilot.app.run_monitor.rows is not None)
 
 
 async def _run_view(pilot):
-    from studytui.tui.screens.labs import RunScreen
+    from studytui.tui.screens.run_view import RunScreen
     write_finished_gpt_run(pilot.app.session.home)
+    await pilot.press("l")
     pilot.app.push_screen(RunScreen(pilot.app.session, RUN_ID))
-    await pilot.pause(0.3)
+    await until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
+                and pilot.app.screen.watch.state.ended_t is not None)
 
 
 SCREENS = {

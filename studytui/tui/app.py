@@ -3,10 +3,19 @@
 The app owns what every screen shares: the session, the StudyState computed from the
 store (rebuilt when this app or the CLI changes something), the glyph set, the study
 timer and the note saver. Screens are Textual modes (desk, curriculum, glossary,
-reading), built on first visit; labs are a screen pushed on top.
+reading, labs), built on first visit; the run view and the token viewer are pushed on
+the labs mode's own stack, so `d` (or any place key) always leaves them, and `l` comes back
+to them.
+
+The app talks to screens through messages (studytui.tui.messages), never by calling
+methods a screen may not have composed yet. One RunMonitor owns watching runs.
 
 The curriculum loads in a worker so the first paint never waits for YAML; a 10,000-item
 curriculum shows "Loading" for a moment instead of a blank terminal.
+
+Two modes block everything but quitting: "too-small" (the terminal is below MIN_SIZE) and
+"damaged" (the database cannot be read: what is wrong and what to do). A crash that still
+happens exits non-zero and leaves its traceback in STUDYTUI_HOME/logs/crash-<time>.log.
 """
 
 from __future__ import annotations
@@ -20,23 +29,30 @@ import time
 from functools import partial
 from typing import Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
-from textual.markup import escape
 
+from studytui import safetext
+from studytui.safetext import clean
 from studytui.session import Session
-from studytui.tui import links
+from studytui.tui import crash, links
 from studytui.tui.glyphs import ascii_from_env, glyphs_for
+from studytui.tui.messages import NoteChanged, PickLab, ShowItem, ShowTerm, StateChanged
 from studytui.tui.notes import NoteSaver
+from studytui.tui.run_monitor import RunMonitor
 from studytui.tui.state import StudyState
 from studytui.tui.timer import StudyTimer
+from studytui.tui.workers import ReportsWorkerFailures
 
 STORE_POLL_S = 1.0      # how soon a `studytui mark` in another terminal shows up here
-MODE_KEYS = {"desk": "d", "curriculum": "c", "glossary": "g", "reading": "r"}
+MODE_KEYS = {"desk": "d", "curriculum": "c", "glossary": "g", "reading": "r", "labs": "l"}
+# Below this the desk's panes cannot show a line of text each: say so instead of drawing.
+MIN_SIZE = (50, 14)
+BLOCKING_MODES = ("too-small", "damaged")
 
 
-class StudyApp(App):
+class StudyApp(ReportsWorkerFailures, App):
     CSS_PATH = "app.tcss"
     TITLE = "studytui"
     DEFAULT_MODE = "desk"
@@ -69,16 +85,22 @@ class StudyApp(App):
         self.notes: NoteSaver | None = None
         self._data_version: int | None = None
         self._sighup_installed = False
+        self._blocked_from: str | None = None   # the mode a blocking mode covers
+        self.database_problem: str | None = None
+        self.crash_log = None
+        self.run_monitor = RunMonitor(self, periodic=watch_runs)
         # Screens (and the widgets they import) load on first visit: the first paint only
         # pays for the desk.
-        for mode in MODE_KEYS:
-            self.add_mode(mode, partial(_make_screen, mode))
+        for mode in (*MODE_KEYS, *BLOCKING_MODES):
+            self.add_mode(mode, partial(_make_screen, mode, session))
         self.COMMANDS = App.COMMANDS | {_study_commands}
 
     # -- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self._install_sighup()
         self.set_interval(1.0, self._tick, name="timer-tick")
+        self.run_monitor.start()
+        self._check_size()
         self.load_curriculum()
 
     @work(thread=True, exit_on_error=False, group="load")
@@ -98,10 +120,11 @@ class StudyApp(App):
             store = self.session.store
             version = store.data_version()   # before reading: a change made meanwhile is seen
             state = StudyState.compute(result.curriculum, store)
-        except Exception as e:   # a damaged or unwritable database
-            from studytui.store import StoreError
-
-            self._load_failed(str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}")
+        except crash.DATABASE_ERRORS as e:   # a damaged or unwritable database
+            self.show_damaged_database(e)
+            return
+        except Exception as e:   # noqa: BLE001 - a curriculum that cannot be built: say so on the desk
+            self._load_failed(f"{type(e).__name__}: {e}")
             return
         self.problems = list(getattr(result, "problems", []) or [])
         self.notes = NoteSaver(store, schedule=self.set_timer)
@@ -128,25 +151,89 @@ class StudyApp(App):
 
     def _bump(self) -> None:
         self.state_version += 1
-        screen = self.screen
-        if hasattr(screen, "sync_state"):
-            screen.sync_state()
+        self.screen.post_message(StateChanged())
         # screens under a modal or in other modes catch up when they are shown again
 
     def refresh_state(self) -> None:
         """Recompute after a change made here (our own writes do not move data_version)."""
-        if self.state is None:
+        if self.state is None or self.database_problem:
             return
-        self._set_state(StudyState.compute(self.state.curriculum, self.session.store))
+        try:
+            state = StudyState.compute(self.state.curriculum, self.session.store)
+        except crash.DATABASE_ERRORS as e:
+            self.show_damaged_database(e)
+            return
+        self._set_state(state)
 
     def poll_store(self) -> None:
         """Pick up changes other processes committed (the CLI, another desk)."""
-        if self.state is None:
+        if self.state is None or self.database_problem:
             return
-        version = self.session.store.data_version()
+        try:
+            version = self.session.store.data_version()
+        except crash.DATABASE_ERRORS as e:
+            self.show_damaged_database(e)
+            return
         if version != self._data_version:
             self._data_version = version
             self.refresh_state()
+
+    # -- modes that block everything: too small, damaged database -----------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        if small and self.current_mode not in BLOCKING_MODES:
+            self._block("too-small")
+        elif not small and self.current_mode == "too-small":
+            self._unblock()
+
+    def _block(self, mode: str) -> None:
+        if self.current_mode not in BLOCKING_MODES:
+            self._blocked_from = self.current_mode
+        self.switch_mode(mode)
+
+    def _unblock(self) -> None:
+        self.switch_mode(self._blocked_from or "desk")
+        self._blocked_from = None
+
+    def show_damaged_database(self, error: BaseException) -> None:
+        """A database that cannot be read: one screen that says so, and what to do."""
+        self.database_problem = crash.database_problem(error, self.session)
+        self.state = None
+        self.load_error = self.database_problem
+        self._block("damaged")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.current_mode in BLOCKING_MODES and action not in ("quit", "help"):
+            return False
+        return super().check_action(action, parameters)
+
+    def action_switch_mode(self, mode: str) -> None:
+        if self.current_mode in BLOCKING_MODES:
+            return
+        self.switch_mode(mode)
+
+    # -- a crash still exits non-zero, with its traceback in a log file ------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        if crash.is_database_error(error) and self._exception is None:
+            # Reached only where a screen read the store without asking us: still one
+            # clear line and exit 2, not a traceback.
+            self.database_problem = crash.database_problem(error, self.session)
+            self._exit_renderables.append(safetext.plain(f"studytui: {self.database_problem}"))
+            self.exit(return_code=2)
+            return
+        self.crash_log = crash.write_crash_log(self.session, error, self.crash_log)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # Textual prints the whole traceback (with locals) to the terminal; we print one line
+        # that names the log file holding it.
+        self.bell()
+        self._exit_renderables.append(crash.crash_line(self.crash_log))
+        self._close_messages_no_wait()
 
     # -- actions every screen uses ---------------------------------------------------------------
     def set_status(self, key: str, status: str) -> None:
@@ -167,10 +254,9 @@ class StudyApp(App):
             return
         what = {"status": f"status back to {undone['old']}", "note": "note change",
                 "time": "logged time"}.get(undone["kind"], undone["kind"])
-        self.notify(escape(f"Undid {what}: {undone['key']}"))
+        self.notify(clean(f"Undid {what}: {undone['key']}"), markup=False)
         self.refresh_state()
-        if hasattr(self.screen, "reload_note"):
-            self.screen.reload_note()
+        self.screen.post_message(NoteChanged())
 
     def toggle_timer(self, key: str) -> None:
         if self.timer.running:
@@ -179,7 +265,7 @@ class StudyApp(App):
             if stopped_key == key:
                 return
         self.timer.start(key)
-        self.notify(escape(f"Timer started: {key}"))
+        self.notify(clean(f"Timer started: {key}"), markup=False)
         self._update_status_bars()
 
     def stop_timer(self) -> None:
@@ -187,7 +273,7 @@ class StudyApp(App):
         if logged:
             from studytui.tui.format import fmt_clock
 
-            self.notify(escape(f"Logged {fmt_clock(logged[1])} on {logged[0]}"))
+            self.notify(clean(f"Logged {fmt_clock(logged[1])} on {logged[0]}"), markup=False)
             self.refresh_state()
         self._update_status_bars()
 
@@ -207,35 +293,34 @@ class StudyApp(App):
             self._open_browser(url)
             return
         self.copy_to_clipboard(url)
-        safe = url.replace("'", "%27")
-        self.notify(f"[link='{safe}']{escape(url)}[/link]\n(copied to your clipboard)",
-                    title="Link", timeout=15)
+        # The link's visible text is its target, and both are the cleaned URL.
+        self.notify(_link_markup(url) + "\n(copied to your clipboard)", title="Link", timeout=15)
 
     @work(thread=True, exit_on_error=False, group="browser")
     def _open_browser(self, url: str) -> None:
         if links.open_in_browser(url):
-            self.call_from_thread(self.notify, escape(f"Opened {url}"))
+            self.call_from_thread(self.notify, clean(f"Opened {url}"), markup=False)
         else:
-            self.call_from_thread(self.notify, f"No browser; the link: {escape(url)}", timeout=15)
+            self.call_from_thread(self.notify, clean(f"No browser; the link: {url}"), markup=False,
+                                  timeout=15)
             self.call_from_thread(self.copy_to_clipboard, url)
+
+    def _go(self, mode: str, message) -> None:
+        """Switch to a mode, then hand its screen a message (handled once it is composed)."""
+        if self.current_mode in BLOCKING_MODES:
+            return
+        self.switch_mode(mode)
+        self.screen_stacks_base(mode).post_message(message)
+
+    def screen_stacks_base(self, mode: str):
+        return self._screen_stacks[mode][0]
 
     def show_item(self, key: str) -> None:
         """Go to an item (or a `course:ID` branch) in the curriculum tree."""
-        self.switch_mode("curriculum")
-        self.call_after_refresh(self._focus_in_tree, key)
-
-    def _focus_in_tree(self, key: str) -> None:
-        screen = self.screen
-        if hasattr(screen, "focus_key"):
-            screen.focus_key(key)
+        self._go("curriculum", ShowItem(key))
 
     def show_term(self, term_id: str) -> None:
-        self.switch_mode("glossary")
-        self.call_after_refresh(self._show_term, term_id)
-
-    def _show_term(self, term_id: str) -> None:
-        if hasattr(self.screen, "show_term"):
-            self.screen.show_term(term_id)
+        self._go("glossary", ShowTerm(term_id))
 
     def labs_available(self) -> bool:
         # Found, not imported: the labs screen pulls in the chart libraries.
@@ -245,30 +330,27 @@ class StudyApp(App):
         if not self.labs_available():
             self.notify("No labs yet.")
             return
-        from studytui.tui.screens.labs import LabsScreen
-
-        if isinstance(self.screen, LabsScreen):
+        if self.current_mode in BLOCKING_MODES:
             return
-        screen = LabsScreen(self.session)
-        self.push_screen(screen)
+        self.switch_mode("labs")
         if lab:
-            self.call_after_refresh(self._pick_lab, screen, lab)
-
-    @staticmethod
-    def _pick_lab(screen, lab: str) -> None:
-        from textual.widgets import OptionList
-
-        try:
-            options = screen.query_one("#lab-list", OptionList)
-            options.highlighted = options.get_option_index(lab)
-        except Exception:   # the lab is not installed here: the list shows what there is
-            screen.app.notify(f"No lab named {lab!r} here.", severity="warning")
+            # Asked for one lab (from an item): show the list, not a run left open earlier.
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            self.screen_stacks_base("labs").post_message(PickLab(lab))
 
     def action_help(self) -> None:
+        from textual.screen import ModalScreen
+
         from studytui.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        if isinstance(self.screen, ModalScreen):
+            return   # a dialog (or the help itself) is open: it has its own keys
+        self.push_screen(HelpScreen(context=self.help_context()))
+
+    def help_context(self) -> str:
+        """Which section of the help belongs to what is on screen."""
+        return getattr(self.screen, "HELP_SECTION", "") or ""
 
     def toggle_ascii(self) -> None:
         self.ascii_only = not self.ascii_only
@@ -298,13 +380,13 @@ class StudyApp(App):
             except Exception:
                 pass
 
-    async def action_quit(self) -> None:
-        self.save_everything()
-        self.exit()
-
     def on_unmount(self) -> None:
         self.save_everything()
         self._remove_sighup()
+
+    async def action_quit(self) -> None:
+        self.save_everything()
+        self.exit(return_code=2 if self.database_problem else 0)
 
     def run(self, *args, **kwargs):
         try:
@@ -337,12 +419,22 @@ class StudyApp(App):
 
 
 SCREENS = {"desk": ("desk", "DeskScreen"), "curriculum": ("curriculum", "CurriculumScreen"),
-           "glossary": ("glossary", "GlossaryScreen"), "reading": ("reading", "ReadingScreen")}
+           "glossary": ("glossary", "GlossaryScreen"), "reading": ("reading", "ReadingScreen"),
+           "labs": ("labs", "LabsScreen"), "too-small": ("too_small", "TooSmallScreen"),
+           "damaged": ("damaged", "DamagedDatabaseScreen")}
+NEEDS_SESSION = ("labs",)
 
 
-def _make_screen(mode: str):
+def _make_screen(mode: str, session: Session):
     module, name = SCREENS[mode]
-    return getattr(importlib.import_module(f"studytui.tui.screens.{module}"), name)()
+    screen_class = getattr(importlib.import_module(f"studytui.tui.screens.{module}"), name)
+    return screen_class(session) if mode in NEEDS_SESSION else screen_class()
+
+
+def _link_markup(url: str) -> str:
+    """Notification markup for a URL: a hyperlink only when the URL cannot break out of it."""
+    shown = safetext.markup_escape(url)
+    return f"[link='{url}']{shown}[/link]" if safetext.is_linkable(url) else shown
 
 
 def _study_commands():

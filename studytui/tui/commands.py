@@ -11,15 +11,16 @@ from functools import partial
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from studytui.safetext import clean, markup_escape
 from studytui.search import search
 
 
 def desk_commands(app) -> list[tuple[str, object, str]]:
     cmds = [
-        ("Go to the desk", partial(app.switch_mode, "desk"), "progress, streak, next up"),
-        ("Go to the curriculum", partial(app.switch_mode, "curriculum"), "courses, sections, items"),
-        ("Go to the glossary", partial(app.switch_mode, "glossary"), "terms and definitions"),
-        ("Go to the reading list", partial(app.switch_mode, "reading"), "inbox and archive"),
+        ("Go to the desk", partial(app.action_switch_mode, "desk"), "progress, streak, next up"),
+        ("Go to the curriculum", partial(app.action_switch_mode, "curriculum"), "courses, sections, items"),
+        ("Go to the glossary", partial(app.action_switch_mode, "glossary"), "terms and definitions"),
+        ("Go to the reading list", partial(app.action_switch_mode, "reading"), "inbox and archive"),
         ("Open the labs", app.action_labs, "start a run, watch runs"),
         ("Undo the last change", app.action_undo, "status, note or logged time"),
         ("Stop the study timer", app.stop_timer, "log the time studied"),
@@ -47,8 +48,8 @@ class StudyCommands(Provider):
         for rank, hit in enumerate(search(state.curriculum, query, limit=20)):
             score = max(0.05, 0.9 - rank * 0.04)   # keep search's order below strong command matches
             if hit.kind == "item":
-                yield Hit(score, Text(f"{hit.title}  ({hit.key})"), partial(app.show_item, hit.key),
-                          text=hit.title, help=hit.snippet or "item")
+                yield Hit(score, Text(clean(f"{hit.title}  ({hit.key})")), partial(app.show_item, hit.key),
+                          text=clean(hit.title), help=markup_escape(hit.snippet or "item"))
             else:
-                yield Hit(score, Text(f"term: {hit.title}"), partial(app.show_term, hit.key),
-                          text=hit.title, help=hit.snippet or "glossary term")
+                yield Hit(score, Text(clean(f"term: {hit.title}")), partial(app.show_term, hit.key),
+                          text=clean(hit.title), help=markup_escape(hit.snippet or "glossary term"))

@@ -27,6 +27,12 @@ class Glyphs:
     link: str
     sep: str
     ellipsis: str
+    dash: str                    # a missing value in a table
+    times: str                   # "2.5x faster"
+    newline: str                 # a token's invisible characters, shown
+    tab: str
+    carriage_return: str
+    token_sep: str               # between tokens, where colours alone cannot show the cut
 
 
 UNICODE = Glyphs(
@@ -36,6 +42,7 @@ UNICODE = Glyphs(
     node_closed="▶ ", node_open="▼ ",
     timer="◷", streak="★",   # no emoji: they are two cells wide and often missing
     bullet="•", link="↗", sep="·", ellipsis="…",
+    dash="–", times="×", newline="↵", tab="→", carriage_return="␍", token_sep="",
 )
 
 ASCII = Glyphs(
@@ -45,6 +52,7 @@ ASCII = Glyphs(
     node_closed="+ ", node_open="- ",
     timer="T", streak="*",
     bullet="*", link="->", sep="|", ellipsis="...",
+    dash="-", times="x", newline="\\n", tab="\\t", carriage_return="\\r", token_sep="|",
 )
 
 

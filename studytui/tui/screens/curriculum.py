@@ -12,13 +12,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Markdown, OptionList, Static, Tree
+from textual.widgets import Footer, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
 from studytui.curriculum.model import Item
+from studytui.safetext import clean, link, plain
 from studytui.study import tally
 from studytui.curriculum.durations import format_duration
 from studytui.tui.glyphs import status_mark
+from studytui.tui.messages import NoteChanged, ShowItem
 from studytui.tui.screens.synced import SyncedScreen
 from studytui.tui.state import StudyState
 from studytui.tui.widgets.curriculum_tree import CurriculumTree
@@ -28,6 +30,7 @@ from studytui.tui.widgets.status_bar import StatusBar
 
 class CurriculumScreen(SyncedScreen):
     CSS_PATH = "curriculum.tcss"
+    HELP_SECTION = "Curriculum"
     BINDINGS = [
         Binding("x", "mark('done')", "Done"),
         Binding("i", "mark('doing')", "Doing"),
@@ -52,7 +55,7 @@ class CurriculumScreen(SyncedScreen):
             with VerticalScroll(id="detail"):
                 yield Static("", id="detail-title")
                 yield Static("", id="detail-meta")
-                yield Markdown("", id="detail-summary")
+                yield Static("", id="detail-summary")
                 yield Static("Links, terms, prerequisites, lab  (enter)", classes="panel-title",
                              id="related-title")
                 yield OptionList(id="detail-related")
@@ -66,8 +69,16 @@ class CurriculumScreen(SyncedScreen):
         return self.query_one(CurriculumTree)
 
     def on_mount(self) -> None:
-        self.sync_state()
+        self.ready()
         self.tree.focus()
+
+    @on(ShowItem)
+    def _show_item_asked(self, message: ShowItem) -> None:
+        self.focus_key(message.key)
+
+    @on(NoteChanged)
+    def _note_changed(self) -> None:
+        self.reload_note()
 
     def show_waiting(self, message: Text) -> None:
         self.query_one("#detail-title", Static).update(message)
@@ -85,7 +96,7 @@ class CurriculumScreen(SyncedScreen):
             self.show_detail(self.current, keep_note=True)
 
     def focus_key(self, node_id: str) -> None:
-        if self.app.state is None:
+        if self.app.state is None or not self._ready:
             self._pending_focus = node_id
             return
         self.sync_state()
@@ -122,24 +133,24 @@ class CurriculumScreen(SyncedScreen):
             self._show_branch(node_id)
             return
         status = state.status(item.key)
-        self.query_one("#detail-title", Static).update(Text(item.title, style="bold"))
+        self.query_one("#detail-title", Static).update(plain(item.title, style="bold"))
         meta = Text()
         meta.append(status_mark(g, status) + f" {status}", style="bold")
-        meta.append(f"  {g.sep}  {item.kind}")
+        meta.append(f"  {g.sep}  {clean(item.kind)}")
         duration = item.effective_duration_s
         if duration:
             meta.append(f"  {g.sep}  {format_duration(duration)}")
         logged = state.time_by_key.get(item.key, 0)
         if logged:
             meta.append(f"  {g.sep}  studied {format_duration(logged)}")
-        meta.append(f"\n{item.key}", style="dim")
+        meta.append(f"\n{clean(item.key)}", style="dim")
         if item.by or item.date:
-            meta.append("  " + " ".join(x for x in (item.by, item.date) if x), style="dim")
+            meta.append("  " + clean(" ".join(str(x) for x in (item.by, item.date) if x)), style="dim")
         if item.children:
             t = tally(list(item.children), state.statuses)
             meta.append(f"\n{t.done}/{t.total} done  {g.sep}  {format_duration(t.seconds_left)} left")
         self.query_one("#detail-meta", Static).update(meta)
-        self.query_one("#detail-summary", Markdown).update(item.summary or "")
+        self.query_one("#detail-summary", Static).update(plain(item.summary or "", multiline=True))
         self._fill_related(related, item)
         if not keep_note or editor.key != item.key or not editor.has_focus:
             editor.load_note(item.key, self.app.session.store.note(item.key))
@@ -161,11 +172,11 @@ class CurriculumScreen(SyncedScreen):
             if section:
                 title, summary, items = section.title, section.summary, list(section.items)
         t = tally(items, state.statuses)
-        self.query_one("#detail-title", Static).update(Text(title, style="bold"))
+        self.query_one("#detail-title", Static).update(plain(title, style="bold"))
         self.query_one("#detail-meta", Static).update(Text(
             f"{done}/{total} done  {g.sep}  {format_duration(t.seconds_done)} done  {g.sep}  "
             f"{format_duration(t.seconds_left)} left"))
-        self.query_one("#detail-summary", Markdown).update(summary or "")
+        self.query_one("#detail-summary", Static).update(plain(summary or "", multiline=True))
         self.query_one(NoteEditor).load_note(None, "")
 
     def _fill_related(self, related: OptionList, item: Item) -> None:
@@ -173,20 +184,21 @@ class CurriculumScreen(SyncedScreen):
         cur = state.curriculum
         urls = ([("Open", item.url)] if item.url else []) + [(link.title, link.url) for link in item.links]
         for n, (title, url) in enumerate(urls):
-            related.add_option(Option(Text.assemble((f"{g.link} ", "cyan"), title, (f"  {url}", "dim")),
-                                      id=f"url:{n}"))
+            line = Text.assemble((f"{g.link} ", "cyan"), clean(title), "  ")
+            line.append_text(link(url, style="dim"))
+            related.add_option(Option(line, id=f"url:{n}"))
         for term_id in item.terms:
             term = cur.terms_by_id.get(term_id)
-            related.add_option(Option(Text.assemble(("term ", "magenta"), term.term if term else term_id),
+            related.add_option(Option(Text.assemble(("term ", "magenta"), clean(term.term if term else term_id)),
                                       id=f"term:{term_id}"))
         for key in item.prerequisites:
             pre = cur.items_by_key.get(key)
             mark = status_mark(g, state.status(key))
             related.add_option(Option(Text.assemble(("needs ", "yellow"), f"{mark} ",
-                                                    pre.title if pre else key), id=f"item:{key}"))
+                                                    clean(pre.title if pre else key)), id=f"item:{key}"))
         if item.lab:
-            hint = "L: open it" if self.app.labs_available() else f"run: studytui lab run {item.lab}"
-            related.add_option(Option(Text.assemble(("lab ", "bold cyan"), item.lab, (f"  {hint}", "dim")),
+            hint = "L: open it" if self.app.labs_available() else f"run: studytui lab run {clean(item.lab)}"
+            related.add_option(Option(Text.assemble(("lab ", "bold cyan"), clean(item.lab), (f"  {hint}", "dim")),
                                       id=f"lab:{item.lab}"))
         if not related.option_count:
             related.add_option(Option(Text("(none)", style="dim"), disabled=True))
@@ -255,7 +267,8 @@ class CurriculumScreen(SyncedScreen):
         if self.app.labs_available():
             self.app.action_labs(lab)
         else:
-            self.app.notify(f"Labs are not installed here; from a shell: studytui lab run {lab}")
+            self.app.notify(clean(f"Labs are not installed here; from a shell: studytui lab run {lab}"),
+                            markup=False)
 
     def reload_note(self) -> None:
         """After an undo: show the note as the store now has it."""

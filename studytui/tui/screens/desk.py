@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from studytui.safetext import clean
 from studytui.study import course_summaries, next_items
 from studytui.curriculum.durations import format_duration
 from studytui.tui.format import bar, shorten
@@ -26,6 +27,7 @@ BAR_WIDTH = 12
 
 class DeskScreen(SyncedScreen):
     CSS_PATH = "desk.tcss"
+    HELP_SECTION = "Desk"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -53,7 +55,7 @@ class DeskScreen(SyncedScreen):
         for key, label in (("course", "Course"), ("bar", "Progress"), ("done", "Done"),
                            ("hours", "Hours done"), ("left", "Left")):
             table.add_column(label, key=key)
-        self.sync_state()
+        self.ready()
 
     def show_waiting(self, message: Text) -> None:
         self.query_one("#streak", Static).update(message)
@@ -72,7 +74,7 @@ class DeskScreen(SyncedScreen):
         for s in course_summaries(cur, state.progress, state.time_by_key):
             t = s.tally
             table.add_row(
-                Text(shorten(s.course.title, TITLE_WIDTH, g.ellipsis)),
+                Text(shorten(clean(s.course.title), TITLE_WIDTH, g.ellipsis)),
                 Text(bar(g, t.done, t.total, BAR_WIDTH) + f" {t.percent:3.0f}%", style="green"),
                 Text(f"{t.done}/{t.total}", justify="right"),
                 Text(format_duration(t.seconds_done), justify="right"),
@@ -105,8 +107,8 @@ class DeskScreen(SyncedScreen):
         for key in keys:
             item = state.curriculum.items_by_key[key]
             line = Text(status_mark(g, state.status(key)) + " ")
-            line.append(item.title)
-            line.append(f"  {item.course_id}", style="dim")
+            line.append(clean(item.title))
+            line.append(f"  {clean(item.course_id)}", style="dim")
             options.add_option(Option(line, id=key))
         if highlighted is not None:
             options.highlighted = min(highlighted, options.option_count - 1)

@@ -8,11 +8,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytui.glossary import fuzzy_terms
+from studytui.safetext import clean, link, plain
 from studytui.tui.glyphs import status_mark
+from studytui.tui.messages import ShowTerm
 from studytui.tui.screens.synced import SyncedScreen
 from studytui.tui.state import StudyState
 from studytui.tui.widgets.status_bar import StatusBar
@@ -20,6 +22,7 @@ from studytui.tui.widgets.status_bar import StatusBar
 
 class GlossaryScreen(SyncedScreen):
     CSS_PATH = "glossary.tcss"
+    HELP_SECTION = "Glossary"
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("b", "back", "Back"),
@@ -41,14 +44,18 @@ class GlossaryScreen(SyncedScreen):
                 yield OptionList(id="term-list")
             with VerticalScroll(id="gl-detail"):
                 yield Static("", id="term-title")
-                yield Markdown("", id="term-definition")
+                yield Static("", id="term-definition")
                 yield Static("See also, taught by, links  (enter)", classes="panel-title")
                 yield OptionList(id="term-related")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sync_state()
+        self.ready()
         self.query_one("#term-list", OptionList).focus()
+
+    @on(ShowTerm)
+    def _show_term_asked(self, message: ShowTerm) -> None:
+        self.show_term(message.term_id)
 
     def show_waiting(self, message: Text) -> None:
         self.query_one("#term-title", Static).update(message)
@@ -79,9 +86,9 @@ class GlossaryScreen(SyncedScreen):
         terms.clear_options()
         found = fuzzy_terms(cur, query)
         for term in found:
-            label = Text(term.term)
+            label = plain(term.term)
             if term.aliases:
-                label.append(f"  {', '.join(term.aliases[:2])}", style="dim")
+                label.append(f"  {clean(', '.join(term.aliases[:2]))}", style="dim")
             terms.add_option(Option(label, id=term.id))
         if not found:
             terms.add_option(Option(Text("no term matches", style="dim"), disabled=True))
@@ -103,31 +110,32 @@ class GlossaryScreen(SyncedScreen):
         cur = state.curriculum
         term = cur.terms_by_id.get(term_id)
         if term is None:
-            self.app.notify(f"No glossary term {term_id!r}.")
+            self.app.notify(clean(f"No glossary term {term_id!r}."), markup=False)
             return
         if remember and self.term_id and self.term_id != term_id:
             self.history.append(self.term_id)
         self.term_id = term_id
-        title = Text(term.term, style="bold")
+        title = plain(term.term, style="bold")
         if term.aliases:
-            title.append(f"\naka {', '.join(term.aliases)}", style="dim")
+            title.append(f"\naka {clean(', '.join(term.aliases))}", style="dim")
         self.query_one("#term-title", Static).update(title)
-        self.query_one("#term-definition", Markdown).update(term.definition)
+        self.query_one("#term-definition", Static).update(plain(term.definition or "", multiline=True))
         related = self.query_one("#term-related", OptionList)
         related.clear_options()
         for other in term.see_also:
             t = cur.terms_by_id.get(other)
-            related.add_option(Option(Text.assemble(("see also ", "magenta"), t.term if t else other),
+            related.add_option(Option(Text.assemble(("see also ", "magenta"), clean(t.term if t else other)),
                                       id=f"term:{other}"))
         for key in cur.taught_by.get(term.id, ()):
             item = cur.items_by_key[key]
             related.add_option(Option(Text.assemble(("taught by ", "yellow"),
-                                                    status_mark(g, state.status(key)) + " ", item.title,
-                                                    (f"  {item.course_id}", "dim")), id=f"item:{key}"))
-        self._urls = [link.url for link in term.links]
-        for n, link in enumerate(term.links):
-            related.add_option(Option(Text.assemble((f"{g.link} ", "cyan"), link.title, (f"  {link.url}", "dim")),
-                                      id=f"url:{n}"))
+                                                    status_mark(g, state.status(key)) + " ", clean(item.title),
+                                                    (f"  {clean(item.course_id)}", "dim")), id=f"item:{key}"))
+        self._urls = [term_link.url for term_link in term.links]
+        for n, term_link in enumerate(term.links):
+            line = Text.assemble((f"{g.link} ", "cyan"), clean(term_link.title), "  ")
+            line.append_text(link(term_link.url, style="dim"))
+            related.add_option(Option(line, id=f"url:{n}"))
         if not related.option_count:
             related.add_option(Option(Text("(none)", style="dim"), disabled=True))
         terms = self.query_one("#term-list", OptionList)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -12,7 +13,7 @@ from textual.widgets import Static
 KEYS = {
     "Everywhere": [
         ("d c g r", "desk, curriculum, glossary, reading list"),
-        ("l", "labs (start a run, watch runs)"),
+        ("l", "labs (start a run, watch runs); d c g r leave them, l comes back"),
         ("ctrl+p", "search everything: items, terms, commands"),
         ("u", "undo the last change (status, note, logged time)"),
         ("? / f1", "this help"),
@@ -43,6 +44,27 @@ KEYS = {
         ("m", "move into a course"),
         ("o", "open the link"),
         ("f", "inbox, archive, in courses, all"),
+        ("delete", "delete the entry (u undoes nothing here: it asks first)"),
+    ],
+    "Labs": [
+        ("up/down", "pick a lab; its settings show below"),
+        ("ctrl+r", "start a run with the settings shown"),
+        ("ctrl+o / ctrl+l", "jump to the runs table / the lab list (even from a setting)"),
+        ("enter", "open the run under the cursor (the run view)"),
+        ("t", "the token viewer"),
+        ("esc", "back to the desk"),
+    ],
+    "Run view": [
+        ("v", "results view: the result tables get the whole left side (tab to scroll them)"),
+        ("l / m", "loss chart: log scale / smoothing"),
+        ("s", "stop the run (it saves a checkpoint first)"),
+        ("t", "the token viewer, on this run's tokenizer"),
+        ("esc", "back to the labs screen"),
+    ],
+    "Token viewer": [
+        ("type", "see the text cut by gpt2, cl100k_base and a tokenizer you trained"),
+        ("tab", "choose the trained tokenizer"),
+        ("esc", "back"),
     ],
 }
 
@@ -50,14 +72,20 @@ SSH_NOTE = ("Over SSH, o shows the link as a clickable terminal hyperlink and co
             "clipboard (OSC 52). STUDYTUI_ASCII=1 (or ctrl+p > ASCII) draws plain ASCII symbols.")
 
 
-def keys_table() -> Table:
+def keys_table(context: str = "") -> Table:
+    """Every section; the one for the screen the help was opened on comes first (after
+    "Everywhere"), marked "(this screen)"."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for section, rows in KEYS.items():
-        table.add_row(f"[bold underline]{section}[/]", "")
-        for key, what in rows:
-            table.add_row(key, what)
+    order = sorted(KEYS, key=lambda name: (name != "Everywhere", name != context))
+    for section in order:
+        title = Text(section, style="bold underline")
+        if section == context:
+            title.append(" (this screen)", style="bold")
+        table.add_row(title, "")
+        for key, what in KEYS[section]:
+            table.add_row(Text(key), Text(what))
         table.add_row("", "")
     return table
 
@@ -70,9 +98,13 @@ class HelpScreen(ModalScreen[None]):
                 background: $surface; padding: 0 1; }
     """
 
+    def __init__(self, context: str = ""):
+        super().__init__()
+        self.context = context
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(keys_table())
+            yield Static(keys_table(self.context))
             yield Static(SSH_NOTE, classes="hint")
             yield Static("esc: close", classes="hint")
 

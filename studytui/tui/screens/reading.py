@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from studytui.curriculum.model import KINDS
+from studytui.safetext import clean, plain
 from studytui.tui.format import shorten
 from studytui.tui.screens.synced import SyncedScreen, waiting_text
 from studytui.tui.state import StudyState
@@ -25,6 +26,7 @@ VIEWS = (("inbox", "Inbox"), ("archive", "Archive"), ("course", "In courses"), (
 
 class ReadingScreen(SyncedScreen):
     CSS_PATH = "reading.tcss"
+    HELP_SECTION = "Reading list"
     BINDINGS = [
         Binding("a", "add", "Add"),
         Binding("x", "move('archive')", "Archive"),
@@ -50,7 +52,7 @@ class ReadingScreen(SyncedScreen):
         for key, label in (("title", "Title"), ("kind", "Kind"), ("tags", "Tags"),
                            ("where", "Where"), ("url", "URL")):
             table.add_column(label, key=key)
-        self.sync_state(force=True)
+        self.ready()
         table.focus()
 
     def show_waiting(self, message: Text) -> None:
@@ -84,9 +86,10 @@ class ReadingScreen(SyncedScreen):
         rows = self.rows()
         for row in rows:
             where = row["course"] if row["status"] == "course" else row["status"]
-            table.add_row(Text(shorten(row["title"] or row["url"], 40, g.ellipsis)), row["kind"],
-                          Text(", ".join(row["tags"]), style="dim"), where,
-                          Text(shorten(row["url"], 50, g.ellipsis), style="dim"), key=str(row["id"]))
+            tags = row["tags"] if isinstance(row["tags"], (list, tuple)) else [row["tags"]]
+            table.add_row(Text(shorten(clean(row["title"] or row["url"]), 40, g.ellipsis)), plain(row["kind"]),
+                          plain(", ".join(map(str, tags)), style="dim"), plain(where),
+                          Text(shorten(clean(row["url"]), 50, g.ellipsis), style="dim"), key=str(row["id"]))
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
         empty = "" if rows else ("Nothing here. a: add a link (or `studytui add URL --title ...`)."
@@ -111,7 +114,7 @@ class ReadingScreen(SyncedScreen):
         if reading_id is None or self.app.state is None:
             return
         self.app.session.store.move_reading(reading_id, place, source="tui")
-        self.app.notify(f"Moved to the {place}.")
+        self.app.notify(clean(f"Moved to the {place}."), markup=False)
         self.show_rows()
 
     def action_to_course(self) -> None:
@@ -126,7 +129,7 @@ class ReadingScreen(SyncedScreen):
         def chosen(course: str | None) -> None:
             if course:
                 self.app.session.store.move_reading(reading_id, "course", course=course, source="tui")
-                self.app.notify(f"Moved into {course}.")
+                self.app.notify(clean(f"Moved into {course}."), markup=False)
                 self.show_rows()
 
         self.app.push_screen(ChooseCourseScreen(courses), chosen)
@@ -218,7 +221,7 @@ class ChooseCourseScreen(ModalScreen[str | None]):
 
         with Vertical(id="course-box", classes="dialog"):
             yield Label("Move into which course?  (enter: move, esc: cancel)", classes="panel-title")
-            yield OptionList(*[Option(title, id=cid) for title, cid in self.courses], id="course-choice")
+            yield OptionList(*[Option(plain(title), id=cid) for title, cid in self.courses], id="course-choice")
 
     def on_option_list_option_selected(self, event) -> None:
         self.dismiss(event.option.id)

@@ -13,6 +13,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from studytui.curriculum.model import Item
+from studytui.safetext import clean
 from studytui.tui.glyphs import Glyphs, status_mark
 from studytui.tui.state import StudyState, course_node, section_node
 
@@ -81,17 +82,17 @@ class CurriculumTree(Tree[str]):
         done, finished, total = state.counts.get(node_id, (0, 0, 0))
         if node_id.startswith("course:"):
             course = cur.course(node_id[len("course:"):])
-            text = Text(course.title if course else node_id, style="bold")
+            text = Text(clean(course.title if course else node_id), style="bold")
         elif node_id.startswith("section:"):
             course_id, section_id = node_id[len("section:"):].split("/", 1)
             course = cur.course(course_id)
             section = next((s for s in course.sections if s.id == section_id), None) if course else None
-            text = Text(section.title if section else section_id, style="bold")
+            text = Text(clean(section.title if section else section_id), style="bold")
         else:
             item: Item | None = cur.items_by_key.get(node_id)
             status = state.status(node_id)
             text = Text(status_mark(g, status) + " ", style=STATUS_STYLE[status])
-            text.append(item.title if item else node_id, style="dim" if status == "skipped" else "")
+            text.append(clean(item.title if item else node_id), style="dim" if status == "skipped" else "")
             if item is None or not item.children:
                 return text
         text.append(f"  {done}/{total}", style="green" if total and finished == total else "dim")

@@ -1,60 +1,45 @@
 """The desk's strip of running labs: live while runs go, one quiet line when none do.
 
-Runs are read in a worker through a BackgroundSession (its own SQLite connection): the UI
-thread's connection must never be used from two threads at once.
+Fed by the app's run monitor (`RunsChanged`): the strip never reads runs itself.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
-from textual import work
+from textual import on
 from textual.widgets import Static
 
-REFRESH_S = 2.0
+from studytui.safetext import clean
+from studytui.tui.messages import RunsChanged
+
+IDLE = "Labs: none running  (l: open the labs)"
 
 
 class LabsStrip(Static):
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
-        self._bg = None   # a BackgroundSession, made on mount
-        self._busy = False
 
     def on_mount(self) -> None:
-        from studytui.tui.background import BackgroundSession
-
         app = self.app
-        self._bg = BackgroundSession(app.session)
-        if not getattr(app, "labs_available", lambda: False)():
+        if not app.labs_available():
             self.update(Text("Labs: none yet", style="dim"))
             return
-        self.update(Text("Labs: none running  (l: open the labs)", style="dim"))
-        if getattr(app, "watch_runs", True):
-            self.set_interval(REFRESH_S, self.poll)
-            self.poll()
+        self.update(Text(IDLE, style="dim"))
+        if app.watch_runs:
+            app.run_monitor.watch_index(self)
 
-    def poll(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self._read_runs()
+    def on_unmount(self) -> None:
+        self.app.run_monitor.unwatch(self)
 
-    @work(thread=True, exit_on_error=False, group="labs-strip")
-    def _read_runs(self) -> None:
-        try:
-            session = self.app.session
-            if not session.runs_dir.is_dir():
-                rows = []
-            else:
-                from studytui.runs import refresh_runs
+    @on(RunsChanged)
+    def _runs_changed(self, message: RunsChanged) -> None:
+        self.show_rows([r for r in message.rows if r.get("status") == "running"])
 
-                rows = [r for r in refresh_runs(self._bg.get()) if r.get("status") == "running"]
-        except Exception:
-            rows = []
-        self.app.call_from_thread(self._show, rows)
-
-    def _show(self, rows: list[dict]) -> None:
-        self._busy = False
+    def show_rows(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
-            self.update(Text("Labs: none running  (l: open the labs)", style="dim"))
+            self.update(Text(IDLE, style="dim"))
             return
         from studytui.runs.format import fmt_value
 
@@ -64,11 +49,11 @@ class LabsStrip(Static):
             if i:
                 text.append(f"  {g.sep}  ")
             last = row.get("last") or {}
-            text.append(f"{row.get('lab', '?')} ", style="bold cyan")
-            text.append(str(row.get("id", "")), style="dim")
+            text.append(f"{clean(row.get('lab', '?'))} ", style="bold cyan")
+            text.append(clean(row.get("id", "")), style="dim")
             for k in ("step", "loss", "tok_per_s"):
                 if last.get(k) is not None:
-                    text.append(f" {k} {fmt_value(last[k])}")
+                    text.append(f" {k} {clean(fmt_value(last[k]))}")
         if len(rows) > 3:
             text.append(f"  (+{len(rows) - 3} more)")
         self.update(text)

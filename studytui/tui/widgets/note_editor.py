@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from textual.widgets import TextArea
 
+from studytui.safetext import clean
+
 
 class NoteEditor(TextArea):
     def __init__(self, **kwargs):
@@ -18,6 +20,9 @@ class NoteEditor(TextArea):
         self._typed = False
 
     def load_note(self, key: str | None, body: str) -> None:
+        # A stored note with control characters (written before they were refused) shows
+        # them as visible pictures; saving it (only once typed in) keeps them visible.
+        body = clean(body, multiline=True)
         self.key, self._baseline, self._typed = key, body, False
         self.load_text(body)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual_plotext import PlotextPlot
 
-from studytui.runs import RunWatch
+from studytui.tui.widgets.run_panel_base import RunPanel
 
 SMOOTHING = 0.9   # exponential moving average weight, as TensorBoard's slider
 
@@ -18,9 +20,11 @@ def ema(values: list[float], weight: float = SMOOTHING) -> list[float]:
     return out
 
 
-class LossChart(PlotextPlot):
+class LossChart(RunPanel, PlotextPlot):
     """`loss` (train) and `val_loss` (eval) against step. Keys on the run screen toggle
     `log_scale` and `smooth`."""
+
+    slot, order, title, panel_id = "main", 10, "loss", "loss-chart"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -28,10 +32,10 @@ class LossChart(PlotextPlot):
         self.smooth = False
         self._data: tuple = ([], [], [], [])
 
-    def show_state(self, watch: RunWatch, now: float) -> None:
+    def show_state(self, watch: Any, now: float) -> None:
         xs, ys = watch.state.loss.xy()
         vx, vy = watch.state.val_loss.xy()
-        self.set_class(not xs and not vx, "-empty")
+        self.set_empty(not xs and not vx)
         data = (xs, ys, vx, vy)
         if data != self._data:
             self._data = data
@@ -54,8 +58,10 @@ class LossChart(PlotextPlot):
         plt.xlabel("step")
         if self.log_scale and all(v > 0 for v in ys + vy):
             plt.yscale("log")
+        # Braille dots are Unicode; ASCII mode plots with a character every terminal has.
+        marker = "braille" if self.glyphs.bar_full == "█" else "*"
         if xs:
-            plt.plot(xs, ema(ys) if self.smooth else ys, label="train", marker="braille")
+            plt.plot(xs, ema(ys) if self.smooth else ys, label="train", marker=marker)
         if vx:
-            plt.plot(vx, vy, label="val", marker="braille")
+            plt.plot(vx, vy, label="val", marker=marker)
         self.refresh()

@@ -1,0 +1,31 @@
+"""Shown instead of everything when the database cannot be read: what is wrong, what to do."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Static
+
+from studytui.safetext import clean
+
+
+class DamagedDatabaseScreen(Screen):
+    DEFAULT_CSS = """
+    DamagedDatabaseScreen { align: center middle; }
+    #damaged-box { width: 90%; max-width: 100; height: auto; border: thick $error; padding: 1 2; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="damaged-box"):
+            yield Static(id="damaged-text")
+
+    def on_mount(self) -> None:
+        from studytui.tui.crash import WHAT_TO_DO
+
+        text = Text("The study database cannot be used\n\n", style="bold red")
+        text.append(clean(self.app.database_problem or "unknown problem"))
+        text.append("\n\n" + WHAT_TO_DO)
+        text.append("\n\nq: quit", style="dim")
+        self.query_one("#damaged-text", Static).update(text)

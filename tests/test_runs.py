@@ -5,19 +5,24 @@ Runs use the fake lab in tests/fixtures/labs (standard library only, no torch).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from studytui.runs import (RunError, RunTail, RunWatch, SettingError, get_manifest, lab_names,
-                           load_manifests, parse_settings, refresh_runs, resolve_run, start_run,
-                           stop_run)
+from studytui.runs import (RunError, RunState, RunTail, RunWatch, Series, SettingError,
+                           get_manifest, lab_names, load_manifests, parse_settings, refresh_runs,
+                           resolve_run, start_run, stop_run)
 from studytui.runs import manifest as manifest_mod
-from studytui.runs import RunState, Series
+from studytui.runs import watch as watch_mod
 from studytui.session import Session
 
 from tests.conftest import FAKE_LABS
@@ -353,3 +358,206 @@ def test_a_manifest_with_a_broken_pattern_is_reported(tmp_path):
         {"name": "s", "type": "str", "pattern": "(unclosed"}]}))
     with pytest.raises(SettingError, match="bad 'pattern'"):
         manifest_mod.protocol.parse_manifest(path, tmp_path)
+
+
+# -- the run folder as truth (issue 17): each test fails under the bug it names ----------------
+
+def _run_folder(tmp_path: Path, *lines: bytes) -> Path:
+    d = tmp_path / "fake-20250101-000000-abcd"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"lab": "fake", "settings": {}}))
+    (d / "metrics.jsonl").write_bytes(b"".join(lines))
+    return d
+
+
+def _hold_lock(run_dir: Path):
+    f = open(run_dir / "run.lock", "a+")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+def test_end_written_just_before_the_process_exits_reads_done(tmp_path, monkeypatch):
+    run_dir = _run_folder(tmp_path, _line("start", pid=1), _line("step", step=1, loss=3.0))
+    lock = _hold_lock(run_dir)
+    watch = RunWatch(run_dir)
+    assert watch.poll()[0].status == "running"
+    with open(run_dir / "metrics.jsonl", "ab") as f:
+        f.write(_line("step", step=2, loss=2.5))
+
+    def lab_ends_between_read_and_lock_check(d):
+        # The worst moment: our read is done, then the lab writes `end` and exits.
+        with open(run_dir / "metrics.jsonl", "ab") as f:
+            f.write(_line("end", status="done", summary={"loss": 2.5}))
+        lock.close()
+        return False
+
+    monkeypatch.setattr(watch_mod, "lock_held", lab_ends_between_read_and_lock_check)
+    (change,) = watch.poll()
+    assert (change.previous_status, change.status) == ("running", "done")
+    assert watch.state.summary == {"loss": 2.5} and watch.state.step == 2
+
+
+@pytest.mark.parametrize("how", ["replace", "delete-then-write"])
+def test_metrics_replaced_by_a_larger_file_is_read_from_its_start(tmp_path, how):
+    path = (run_dir := _run_folder(tmp_path, _line("step", step=1, loss=9.0),
+                                   _line("step", step=2, loss=8.0))) / "metrics.jsonl"
+    watch = RunWatch(run_dir)
+    watch.poll()
+    assert watch.state.loss.xy()[1] == [9.0, 8.0]
+    new = b"".join(_line("step", step=i, loss=float(i)) for i in range(1, 6))   # larger
+    assert len(new) > path.stat().st_size
+    if how == "replace":
+        tmp = path.with_name("new.jsonl")
+        tmp.write_bytes(new)
+        os.replace(tmp, path)
+    else:   # the freed inode number may come back for the new file: only its bytes differ
+        path.unlink()
+        path.write_bytes(new)
+    (change,) = watch.poll()
+    assert change.reset
+    assert watch.state.loss.xy()[1] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert watch.state.events_seen == 5
+
+
+def test_a_boolean_is_not_a_metric_value(tmp_path):
+    st = RunState()
+    st.apply([{"event": "step", "step": 1, "loss": True, "lr": False, "tok_per_s": 5}])
+    st.apply([{"event": "eval", "step": 1, "val_loss": True}])
+    assert "loss" not in st.last and "lr" not in st.last and "val_loss" not in st.last
+    assert st.last["tok_per_s"] == 5.0
+    assert len(st.loss) == 0 and len(st.val_loss) == 0
+
+
+def test_the_same_lines_applied_twice_count_once(tmp_path):
+    run_dir = _run_folder(tmp_path, *[_line("step", step=i, loss=1.0) for i in range(1, 4)])
+    lines = RunTail(run_dir).read()
+    st = RunState()
+    assert len(st.apply_lines(lines)) == 3
+    assert st.apply_lines(lines) == [] and st.apply_lines(lines[1:]) == []
+    assert st.events_seen == 3 and len(st.loss) == 3
+
+
+def test_concurrent_polls_apply_each_event_once(tmp_path):
+    """Two workers polling one watch while the lab appends: every event folded exactly once."""
+    run_dir = _run_folder(tmp_path)
+    lock = _hold_lock(run_dir)
+    watch = RunWatch(run_dir)
+    steps = 400
+    done = threading.Event()
+    seen: list[int] = []
+
+    def writer():
+        with open(run_dir / "metrics.jsonl", "ab", buffering=0) as f:
+            for i in range(1, steps + 1):
+                f.write(_line("step", step=i, loss=float(i)))
+                if i % 50 == 0:
+                    time.sleep(0.001)
+        done.set()
+
+    def poller():
+        while not done.is_set():
+            for change in watch.poll():
+                seen.extend(e["step"] for e in change.events)
+        for change in watch.poll():
+            seen.extend(e["step"] for e in change.events)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=poller) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    watch.poll()
+    lock.close()
+    assert sorted(seen) == list(range(1, steps + 1))   # each event handed out once
+    assert watch.state.events_seen == steps
+    assert len(watch.state.loss) == steps and watch.state.step == steps
+
+
+def test_two_overlapping_polls_fold_each_line_once(tmp_path):
+    """Forces the race: two polls that both start reading at the same offset. The watch's
+    lock keeps the second out until the first is done (the barrier then gives up), and even
+    lines read twice would be folded once."""
+    run_dir = _run_folder(tmp_path, *[_line("step", step=i, loss=1.0) for i in range(1, 51)])
+    lock = _hold_lock(run_dir)
+    watch = RunWatch(run_dir)
+    barrier = threading.Barrier(2, timeout=0.3)
+    read = watch.tail.read
+
+    def read_from_where_this_poll_began():
+        start = watch.tail.offset
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass   # the other poll never came in while this one ran
+        watch.tail.offset = start
+        return read()
+
+    watch.tail.read = read_from_where_this_poll_began
+    threads = [threading.Thread(target=watch.poll) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    lock.close()
+    assert watch.state.events_seen == 50 and len(watch.state.loss) == 50
+
+
+def test_refresh_runs_from_two_threads_at_once_counts_each_event_once(sess):
+    run_dir = sess.runs_dir / "fake-20250101-000000-abcd"
+    sess.runs_dir.mkdir(parents=True)
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"lab": "fake", "settings": {}}))
+    (run_dir / "metrics.jsonl").write_bytes(b"".join(_line("step", step=i, loss=1.0) for i in range(1, 201)))
+    lock = _hold_lock(run_dir)
+    threads = [threading.Thread(target=refresh_runs, args=(Session(home=sess.home),)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    lock.close()
+    from studytui.runs import watch_for
+    assert watch_for(run_dir).state.events_seen == 200
+
+
+# -- a run whose folder is deleted stops (issue 10) ------------------------------------------------
+
+def test_a_run_whose_folder_is_deleted_stops_within_seconds(tmp_path):
+    """By hand (its stderr is ours to read): delete the folder, the lab exits 2 in one line."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FAKE_LABS), str(Path(__file__).parents[1])]),
+               STUDYTUI_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen([sys.executable, "-m", "fakelab.run", "--out", str(tmp_path / "runs"),
+                             "--set", "steps=100000", "--set", "delay=0.01"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not list((tmp_path / "runs").glob("*/metrics.jsonl")):
+            assert time.monotonic() < deadline and proc.poll() is None, "the fake lab never started"
+            time.sleep(0.02)
+        run_dir = next((tmp_path / "runs").iterdir())
+        time.sleep(0.2)
+        deleted = time.monotonic()
+        shutil.rmtree(run_dir)
+        code = proc.wait(timeout=10)
+        took = time.monotonic() - deleted
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read().strip()
+    assert code == 2 and took < 5
+    assert len(err.splitlines()) == 1 and "was deleted" in err and str(run_dir) in err
+
+
+def test_a_launched_run_whose_folder_is_deleted_ends(sess):
+    run_id, watch = start_fake(sess, "steps=100000", "delay=0.01")
+    wait_for(watch, lambda w: w.state.step)
+    pid = watch.state.pid
+    shutil.rmtree(watch.run_dir)
+    deadline = time.monotonic() + 10
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        assert time.monotonic() < deadline, "the run went on without its folder"
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 2
+    assert run_id not in {r["id"] for r in refresh_runs(sess)}

@@ -1,4 +1,4 @@
-"""The lab side of docs/protocol.md: settings, the run folder and the event stream.
+"""The lab side of docs/protocol.md: a run's settings, folder, event stream and stop flag.
 
 A lab's `run.py` does:
 
@@ -11,6 +11,12 @@ A lab's `run.py` does:
 
 Run it by hand with `python -m labs.tokenizer.run --out DIR --set vocab_size=512`, or let
 studytui start it as `python -m labs.tokenizer.run RUN_DIR` (config.json already there).
+The rules themselves (settings, ids, file names, event lines) are in `labs.protocol`,
+which studytui uses too, so the two sides cannot disagree.
+
+If the run folder is deleted while the run goes on, the next `emit` or `stop_requested`
+(checked at most once a second) notices, says so on stderr in one line and exits 2:
+nobody could see or stop the run any more.
 """
 
 from __future__ import annotations
@@ -20,116 +26,46 @@ import datetime as _dt
 import fcntl
 import json
 import os
-import re
-import secrets
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-PROTOCOL_VERSION = 1
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+from labs import protocol
+from labs.protocol import (CONFIG_FILE, LOCK_FD_ENV, LOCK_FILE, METRICS_FILE, LabManifest,
+                           SettingError, coerce_setting, event_line, new_run_id,
+                           write_json_atomic)
+
+__all__ = ["RunContext", "SettingError", "coerce_setting", "load_manifest", "new_run_id",
+           "resolve_settings", "write_json_atomic"]
+
+FOLDER_CHECK_S = 1.0   # how often a run looks whether its folder is still there
+EXIT_FOLDER_GONE = 2
 
 
-class SettingError(ValueError):
-    """A setting the user gave cannot be used; the message is one line."""
+def load_manifest(name: str) -> LabManifest:
+    """The manifest of lab `name` (beside the labs package, or on STUDYTUI_LABS_PATH)."""
+    return protocol.find_manifest(name)
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON so a reader never sees half a file: temp file, fsync, rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def load_manifest(name: str) -> dict:
-    """The `<name>.lab.json` manifest shipped in the labs package."""
-    root = Path(__file__).resolve().parent.parent
-    for path in root.glob("*/*.lab.json"):
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if manifest["name"] == name:
-            return manifest
-    raise SettingError(f"no lab named {name!r}")
-
-
-def coerce_setting(spec: dict, raw: Any) -> Any:
-    """Turn a value (a string from `--set`, or JSON) into the setting's type."""
-    name, kind = spec["name"], spec["type"]
-    if raw is None:
-        return None
-    try:
-        if kind == "int":
-            if isinstance(raw, bool):
-                raise ValueError
-            value: Any = int(raw) if not isinstance(raw, str) else int(raw.strip().replace("_", ""))
-        elif kind == "float":
-            value = float(raw)
-        elif kind == "bool":
-            if isinstance(raw, bool):
-                value = raw
-            elif str(raw).lower() in _TRUE:
-                value = True
-            elif str(raw).lower() in _FALSE:
-                value = False
-            else:
-                raise ValueError
-        else:
-            value = str(raw)
-    except (TypeError, ValueError):
-        raise SettingError(f"{name}: {raw!r} is not a valid {kind}") from None
-    if kind in ("int", "float"):
-        if "min" in spec and value < spec["min"]:
-            raise SettingError(f"{name}: {value} is below the minimum {spec['min']}")
-        if "max" in spec and value > spec["max"]:
-            raise SettingError(f"{name}: {value} is above the maximum {spec['max']}")
-    if kind == "choice" and value not in spec["choices"]:
-        raise SettingError(f"{name}: {value!r} is not one of {', '.join(map(str, spec['choices']))}")
-    if kind == "path" and not Path(value).expanduser().exists():
-        raise SettingError(f"{name}: {value} does not exist")
-    if kind == "str" and spec.get("pattern") and not re.fullmatch(spec["pattern"], value):
-        raise SettingError(f"{name}: {value!r} is not valid here ({spec.get('help', spec['pattern'])})")
-    return value
-
-
-def resolve_settings(manifest: dict, given: dict[str, Any]) -> dict[str, Any]:
-    """Defaults from the manifest, overridden by `given`, each checked."""
-    specs = {s["name"]: s for s in manifest["settings"]}
-    unknown = sorted(set(given) - set(specs))
-    if unknown:
-        raise SettingError(f"unknown setting {unknown[0]!r} for lab {manifest['name']} "
-                           f"(settings: {', '.join(specs)})")
-    return {name: coerce_setting(spec, given.get(name, spec.get("default")))
-            for name, spec in specs.items()}
+def resolve_settings(manifest: LabManifest, given: dict[str, Any]) -> dict[str, Any]:
+    """Every setting: the manifest defaults, overridden by `given`, each checked."""
+    return protocol.resolve_settings(manifest, given)
 
 
 def _read_given_settings(run_dir: Path) -> dict[str, Any]:
     """The settings studytui wrote into RUN_DIR/config.json."""
     try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingError(f"{run_dir}: no config.json (a run folder made by studytui, or use --out)") from None
     except (OSError, ValueError) as e:
-        raise SettingError(f"{run_dir / 'config.json'}: cannot read it: {e}") from None
+        raise SettingError(f"{run_dir / CONFIG_FILE}: cannot read it: {e}") from None
     settings = config.get("settings", {}) if isinstance(config, dict) else None
     if not isinstance(settings, dict):
-        raise SettingError(f"{run_dir / 'config.json'}: 'settings' must be an object of name: value")
+        raise SettingError(f"{run_dir / CONFIG_FILE}: 'settings' must be an object of name: value")
     return dict(settings)
-
-
-def _parse_sets(pairs: list[str]) -> dict[str, str]:
-    given = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SettingError(f"--set {pair!r}: expected KEY=VALUE")
-        given[key.strip()] = value
-    return given
 
 
 def _new_run_dir(parent: Path, lab: str, given: dict[str, Any], *, write: bool) -> Path:
@@ -141,26 +77,16 @@ def _new_run_dir(parent: Path, lab: str, given: dict[str, Any], *, write: bool) 
     except OSError as e:
         raise SettingError(f"--out {parent}: cannot make a run folder there ({e.strerror})") from None
     if write:
-        write_json_atomic(run_dir / "config.json", {
+        write_json_atomic(run_dir / CONFIG_FILE, {
             "lab": lab, "run_id": run_id,
             "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"), "settings": given})
     return run_dir
 
 
-def _event_line(event: str, fields: dict[str, Any]) -> str:
-    record = {"v": PROTOCOL_VERSION, "event": event, "t": round(time.time(), 3), **fields}
-    return json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"
-
-
 def _append_event(run_dir: Path, event: str, **fields: Any) -> None:
     """An event for a run whose context never opened (its settings were refused)."""
-    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-        f.write(_event_line(event, fields))
-
-
-def new_run_id(lab: str) -> str:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{lab}-{stamp}-{secrets.token_hex(2)}"
+    with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+        f.write(event_line(event, fields))
 
 
 class RunContext:
@@ -172,16 +98,22 @@ class RunContext:
         self.lab = lab
         self.settings = settings            # every setting, defaults filled in and checked
         self.given = dict(given or {})      # only those the user gave (a resumed run needs to know)
-        self.stop_requested = False
+        self._stop_asked = False
         self._emit_enabled = emit   # False on DDP ranks other than 0: they stay quiet
         self._metrics = None
         self._lock_file = None
         self._ended = False
+        self._folder_id: tuple[int, int] | None = None    # (st_dev, st_ino) of the run folder
+        self._metrics_id: tuple[int, int] | None = None   # ... and of the metrics.jsonl we append to
+        self._next_folder_check = 0.0
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def from_argv(cls, lab: str, argv: list[str] | None = None, *, emit: bool = True) -> "RunContext":
-        """Either `RUN_DIR` (started by studytui) or `--out DIR --set k=v ...` (by hand)."""
+    def from_argv(cls, lab: str, argv: list[str] | None = None, *, emit: bool = True,
+                  manifest: Path | LabManifest | None = None) -> "RunContext":
+        """Either `RUN_DIR` (started by studytui) or `--out DIR --set k=v ...` (by hand).
+
+        `manifest` is for a lab outside the labs package that names its own .lab.json."""
         parser = argparse.ArgumentParser(prog=f"python -m labs.{lab.replace('-', '_')}.run")
         parser.add_argument("run_dir", nargs="?", help="a run folder holding config.json")
         parser.add_argument("--out", help="parent folder for a new run (by hand)")
@@ -189,17 +121,22 @@ class RunContext:
         args = parser.parse_args(argv)
         run_dir = None
         try:
-            manifest = load_manifest(lab)
+            if isinstance(manifest, LabManifest):
+                found = manifest
+            elif manifest is not None:
+                found = protocol.parse_manifest(Path(manifest))
+            else:
+                found = load_manifest(lab)
             if args.run_dir:
                 run_dir = Path(args.run_dir)
                 given = _read_given_settings(run_dir)
             else:
-                given = _parse_sets(args.set)
+                given = protocol.parse_pairs(args.set)
                 run_dir = _new_run_dir(Path(args.out or "runs"), lab, given, write=emit)
-            settings = resolve_settings(manifest, given)
+            settings = resolve_settings(found, given)
         except SettingError as e:
             print(f"error: {e}", file=sys.stderr)
-            if emit and run_dir is not None and (run_dir / "config.json").is_file():
+            if emit and run_dir is not None and (run_dir / CONFIG_FILE).is_file():
                 _append_event(run_dir, "error", message=str(e))   # studytui reads the run as failed
             raise SystemExit(2)
         return cls(run_dir, lab, settings, emit=emit, given=given)
@@ -211,8 +148,11 @@ class RunContext:
         # stop flag handler on the host's Ctrl+C.
         self._old_handlers = {sig: signal.signal(sig, self._on_term)
                               for sig in (signal.SIGTERM, signal.SIGINT)}
+        self._folder_id = _file_id(os.stat(self.run_dir))
         if self._emit_enabled:
-            self._metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+            self._metrics = open(self.run_dir / METRICS_FILE, "a", encoding="utf-8")
+            self._metrics_id = _file_id(os.fstat(self._metrics.fileno()))
+        self._next_folder_check = time.monotonic() + FOLDER_CHECK_S
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -234,12 +174,11 @@ class RunContext:
         return False
 
     def _hold_lock(self) -> None:
-        fd = os.environ.get("STUDYTUI_LOCK_FD")
-        if fd is not None:
+        if os.environ.get(LOCK_FD_ENV) is not None:
             return  # studytui took the lock and handed it to us; it lives as long as we do
         if not self._emit_enabled:
             return
-        self._lock_file = open(self.run_dir / "run.lock", "a+")
+        self._lock_file = open(self.run_dir / LOCK_FILE, "a+")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -247,9 +186,19 @@ class RunContext:
             raise SystemExit(2) from None
 
     def _on_term(self, signum, frame) -> None:
-        if self.stop_requested and signum == signal.SIGINT:
+        if self._stop_asked and signum == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl+C by hand means now
-        self.stop_requested = True
+        self._stop_asked = True
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once SIGTERM (`lab stop`) or Ctrl+C asked the run to stop and save."""
+        self._check_folder()
+        return self._stop_asked
+
+    @stop_requested.setter
+    def stop_requested(self, value: bool) -> None:
+        self._stop_asked = bool(value)
 
     def _close(self) -> None:
         if self._metrics is not None:
@@ -259,25 +208,60 @@ class RunContext:
             signal.signal(sig, handler)
         self._old_handlers = {}
 
+    # -- the folder is still ours? ------------------------------------------------------
+    def _check_folder(self) -> None:
+        """Exit (2, one line on stderr) if the run folder or its metrics.jsonl is gone or
+        replaced. Throttled: a stat or two at most once a second."""
+        if self._folder_id is None or self._ended:
+            return
+        now = time.monotonic()
+        if now < self._next_folder_check:
+            return
+        self._next_folder_check = now + FOLDER_CHECK_S
+        if self._folder_intact():
+            return
+        self._ended = True
+        self._close()
+        print(f"error: the run folder {self.run_dir} was deleted or replaced; stopping "
+              f"(nobody could follow or stop this run any more)", file=sys.stderr)
+        raise SystemExit(EXIT_FOLDER_GONE)
+
+    def _folder_intact(self) -> bool:
+        try:
+            if _file_id(os.stat(self.run_dir)) != self._folder_id:
+                return False
+            if self._metrics_id is not None:
+                return _file_id(os.stat(self.run_dir / METRICS_FILE)) == self._metrics_id
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
+
     # -- events -------------------------------------------------------------------------
     def emit(self, event: str, **fields: Any) -> None:
         """Append one event line; flushed at once so a reader tailing the file sees it."""
+        if event != "error":
+            self._check_folder()
         if not self._emit_enabled or self._metrics is None:
             return
-        self._metrics.write(_event_line(event, fields))
+        self._metrics.write(event_line(event, fields))
         self._metrics.flush()
+
+    def table(self, name: str, columns: list[str], rows: list[list[Any]]) -> None:
+        """A result table (compression, encoding speed, ladder rungs), checked to be square."""
+        self.emit("table", **protocol.table_fields(name, columns, rows))
 
     def start(self, *, config: dict[str, Any], device: str = "cpu", total: int | None = None) -> None:
         """Record the resolved config in config.json and announce the start."""
         if self._emit_enabled:
-            path = self.run_dir / "config.json"
-            doc = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            path = self.run_dir / CONFIG_FILE
+            doc = protocol.read_json_object(path)
             doc["resolved"] = config
             write_json_atomic(path, doc)
         self.emit("start", pid=os.getpid(), device=device, config=config, total=total)
 
     def end(self, status: str, summary: dict[str, Any] | None = None) -> None:
-        assert status in ("done", "stopped"), status
+        if status not in protocol.END_STATUSES:
+            raise ValueError(f"end status must be one of {protocol.END_STATUSES}, not {status!r}")
         self.emit("end", status=status, summary=summary or {})
         self._ended = True
 
@@ -285,10 +269,5 @@ class RunContext:
         return self.run_dir / name
 
 
-def _jsonable(value: Any) -> Any:
-    """float('nan') stays nan in json.dumps; tensors and numpy scalars become numbers."""
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+def _file_id(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import re
 import sqlite3
 
 import pytest
@@ -220,3 +221,123 @@ def test_restore_refuses_an_export_missing_a_table(store):
 def test_reading_entry_ids_beyond_sqlite_integers(store):
     with pytest.raises(StoreError, match="no reading-list entry"):
         store.move_reading(10**30, "archive")
+
+
+# -- the migration lock ---------------------------------------------------------------------
+
+def test_a_new_database_is_not_migrated_while_another_process_holds_the_lock(tmp_path, monkeypatch):
+    """Deterministic, unlike a race between processes: with the lock held by someone else
+    the migration must wait, and run as soon as it is released."""
+    import fcntl
+    import threading
+
+    from studytui.store import store as store_module
+
+    path = tmp_path / "studytui.db"
+    started = threading.Event()
+    real_build = store_module.migrations.build
+
+    def build_and_note():
+        started.set()
+        return real_build()
+
+    monkeypatch.setattr(store_module.migrations, "build", build_and_note)
+    opened: list = []
+    with open(path.with_name(path.name + ".migrate.lock"), "a") as other_process:
+        fcntl.flock(other_process, fcntl.LOCK_EX)   # a separate open file: flock treats it as another owner
+        worker = threading.Thread(target=lambda: opened.append(Store(path)), daemon=True)
+        worker.start()
+        assert not started.wait(1.0), "migrated while another process held the migration lock"
+        assert worker.is_alive()
+    worker.join(30)
+    assert started.is_set() and opened and opened[0].applied_migrations() == migrations.NAMES
+    opened[0].close()
+
+
+# -- export and restore against the database itself ------------------------------------------
+
+def _full(store):
+    """Every table the export carries, read straight from SQLite: every column the table
+    has (not just those the export names), every row in rowid order."""
+    out = {}
+    for table in ("progress", "notes", "time_log", "events", "reading"):
+        cols = [r[1] for r in store.conn.execute(f"PRAGMA table_info({table})")]
+        out[table] = (cols, store.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall())
+    return out
+
+
+def _populated(store):
+    """Every column of every exported table holds a non-NULL value in some row."""
+    store.set_status("c/a", "done")
+    store.set_status("c/b", "doing")
+    store.set_note("c/a", "## notes\nwith ✅ and 中文")
+    store.log_time("c/a", 1500, source="timer")
+    store.log_time("c/b", 600)   # the undo below takes this one back
+    rid = store.add_reading("https://example.org/p", "A paper", kind="paper", tags=["rl", "ppo"])
+    store.move_reading(rid, "course", course="c")
+    store.add_reading("https://example.org/q", "Another")
+    store.undo()
+    for table, (cols, rows) in _full(store).items():
+        for i, col in enumerate(cols):
+            assert any(row[i] is not None for row in rows), f"{table}.{col} is NULL in every row"
+
+
+def test_export_restore_reproduces_every_column_of_every_table(store, tmp_path):
+    _populated(store)
+    exported = json.loads(json.dumps(store.export_state()))
+    fresh = Store(tmp_path / "fresh" / "studytui.db")
+    fresh.set_status("x/stale", "done")      # replaced, not merged
+    fresh.restore_state(exported)
+    assert _full(fresh) == _full(store)
+    fresh.restore_state(exported)
+    assert _full(fresh) == _full(store)
+    fresh.close()
+
+
+def test_restore_names_the_bad_row_and_changes_nothing(store):
+    _populated(store)
+    before = _full(store)
+    good = json.loads(json.dumps(store.export_state()))
+    cases = [
+        ("progress", 0, "status", "finished", "progress[0].status must be one of"),
+        ("progress", 1, "updated_at", "yesterday", "progress[1].updated_at is not an ISO 8601 time"),
+        ("notes", 0, "body", 42, "notes[0].body must be text"),
+        ("notes", 0, "key", "c/\x1b]0;x\x07", "notes[0].key contains a control character U+001B"),
+        ("time_log", 0, "seconds", 10**20, "time_log[0].seconds must be between"),
+        ("time_log", 0, "seconds", True, "time_log[0].seconds must be a whole number"),
+        ("events", 0, "old", "{not json", "events[0].old is not JSON text"),
+        ("events", 1, "id", 1, "events[1].id 1 appears twice"),
+        ("reading", 0, "url", "javascript:alert(1)", "reading[0].url must be an http(s) URL"),
+        ("reading", 1, "tags", "[/]", "reading[1].tags is not a JSON list"),
+        ("reading", 1, "title", "x\u202eexe", "reading[1].title contains a control character U+202E"),
+        ("reading", 0, "status", "trash", "reading[0].status must be one of"),
+    ]
+    for table, row, column, value, message in cases:
+        doc = json.loads(json.dumps(good))
+        doc[table][row][column] = value
+        with pytest.raises(StoreError, match=re.escape(message)):
+            store.restore_state(doc)
+        assert _full(store) == before, (table, column)
+
+
+def test_delete_reading_removes_the_entry_and_records_it(store):
+    keep = store.add_reading("https://example.org/keep", "keep")
+    gone = store.add_reading("https://example.org/gone", "gone", tags=["x"])
+    removed = store.delete_reading(gone)
+    assert removed["title"] == "gone" and removed["tags"] == ["x"]
+    assert [r["id"] for r in store.reading()] == [keep]
+    assert store.events(limit=1)[0]["new"] == {"id": gone, "status": "deleted"}
+    with pytest.raises(StoreError, match="no reading-list entry"):
+        store.delete_reading(gone)
+
+
+def test_a_stored_odd_value_is_shown_not_fatal(store):
+    store.conn.execute("INSERT INTO reading (url, title, tags, added_at, updated_at) "
+                       "VALUES ('https://e.org', 't', '[/]', 'x', 'x')")
+    store.conn.execute("INSERT INTO events (at, key, kind, old, new) VALUES ('not a time', 'k', 'status', "
+                       "'{bad', 'todo')")
+    assert store.reading()[0]["tags"] == ["[/]"]
+    assert store.events(limit=1)[0]["old"] == "{bad"
+    assert store.streak() == 0
+    with pytest.raises(StoreError, match="damaged; it cannot be undone"):
+        store.undo()

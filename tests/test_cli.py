@@ -286,3 +286,107 @@ def test_an_unexpected_error_is_one_line_unless_debugging(cli, monkeypatch, caps
     monkeypatch.setattr("sys.argv", ["studytui", *args])
     with pytest.raises(RuntimeError, match="kaput"):
         cli_main.run()
+
+
+def test_restore_announces_only_the_backup_it_wrote(cli, tmp_path):
+    cli("mark", "micrograd", "done")
+    cli("note", "micrograd", "before the restore")
+    before = as_json(cli("export"))
+    empty = {k: ([] if isinstance(v, list) else v) for k, v in before.items()}
+    doc = tmp_path / "empty.json"
+    doc.write_text(json.dumps(empty), encoding="utf-8")
+    out = cli("restore", str(doc)).stdout
+    saved = Path(re.search(r"previous state saved to (\S+\.json)", out).group(1))
+    backup = json.loads(saved.read_text(encoding="utf-8"))
+    for table in ("progress", "notes", "time_log", "events", "reading"):
+        assert backup[table] == before[table]
+    assert as_json(cli("show", "micrograd", "--json"))["status"] == "todo"
+    # Restoring into an empty state keeps nothing worth a backup, and says none.
+    again = cli("restore", str(doc)).stdout
+    assert "saved" not in again and len(list(saved.parent.iterdir())) == 1
+
+
+def test_a_refused_restore_writes_no_backup(cli, tmp_path):
+    cli("mark", "micrograd", "done")
+    doc = as_json(cli("export"))
+    doc["progress"][0]["status"] = "finished"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    result = cli("restore", str(bad), ok=False)
+    assert result.exit_code == 2 and "progress[0].status must be one of" in result.output
+    assert "saved" not in result.output
+    home = Path(os.environ["STUDYTUI_HOME"])
+    assert not (home / "backups").exists()
+    assert as_json(cli("show", "micrograd", "--json"))["status"] == "done"
+
+
+PLAYLISTS = """\
+id: pl
+title: Playlists
+sections:
+  - id: s
+    title: S
+    items:
+      - id: basics
+        title: Basics
+        kind: video
+        duration: 10m
+      - id: series
+        title: A series that needs the basics
+        kind: playlist
+        prerequisites: [basics]
+        items:
+          - id: ep1
+            title: Episode 1
+            kind: video
+          - id: ep2
+            title: Episode 2
+            kind: video
+      - id: after-series
+        title: Needs the whole series
+        kind: video
+        prerequisites: [series]
+"""
+
+
+def test_next_with_playlists(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "pl"
+    folder.mkdir()
+    (folder / "pl.yaml").write_text(PLAYLISTS, encoding="utf-8")
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(app, ["--no-builtin", "-c", str(folder), *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    def next_keys():
+        return [i["key"] for i in json.loads(run("next", "-n", "10", "--json").stdout)["items"]]
+
+    # The playlist's prerequisite gates its videos, and what needs the playlist waits too.
+    assert next_keys() == ["pl/basics"]
+    run("mark", "basics", "done")
+    assert next_keys() == ["pl/ep1", "pl/ep2"]
+    # One video done is not the playlist done.
+    run("mark", "ep1", "done")
+    assert next_keys() == ["pl/ep2"]
+    # Every video finished (one skipped) finishes the playlist: what depends on it is ready.
+    run("mark", "ep2", "skipped")
+    assert next_keys() == ["pl/after-series"]
+    # Marking the playlist itself done does the same.
+    run("mark", "ep1", "todo")
+    run("mark", "ep2", "todo")
+    assert "pl/after-series" not in next_keys()
+    run("mark", "series", "done")
+    assert next_keys() == ["pl/after-series"]
+
+
+def test_reading_rm(cli):
+    cli("add", "https://example.org/a", "--title", "A")
+    cli("add", "https://example.org/b", "--title", "B")
+    result = cli("reading", "rm", "1")
+    assert "deleted #1 (A)" in result.stdout
+    assert [e["title"] for e in as_json(cli("reading", "--json"))["entries"]] == ["B"]
+    assert cli("reading", "rm", "1", ok=False).exit_code == 1
+    assert cli("reading", "rm", ok=False).exit_code == 2

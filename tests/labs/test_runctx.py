@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +71,45 @@ def test_a_run_whose_folder_stays_runs_on(tmp_path, monkeypatch):
             assert not ctx.stop_requested
         ctx.end("done")
     assert (tmp_path / "metrics.jsonl").read_text().count('"event": "step"') == 19
+
+
+# -- settings declared twice (manifest and config dataclass) must agree ---------------------------
+
+# How a lab turns its settings into its config, where that is not `Config(**settings)`.
+RESOLVERS = {"gpt": "labs.gpt.config:resolve_config"}
+# Labs with no config dataclass, and why (nothing of theirs is declared twice).
+NO_CONFIG = {"gpt-ladder": "reads its settings as given: sizes and steps are chosen per device"}
+
+
+def _load(ref: str):
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _builtin_manifests() -> list:
+    return [m for m in protocol.discover()[0].values()
+            if m.path.resolve().is_relative_to(Path(protocol.__file__).resolve().parent)]
+
+
+def test_every_builtin_lab_names_its_config_class():
+    missing = {m.name for m in _builtin_manifests() if not m.raw.get("config") and m.name not in NO_CONFIG}
+    assert missing == set(), 'add "config": "module:Class" to these manifests (docs/protocol.md)'
+
+
+@pytest.mark.parametrize("manifest", [m for m in _builtin_manifests() if m.raw.get("config")],
+                         ids=lambda m: m.name)
+def test_manifest_defaults_equal_the_config_class_defaults(manifest):
+    """A run with no settings gets what the config class says by default: every setting the
+    manifest gives a default (null means "the preset's" or "derived") is the same there."""
+    config_class = _load(manifest.raw["config"])
+    assert dataclasses.is_dataclass(config_class)
+    defaults = protocol.resolve_settings(manifest, {})
+    resolve = _load(RESOLVERS[manifest.name]) if manifest.name in RESOLVERS else lambda s: config_class(**s)
+    resolved, plain = resolve(defaults), config_class()
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    declared_twice = [s["name"] for s in manifest.settings
+                      if s.get("default") is not None and s["name"] in fields]
+    assert declared_twice, "nothing compared"
+    differ = {n: (getattr(resolved, n), getattr(plain, n)) for n in declared_twice
+              if getattr(resolved, n) != getattr(plain, n)}
+    assert differ == {}, "setting: (manifest default, config class default)"

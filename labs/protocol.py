@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import secrets
 import stat
 import sys
 import time
@@ -161,7 +160,7 @@ _RUN_ID = re.compile(r"(?P<lab>.+)-(?P<stamp>\d{8}-\d{6})-(?P<tag>[0-9a-f]{4})")
 
 def new_run_id(lab: str, now: dt.datetime | None = None) -> str:
     """`<lab>-YYYYMMDD-HHMMSS-<4 hex>`: sorts by start time within a lab."""
-    return f"{lab}-{(now or dt.datetime.now()).strftime(RUN_ID_STAMP)}-{secrets.token_hex(2)}"
+    return f"{lab}-{(now or dt.datetime.now()).strftime(RUN_ID_STAMP)}-{os.urandom(2).hex()}"
 
 
 def run_id_order(run_id: str) -> tuple[str, str]:
@@ -229,7 +228,8 @@ def write_target(path: Path) -> Path:
         raise IsADirectoryError(errno.EISDIR, f"{path} is a folder, not a file; nothing written")
     if not stat.S_ISREG(mode):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
-                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
         raise OSError(errno.EINVAL, f"{path} is {kind}; nothing written (give a regular file)")
     return target
 
@@ -245,7 +245,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         old_mode = None
     # A fresh random name opened with O_EXCL: a file or link planted at a guessable
     # temporary name can neither be written through nor swapped in.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:

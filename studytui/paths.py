@@ -9,17 +9,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-HOME_ENV = "STUDYTUI_HOME"
+from labs import protocol
+
+HOME_ENV = protocol.HOME_ENV
 CURRICULUM_ENV = "STUDYTUI_CURRICULUM"
 
 
 def home_dir() -> Path:
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir  # imported here: only needed without the env var
-
-    return Path(user_data_dir("studytui", appauthor=False))
+    """$STUDYTUI_HOME, else the platform's user data folder: the run protocol's one
+    definition, which the labs use too (they find runs and caches under the same home)."""
+    return protocol.home_dir()
 
 
 def db_path(home: Path | None = None) -> Path:

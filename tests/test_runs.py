@@ -561,3 +561,42 @@ def test_a_launched_run_whose_folder_is_deleted_ends(sess):
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 2
     assert run_id not in {r["id"] for r in refresh_runs(sess)}
+
+
+# -- the home: one definition, stdlib only, the same folder platformdirs names ---------------------
+
+@pytest.mark.parametrize("xdg", [None, "/tmp/xdg-data", "  "])
+def test_the_home_is_where_platformdirs_puts_user_data(monkeypatch, xdg):
+    from platformdirs import user_data_dir
+
+    from labs import protocol
+
+    monkeypatch.delenv("STUDYTUI_HOME", raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert protocol.home_dir() == Path(user_data_dir("studytui", appauthor=False))
+
+
+def test_the_home_on_macos_and_windows(monkeypatch):
+    from platformdirs.macos import MacOS
+
+    from labs import protocol
+
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setattr(protocol.sys, "platform", "darwin")
+    assert protocol.platform_data_dir() == Path(MacOS("studytui", appauthor=False).user_data_dir)
+    # platformdirs asks Windows for the Local AppData known folder, which LOCALAPPDATA names.
+    monkeypatch.setattr(protocol.sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", "/c/Users/me/AppData/Local")
+    assert protocol.platform_data_dir() == Path("/c/Users/me/AppData/Local/studytui")
+
+
+def test_studytui_home_wins_and_app_and_labs_agree(monkeypatch, tmp_path):
+    from labs import protocol
+    from studytui import paths
+
+    monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "h"))
+    assert protocol.home_dir() == paths.home_dir() == tmp_path / "h"
+    assert protocol.runs_dir() == paths.runs_dir() == tmp_path / "h" / "runs"

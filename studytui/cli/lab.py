@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from studytui.cli.common import console, err_console, fail, print_json, session
+from studytui.safetext import clean, plain
 from studytui.runs import (LabManifest, RunError, RunState, RunWatch, SettingError, duration_s,
                            get_manifest, load_manifests, parse_settings, refresh_runs,
                            resolve_run, start_run, stop_run)
@@ -158,9 +159,9 @@ def list_runs(
     for r in rows:
         j = run_json(r, manifests)
         figure = f"{j['key_metric']} {fmt_value(j['key_value'])}" if j["key_value"] is not None else "–"
-        cells = [r["id"]] + ([r["lab"]] if show_lab else [])
-        table.add_row(*cells, Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
-                      fmt_started(r["created_at"]), fmt_duration(j["duration_s"]), figure)
+        cells = [plain(r["id"])] + ([plain(r["lab"])] if show_lab else [])
+        table.add_row(*cells, plain(r["status"], STATUS_STYLE.get(r["status"], "")),
+                      fmt_started(r["created_at"]), fmt_duration(j["duration_s"]), plain(figure))
     console.print(table)
 
 
@@ -189,12 +190,12 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     grid.add_row("started", fmt_started(doc["created_at"]))
     grid.add_row("duration", fmt_duration(doc["duration_s"]))
     if st.device:
-        grid.add_row("device", st.device)
-    grid.add_row("folder", doc["dir"])
+        grid.add_row("device", plain(st.device))
+    grid.add_row("folder", plain(doc["dir"]))
     if st.error:
-        grid.add_row("error", Text(st.error, style="red"))
+        grid.add_row("error", plain(st.error, "red", multiline=True))
     if doc["summary"].get("note"):
-        grid.add_row("note", str(doc["summary"]["note"]))
+        grid.add_row("note", plain(doc["summary"]["note"]))
     console.print(grid)
     console.print(_kv_table("settings", doc["settings"]))
     if st.resolved:
@@ -210,7 +211,7 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     if doc["status"] in ("failed", "interrupted"):
         tail = _stderr_tail(Path(doc["dir"]))
         if tail:
-            console.print(Panel(Text(tail), title="stderr.log (last lines)", title_align="left"))
+            console.print(Panel(plain(tail, multiline=True), title="stderr.log (last lines)", title_align="left"))
 
 
 @lab_app.command("attach")
@@ -259,16 +260,16 @@ def _kv_table(title: str, d: dict[str, Any]) -> Table:
     t.add_column(style="cyan")
     t.add_column(overflow="fold")
     for k, v in d.items():
-        t.add_row(str(k), fmt_value(v) if not isinstance(v, (dict, list)) else json.dumps(v))
+        t.add_row(plain(k), plain(fmt_value(v) if not isinstance(v, (dict, list)) else json.dumps(v)))
     return t
 
 
 def _result_table(name: str, t: dict[str, Any]) -> Table:
     table = Table(title=name, title_justify="left", expand=False)
     for c in t["columns"]:
-        table.add_column(str(c))
+        table.add_column(plain(c))
     for row in t["rows"]:
-        table.add_row(*[fmt_value(v) for v in (row if isinstance(row, list) else [row])])
+        table.add_row(*[plain(fmt_value(v)) for v in (row if isinstance(row, list) else [row])])
     return table
 
 
@@ -286,8 +287,8 @@ def _stderr_tail(run_dir: Path, lines: int = 12) -> str:
 def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | None,
                 now: float) -> Group:
     """What `lab attach` shows: header, progress, last metrics, the latest events."""
-    head = Text.assemble((run_id, "bold"), "  ", (status, STATUS_STYLE.get(status, "")),
-                         f"  on {st.device}" if st.device else "")
+    head = Text.assemble((clean(run_id), "bold"), "  ", (clean(status), STATUS_STYLE.get(status, "")),
+                         f"  on {clean(st.device)}" if st.device else "")
     elapsed = ((st.ended_t or now) - st.started_t) if st.started_t else None
     done, total = st.done_and_total()
     parts: list[Any] = [head]
@@ -305,26 +306,27 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
     if shown:
         for k, _ in shown:
             metrics.add_column(justify="right")
-        metrics.add_row(*[Text(k, style="dim") for k, _ in shown])
-        metrics.add_row(*[fmt_value(v) for _, v in shown])
+        metrics.add_row(*[plain(k, "dim") for k, _ in shown])
+        metrics.add_row(*[plain(fmt_value(v)) for _, v in shown])
         parts.append(metrics)
     if st.merges:
         merges = Table("rank", "pair", "token", "count", title="latest merges", title_justify="left")
         for m in list(st.merges)[-5:]:
-            merges.add_row(fmt_value(m.get("rank")), str(m.get("pair")), repr(m.get("text", m.get("token"))),
-                           fmt_value(m.get("count")))
+            merges.add_row(plain(fmt_value(m.get("rank"))), plain(m.get("pair")),
+                           plain(repr(m.get("text", m.get("token")))), plain(fmt_value(m.get("count"))))
         parts.append(merges)
     if st.samples:
         s = st.samples[-1]
-        parts.append(Panel(Text(s["text"][-400:]), title=f"sample, step {s['step']}", title_align="left"))
+        parts.append(Panel(plain(s["text"][-400:], multiline=True), title=plain(f"sample, step {s['step']}"),
+                           title_align="left"))
     for name, t in list(st.tables.items())[-2:]:
         parts.append(_result_table(name, t))
     # The error event is in the log too: show it once, in red, below.
     log = [text for _, text in st.log if not (st.error and text == f"error: {st.error}")]
     if log:
-        parts.append(Text("\n".join(log[-5:]), style="dim"))
+        parts.append(plain("\n".join(log[-5:]), "dim", multiline=True))
     if st.error:
-        parts.append(Text(f"error: {st.error}", style="bold red"))
+        parts.append(plain(f"error: {st.error}", "bold red", multiline=True))
     return Group(*parts)
 
 

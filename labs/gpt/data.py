@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labs import protocol
 from labs.common.corpus import iter_texts, no_text_error, text_files
 from labs.common.runctx import SettingError
 
@@ -49,11 +50,7 @@ class DataError(SettingError):
 
 def studytui_home() -> Path:
     """$STUDYTUI_HOME, else the platform's user data folder (as studytui.paths does)."""
-    env = os.environ.get("STUDYTUI_HOME")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-    return Path(user_data_dir("studytui", appauthor=False))
+    return protocol.home_dir()
 
 
 # -- tokenizers ---------------------------------------------------------------------------

@@ -23,6 +23,8 @@ import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
+from labs.protocol import write_atomic
+
 MODEL_VERSION = "minbpe v1"
 _NEVER = float("inf")
 _LONG = 64   # sequences longer than this are merged with a heap (BasicTokenizer's whole text)
@@ -261,9 +263,7 @@ class Tokenizer:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text)   # the protocol's: temp file, fsync, rename
 
 
 class Merge(NamedTuple):

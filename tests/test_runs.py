@@ -600,3 +600,46 @@ def test_studytui_home_wins_and_app_and_labs_agree(monkeypatch, tmp_path):
     monkeypatch.setenv("STUDYTUI_HOME", str(tmp_path / "h"))
     assert protocol.home_dir() == paths.home_dir() == tmp_path / "h"
     assert protocol.runs_dir() == paths.runs_dir() == tmp_path / "h" / "runs"
+
+
+# -- docs/protocol.md, "Add a lab in 6 steps", proven by the fake lab --------------------------------
+
+def test_the_fake_lab_follows_the_add_a_lab_checklist(tmp_path, monkeypatch):
+    import ast
+    import importlib
+
+    from labs import protocol
+
+    monkeypatch.setenv("STUDYTUI_LABS_PATH", str(FAKE_LABS))
+    monkeypatch.syspath_prepend(str(FAKE_LABS))
+    package = FAKE_LABS / "fakelab"
+    # 1. a package that imports neither studytui nor textual
+    assert (package / "__init__.py").is_file()
+    imported = {n.split(".")[0] for f in package.glob("*.py")
+                for node in ast.walk(ast.parse(f.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for n in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])}
+    assert not imported & {"studytui", "textual", "torch"}
+    # 2. a manifest the app finds, naming its module, config and key metric
+    manifest = protocol.find_manifest("fake")
+    assert manifest.path == package / "fake.lab.json" and manifest.import_root == FAKE_LABS
+    assert manifest.module == "fakelab.run" and manifest.key_metric and manifest.raw["config"]
+    # 3. a config dataclass with the manifest's defaults
+    module, _, name = manifest.raw["config"].partition(":")
+    config_class = getattr(importlib.import_module(module), name)
+    assert config_class(**protocol.resolve_settings(manifest, {})) == config_class()
+    # 4. run.py on RunContext: by hand, to the end, with the key metric in the summary
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FAKE_LABS), str(Path(__file__).parents[1])]),
+               STUDYTUI_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-m", manifest.module, "--out", str(tmp_path / "runs"),
+                           "--set", "steps=6", "--set", "delay=0"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    # 5. only events the app knows, so the run view shows it with no change
+    assert {e["event"] for e in events} <= set(protocol.EVENTS)
+    assert events[0]["event"] == "start" and events[-1]["event"] == "end"
+    assert manifest.key_metric in events[-1]["summary"]
+    watch = RunWatch(run_dir)
+    watch.poll()
+    assert watch.status == "done" and watch.state.step == 6

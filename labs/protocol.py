@@ -47,7 +47,6 @@ STOP_FILE = "stop.json"          # written by `lab stop`: when a stop was asked,
 EVENTS = ("start", "step", "eval", "sample", "progress", "merges", "table", "checkpoint",
           "log", "end", "error")
 END_STATUSES = ("done", "stopped")
-RUN_STATUSES = ("running", "done", "stopped", "failed", "interrupted")
 # Numbers a step/eval event may carry; the same keys in JSON, SQLite and the UI.
 METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu",
                "gpu_mem_mb", "gpu_util")

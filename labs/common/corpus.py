@@ -17,7 +17,7 @@ import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
-from labs.common.runctx import SettingError
+from labs.protocol import SettingError
 
 
 class CorpusError(SettingError):

@@ -5,7 +5,7 @@ the TUI both use it. Import from here. Inside, imports go one way:
 launcher -> index -> watch -> events -> labs.protocol (children and manifest stand alone).
 """
 
-from labs.protocol import METRIC_KEYS, RUN_STATUSES
+from labs.protocol import METRIC_KEYS
 from studytui.runs.events import Line, RunState, RunTail, Series
 from studytui.runs.index import RunError, duration_s, refresh_runs, resolve_run, watch_for
 from studytui.runs.launcher import start_run, stop_run
@@ -13,7 +13,7 @@ from studytui.runs.manifest import (LabManifest, SettingError, get_manifest, lab
                                     load_manifests, parse_settings)
 from studytui.runs.watch import RunChange, RunWatch
 
-__all__ = ["METRIC_KEYS", "RUN_STATUSES", "LabManifest", "Line", "RunChange", "RunError",
+__all__ = ["METRIC_KEYS", "LabManifest", "Line", "RunChange", "RunError",
            "RunState", "RunTail", "RunWatch", "Series", "SettingError", "duration_s",
            "get_manifest", "lab_names", "load_manifests", "parse_settings", "refresh_runs",
            "resolve_run", "start_run", "stop_run", "watch_for"]

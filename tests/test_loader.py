@@ -307,3 +307,35 @@ def test_a_corrupt_cache_means_a_cold_load(tmp_path):
     (cache / "curriculum.json").write_text('{"format": "studytui-curriculum-cache", "version": 1, '
                                            '"key": null, "courses": 5}', encoding="utf-8")
     assert load_curriculum([VALID], known_labs=LABS, cache_dir=cache).curriculum.course("gpt2")
+
+def test_unreadable_files_in_a_folder_are_reported_not_skipped(tmp_path):
+    import os
+
+    folder = tmp_path / "cur"
+    shutil.copytree(VALID, folder)
+    (folder / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "folder.yaml").mkdir()          # a folder named like a file is not a course
+    problems = {(Path(p.path).name, p.message) for p in validate_paths([folder], known_labs=LABS)}
+    assert ("dangling.yaml", "cannot read file: No such file or directory") in problems
+    assert ("pipe.yaml", "not a regular file") in problems
+    assert not any(name == "folder.yaml" for name, _ in problems)
+    assert load_curriculum([folder], known_labs=LABS).curriculum.course("gpt2") is not None
+
+
+def test_text_with_control_characters_is_a_problem_at_its_position(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text('id: c\ntitle: "ok"\nsections:\n  - id: s\n    title: S\n    items:\n'
+                    '      - id: a\n        title: "A \\e]0;t\\a"\n'
+                    '      - id: b\n        title: B\n        summary: "line one\\nline two\\ttabbed"\n'
+                    '        tags: ["ok", "bidi \\u202e"]\n        url: "https://x.example/ a"\n',
+                    encoding="utf-8")
+    problems = [str(p).split(":", 1)[1] for p in validate_paths([path])]
+    assert problems == [
+        "8:16: title contains a control character U+001B ESCAPE at offset 2 (and 1 more)",
+        "12:22: tags: an entry contains a control character U+202E RIGHT-TO-LEFT OVERRIDE at offset 5",
+        "13:14: url must be an http(s) URL without spaces, got 'https://x.example/ a'",
+    ]
+    items = load_curriculum([], extra_files=[path]).curriculum.items_by_key
+    assert set(items) == {"c/b"} and items["c/b"].summary == "line one\nline two\ttabbed"
+    assert items["c/b"].tags == ("ok",) and items["c/b"].url is None

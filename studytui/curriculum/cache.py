@@ -90,7 +90,7 @@ def _item_doc(item: Item) -> dict:
 
 
 def _item(doc: dict) -> Item:
-    kw = dict(doc)
+    kw = doc   # freshly parsed and used once: changed in place, no copy
     for name in _ITEM_TUPLES:
         if name in kw:
             kw[name] = tuple(kw[name])

@@ -98,6 +98,7 @@ ERRORS = [
     (("add", "https://ok.example/", "--kind", "[/]"), 2),
     (("note", "markup", "\x1b]52;c;ZXZpbA==\x07"), 1), (("validate",), 1),
     (("--db", "[/]", "status"), None), (("[/]",), 2), (("status", "--[/]"), 2),
+    (("show", "micro\udcffgrad"), 2), (("note", "markup", "\udcff"), 2),   # non-UTF-8 bytes in argv
 ]
 
 

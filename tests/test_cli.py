@@ -390,3 +390,27 @@ def test_reading_rm(cli):
     assert [e["title"] for e in as_json(cli("reading", "--json"))["entries"]] == ["B"]
     assert cli("reading", "rm", "1", ok=False).exit_code == 1
     assert cli("reading", "rm", ok=False).exit_code == 2
+
+
+def test_the_last_resort_handler_survives_a_hostile_error(cli, monkeypatch, capsys, tmp_path):
+    from studytui.cli import main as cli_main
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("str() fails too")
+
+    def boom(*args, **kwargs):
+        raise Unprintable()
+
+    monkeypatch.setattr(cli_main, "course_summaries", boom)
+    # The home cannot take a log: the handler falls back to the temporary folder.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the home should be", encoding="utf-8")
+    monkeypatch.setenv("STUDYTUI_HOME", str(blocked))
+    code, err = run_main(monkeypatch, capsys, "--db", str(tmp_path / "x.db"), "--no-builtin",
+                         "-c", str(cli.curriculum), "status")
+    assert code == 70 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "Unprintable" in err
+    log = Path(re.search(r"the traceback is in (\S+\.log)", err).group(1))
+    assert not log.is_relative_to(blocked) and "Unprintable" in log.read_text(encoding="utf-8")
+    log.unlink()

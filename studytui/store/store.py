@@ -161,14 +161,20 @@ class Store:
         """Stop, touching nothing, when the file is another application's SQLite database:
         someone's `--db ~/.mozilla/.../places.sqlite` must not gain our tables."""
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return
+        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if app_id == APPLICATION_ID or not tables:
-            return   # ours, or empty (a new database)
+        if app_id == 0 and user_version == 0 and not tables:
+            return   # a new, empty database
         ours = False
         if app_id == 0 and "_sqlite_migrations" in tables:   # made before we stamped the header
             ours = conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1",
                                 (migrations.MIGRATION_SET,)).fetchone() is not None
         if not ours:
+            if not tables:
+                raise ForeignDatabase(f"{self.path} belongs to another application (its header says "
+                                      f"application_id {app_id}, user_version {user_version}); left untouched")
             raise ForeignDatabase(
                 f"{self.path} is another application's SQLite database (tables: "
                 f"{', '.join(sorted(tables)[:4])}{', ...' if len(tables) > 4 else ''}); left untouched. "

@@ -194,3 +194,21 @@ def test_an_older_studytui_database_without_the_header_stamp_still_opens(tmp_pat
     conn.commit()
     conn.close()
     assert Store(db).status_of("evil/markup") == "doing"
+
+
+def test_an_empty_database_stamped_by_another_application_is_refused(tmp_path):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("PRAGMA application_id = 1234")
+    conn.commit()
+    conn.close()
+    digest = hashlib.sha256(other.read_bytes()).hexdigest()
+    with pytest.raises(ForeignDatabase, match="application_id 1234"):
+        Store(other)
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == digest
+
+
+def test_a_new_database_is_stamped_as_ours(tmp_path):
+    Store(tmp_path / "new.db").close()
+    conn = sqlite3.connect(tmp_path / "new.db")
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x53545549

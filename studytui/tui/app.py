@@ -179,7 +179,9 @@ class StudyApp(ReportsWorkerFailures, App):
             self.refresh_state()
 
     # -- modes that block everything: too small, damaged database -----------------------------
-    def on_resize(self, event: events.Resize) -> None:
+    async def _on_resize(self, event: events.Resize) -> None:
+        # Textual's own handler stops the event, so a public `on_resize` never runs here.
+        await super()._on_resize(event)
         self._check_size()
 
     def _check_size(self) -> None:

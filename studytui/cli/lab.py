@@ -79,8 +79,8 @@ def list_labs(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
         console.print("No labs found. (Labs are found beside the `labs` package and in STUDYTUI_LABS_PATH.)")
         return
     for m in manifests.values():
-        table = Table(title=f"[bold]{m.name}[/] — {m.title}", title_justify="left",
-                      caption=m.summary or None, caption_justify="left", expand=False)
+        table = Table(title=Text.assemble((clean(m.name), "bold"), " — ", clean(m.title)), title_justify="left",
+                      caption=plain(m.summary) if m.summary else None, caption_justify="left", expand=False)
         table.add_column("setting", style="cyan")
         table.add_column("type")
         table.add_column("default")
@@ -91,7 +91,7 @@ def list_labs(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
                 kind = "|".join(map(str, s.get("choices", [])))
             elif kind in ("int", "float") and ("min" in s or "max" in s):
                 kind += f" [{s.get('min', '')}..{s.get('max', '')}]"
-            table.add_row(s["name"], kind, fmt_value(s.get("default")), s.get("help", ""))
+            table.add_row(plain(s["name"]), plain(kind), plain(fmt_value(s.get("default"))), plain(s.get("help", "")))
         console.print(table)
         console.print(f"  run it: [bold]studytui lab run {m.name} --set NAME=VALUE[/]\n", highlight=False)
 
@@ -265,7 +265,7 @@ def _kv_table(title: str, d: dict[str, Any]) -> Table:
 
 
 def _result_table(name: str, t: dict[str, Any]) -> Table:
-    table = Table(title=name, title_justify="left", expand=False)
+    table = Table(title=plain(name), title_justify="left", expand=False)
     for c in t["columns"]:
         table.add_column(plain(c))
     for row in t["rows"]:
@@ -296,7 +296,7 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
         bar = ProgressBar(total=total, completed=min(done or 0, total), width=40)
         eta = st.eta_s(now) if status == "running" else None
         line = Table.grid(padding=(0, 1))
-        line.add_row(bar, f"{fmt_value(done or 0)}/{fmt_value(total)} {st.progress.get('unit') or 'steps'}",
+        line.add_row(bar, plain(f"{fmt_value(done or 0)}/{fmt_value(total)} {st.progress.get('unit') or 'steps'}"),
                      f"elapsed {fmt_duration(elapsed)}", f"ETA {fmt_duration(eta)}" if eta else "")
         parts.append(line)
     else:

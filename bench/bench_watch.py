@@ -32,18 +32,17 @@ from studytui.session import Session  # noqa: E402
 
 WARMUP_STEPS = 3
 WATCHER = """
-import sys
-from textual.app import App
+import asyncio, sys
 from studytui.session import Session
-from studytui.tui.screens.labs import RunScreen
+from studytui.tui.app import build_app
+from studytui.tui.screens.run_view import RunScreen
 
-class Watch(App):
-    def on_mount(self):
-        self.push_screen(RunScreen(Session(), sys.argv[1]))
+async def watch_the_run(pilot):   # the real app (its run monitor included), on the run view
+    pilot.app.push_screen(RunScreen(pilot.app.session, sys.argv[1]))
+    await asyncio.Event().wait()
 
-Watch().run(headless=True, size=(120, 40))
+build_app(Session()).run(headless=True, size=(120, 40), auto_pilot=watch_the_run)
 """
-
 
 def one_run(session: Session, pairs: list[str], watched: bool) -> float:
     manifest = get_manifest("gpt")
@@ -60,6 +59,8 @@ def one_run(session: Session, pairs: list[str], watched: bool) -> float:
             break
         time.sleep(0.2)
     if watcher is not None:
+        # A watcher that died early (an import error, say) would measure nothing.
+        assert watcher.poll() is None, f"the watcher exited early ({watcher.returncode})"
         watcher.kill()
         watcher.wait()
     assert watch.status == "done", f"{run_id} ended {watch.status}: {watch.state.error}"

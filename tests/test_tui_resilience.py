@@ -174,3 +174,68 @@ async def test_a_failing_worker_says_so(lab_session):
         await until(pilot, lambda: any("reading the runs folder failed" in str(n.message)
                                        for n in app._notifications))
         assert app.return_code is None
+
+
+def write_finished_run(home, run_id: str, lab: str, tables: dict) -> None:
+    """A canned finished run whose only news is its result tables."""
+    import json
+
+    run = home / "runs" / run_id
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
+    t = 1741944600.0
+    events = [{"event": "start", "t": t, "pid": 1, "device": "cpu", "total": 1},
+              {"event": "step", "t": t + 1, "step": 1, "loss": 3.0}]
+    events += [{"event": "table", "t": t + 2, "name": name, "columns": cols, "rows": rows}
+               for name, (cols, rows) in tables.items()]
+    events.append({"event": "end", "t": t + 3, "status": "done"})
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, **e}) + "\n" for e in events))
+
+
+LADDER = (["rung", "tok/s", "ms/step", "vs fp32", "loss"],
+          [[rung, 1000.0 * (i + 1), 500.0 / (i + 1), float(i + 1), 10.9]
+           for i, rung in enumerate(("fp32", "tf32", "bf16", "compile", "flash", "vocab 50304", "fused adamw"))])
+COMPARISON = (["tokenizer", "tokens", "bytes/token", "vocab", "seconds"],
+              [[name, 1000 + i, 3.5 + i / 10, 50257, 0.1] for i, name in
+               enumerate(("gpt2", "cl100k_base", "trained 512", "trained 1024", "trained 4096", "bytes"))])
+
+
+@pytest.mark.parametrize("lab,tables", [("gpt-ladder", {"ladder": LADDER}),
+                                        ("tokenizer", {"comparison": COMPARISON})], ids=["ladder", "tokenizer"])
+@sync
+async def test_result_tables_are_readable_in_full_at_80x24(lab_session, lab, tables):
+    run_id = f"{lab}-20250314-093000-abcd"
+    write_finished_run(lab_session.home, run_id, lab, tables)
+    app = desk(lab_session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("l")
+        app.push_screen(RunScreen(lab_session, run_id))
+        await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.has_class("-results"))
+        await pilot.pause()
+        text = screen_text(app)
+        (columns, rows), = tables.values()
+        for row in rows:
+            assert str(row[0]) in text, f"row {row[0]!r} not on screen:\n{text}"
+        for column in columns:
+            assert column in text
+        await pilot.press("v")   # back to the chart, and again to the tables
+        await pilot.pause()
+        assert not app.screen.has_class("-results")
+        await pilot.press("v")
+        assert app.screen.focused is app.screen.query_one("#results")
+
+
+@sync
+async def test_ascii_mode_covers_the_run_view(lab_session):
+    write_finished_run(lab_session.home, "gpt-ladder-1", "gpt-ladder", {"ladder": LADDER})
+    app = desk(lab_session, ascii_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("l")
+        app.push_screen(RunScreen(lab_session, "gpt-ladder-1"))
+        await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.has_class("-results"))
+        await pilot.pause()
+        panels = screen_text(app).splitlines()[:-1]   # the footer is Textual's own
+        assert all(line.isascii() for line in panels), "\n".join(panels)
+        assert "[####################] 100%" in "\n".join(panels)

@@ -69,7 +69,10 @@ def _open_desk(sess: Session) -> None:
     sess.store.check()  # a damaged or unwritable database: one line here, not a crash inside the desk
     from studytui.tui.app import build_app  # textual only when the desk opens
 
-    build_app(sess).run()
+    desk = build_app(sess)
+    desk.run()
+    if desk.return_code:   # 1: a crash (its log named on stderr); 2: a damaged database; 129: hang-up
+        raise typer.Exit(desk.return_code)
 
 
 def _loaded(ctx: typer.Context):

@@ -100,6 +100,7 @@ class StudyApp(ReportsWorkerFailures, App):
         self._install_sighup()
         self.set_interval(1.0, self._tick, name="timer-tick")
         self.run_monitor.start()
+        self.set_class(self.ascii_only, "-ascii")   # panel borders drawn in ASCII too
         self._check_size()
         self.load_curriculum()
 
@@ -357,6 +358,7 @@ class StudyApp(ReportsWorkerFailures, App):
     def toggle_ascii(self) -> None:
         self.ascii_only = not self.ascii_only
         self.glyphs = glyphs_for(self.ascii_only)
+        self.set_class(self.ascii_only, "-ascii")
         self._bump()
 
     # -- leaving: nothing typed or timed is lost --------------------------------------------------

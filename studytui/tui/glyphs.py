@@ -64,6 +64,17 @@ def glyphs_for(ascii_only: bool) -> Glyphs:
     return ASCII if ascii_only else UNICODE
 
 
+def is_ascii(g: Glyphs) -> bool:
+    return g is ASCII
+
+
+def table_box(g: Glyphs):
+    """The Rich box for tables the desk draws: box-drawing lines, or ASCII ones."""
+    from rich import box
+
+    return box.ASCII if is_ascii(g) else box.HEAVY_HEAD
+
+
 def status_mark(g: Glyphs, status: str) -> str:
     """A status as a bracketed cell: `[✔]`, `[ ]`, `[>]` (three cells in both sets)."""
     return f"[{g.status.get(status, '?')}]"

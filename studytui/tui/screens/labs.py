@@ -25,6 +25,7 @@ from studytui.runs import LabManifest, RunError, SettingError, duration_s, load_
 from studytui.runs.format import STATUS_STYLE, fmt_duration, fmt_started, fmt_value, key_figure
 from studytui.safetext import clean, plain
 from studytui.session import Session
+from studytui.tui.glyphs import UNICODE, Glyphs
 from studytui.tui.messages import PickLab, RunsChanged
 from studytui.tui.widgets.status_bar import StatusBar
 from studytui.tui.workers import ReportsWorkerFailures
@@ -70,6 +71,10 @@ class LabsScreen(ReportsWorkerFailures, Screen):
                 yield Static("Runs  (ctrl+o here, enter opens one)", classes="section-title")
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
+
+    @property
+    def glyphs(self) -> Glyphs:
+        return getattr(self.app, "glyphs", UNICODE)
 
     def on_mount(self) -> None:
         self.manifests = load_manifests()
@@ -200,7 +205,7 @@ class LabsScreen(ReportsWorkerFailures, Screen):
         value = key_figure(r, key)
         status = str(r["status"])
         return (Text(status, style=STATUS_STYLE.get(status, "")), plain(r["id"]),
-                plain(f"{key} {fmt_value(value)}" if value is not None else "–"),
+                plain(f"{key} {fmt_value(value)}" if value is not None else self.glyphs.dash),
                 plain(fmt_started(r["created_at"])), plain(fmt_duration(duration_s(r))), plain(r["lab"]))
 
     @on(DataTable.RowSelected, "#runs-table")

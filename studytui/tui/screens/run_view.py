@@ -100,12 +100,18 @@ class RunScreen(ReportsWorkerFailures, Screen):
         now = time.time()
         for panel in self.panels:
             panel.show_state(self.watch, now)
-        right = self.query_one("#run-right")
-        right.display = any(not w.has_class("-empty") for w in right.children)
         if (not self._results_chosen and self.watch.status != "running" and self.watch.state.tables
                 and not self.has_class("-results")):
             # A finished run with result tables: its tables are what the learner came for.
             self.add_class("-results")
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        # The results view gives the tables the whole width and height: at 80x24 a
+        # seven-row ladder fits only so.
+        right = self.query_one("#run-right")
+        right.display = not self.has_class("-results") and any(
+            not w.has_class("-empty") for w in right.children)
 
     def action_toggle_log(self) -> None:
         self.query_one(LossChart).toggle_log_scale()
@@ -116,6 +122,7 @@ class RunScreen(ReportsWorkerFailures, Screen):
     def action_toggle_results(self) -> None:
         self._results_chosen = True
         self.toggle_class("-results")
+        self._lay_out()
         if self.has_class("-results"):
             results = [p for p in self.panels if p.focusable_results and p.can_focus and p.display]
             if results:

@@ -6,6 +6,7 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
+from studytui.tui.glyphs import is_ascii
 from studytui.tui.widgets.run_panel_base import RunPanel
 
 SMOOTHING = 0.9   # exponential moving average weight, as TensorBoard's slider
@@ -59,7 +60,7 @@ class LossChart(RunPanel, PlotextPlot):
         if self.log_scale and all(v > 0 for v in ys + vy):
             plt.yscale("log")
         # Braille dots are Unicode; ASCII mode plots with a character every terminal has.
-        marker = "braille" if self.glyphs.bar_full == "█" else "*"
+        marker = "*" if is_ascii(self.glyphs) else "braille"
         if xs:
             plt.plot(xs, ema(ys) if self.smooth else ys, label="train", marker=marker)
         if vx:

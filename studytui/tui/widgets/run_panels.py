@@ -20,7 +20,7 @@ from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 from studytui.runs.format import STATUS_STYLE, fmt_duration, fmt_value
 from studytui.runs.reference import LadderReference, ladder_reference
 from studytui.safetext import clean, plain
-from studytui.tui.glyphs import Glyphs
+from studytui.tui.glyphs import Glyphs, is_ascii, table_box
 from studytui.tui.widgets.run_panel_base import RunPanel, show, show_text
 
 SHOWN_METRICS = ("step", "loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu")
@@ -60,7 +60,7 @@ class RunHeader(RunPanel, Vertical):
         done, total = st.done_and_total()
         bar = self.query_one("#run-progress", ProgressBar)
         # Textual's bar is drawn with box characters: ASCII mode draws its own with the glyphs.
-        bar.display = g.bar_full == "█"
+        bar.display = not is_ascii(g)
         if total:
             bar.update(total=total, progress=min(done or 0, total))
         unit = clean(st.progress.get("unit") or "steps")
@@ -114,7 +114,7 @@ class ThroughputPanel(RunPanel, Vertical):
                   Text.assemble(("tok/s ", "dim"), (fmt_value(recent[-1]), "bold"),
                                 ("   median ", "dim"), fmt_value(median)))
         spark = self.query_one("#tps-spark", Sparkline)
-        spark.display = self.glyphs.bar_full == "█"   # block characters: not in ASCII mode
+        spark.display = not is_ascii(self.glyphs)   # block characters: not in ASCII mode
         spark.data = recent
 
 
@@ -208,7 +208,7 @@ class ConfigPanel(RunPanel, DataTable):
 def result_table(name: Any, t: dict[str, Any], g: Glyphs) -> Table:
     """One `table` event as a Rich table, every cell plain text."""
     columns = t.get("columns") if isinstance(t.get("columns"), list) else []
-    table = Table(title=plain(name), title_justify="left", expand=False)
+    table = Table(title=plain(name), title_justify="left", expand=False, box=table_box(g))
     for c in columns:
         table.add_column(plain(c), justify="right")
     for row in t.get("rows") if isinstance(t.get("rows"), list) else []:
@@ -266,7 +266,8 @@ class LadderComparison(RunPanel, Static):
         g = self.glyphs
         mine = _ladder_rows(watch.state.tables.get("ladder"))
         table = Table(expand=False, caption=plain(f"ref: {ref.source}. Compare the speed-ups: "
-                                                  "tokens/sec depend on the GPU."), caption_justify="left")
+                                                  "tokens/sec depend on the GPU."), caption_justify="left",
+                      box=table_box(g))
         for col in ("rung", "your tok/s", f"your {g.times}fp32", "ref tok/s", f"ref {g.times}fp32"):
             table.add_column(col, justify="right")
         for rung in dict.fromkeys([*mine, *ref.rungs]):

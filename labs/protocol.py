@@ -288,9 +288,6 @@ class LabManifest:
     order: int = 100         # place in lists (learning order)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def defaults(self) -> dict[str, Any]:
-        return {s["name"]: s.get("default") for s in self.settings}
-
 
 def parse_manifest(path: Path, import_root: Path | None = None) -> LabManifest:
     """Read and check one manifest file; SettingError (one line, naming the file) if bad."""

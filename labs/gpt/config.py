@@ -1,54 +1,61 @@
 """The GPT lab's configuration: presets, and settings resolved into nanoGPT's names.
 
-    cfg = resolve_config({"preset": "tiny", "n_layer": 2, ...})   # SettingError if unusable
+    cfg = resolve_config({"preset": "auto", "n_layer": 2, ...})   # SettingError if unusable
 
-Presets, smallest first (anything can be overridden by a setting of the same name):
+The presets live in gpt.lab.json (`presets`), so studytui can show their values without
+importing the lab. Anything can be overridden by a setting of the same name.
 
-| preset      | n_layer | n_head | n_embd | block_size | batch_size | params (gpt2 vocab) |
-| tiny        | 4       | 4      | 128    | 64         | 12         | ~7M, CPU in minutes |
-| mini        | 6       | 6      | 384    | 256        | 64         | ~30M, a small GPU   |
-| gpt2        | 12      | 12     | 768    | 1024       | 16         | 124M                |
-| gpt2-medium | 24      | 16     | 1024   | 1024       | 8          | 350M                |
-| gpt2-large  | 36      | 20     | 1280   | 1024       | 4          | 774M                |
-| gpt2-xl     | 48      | 25     | 1600   | 1024       | 2          | 1558M               |
+| preset               | n_layer | n_head | n_embd | block | batch | tokens       | for                      |
+| shakespeare-char     | 4       | 4      | 128    | 64    | 12    | chars (65)   | nanoGPT's CPU baby GPT   |
+| shakespeare-char-gpu | 6       | 6      | 384    | 256   | 64    | chars (65)   | nanoGPT's, one GPU       |
+| tiny                 | 4       | 4      | 128    | 64    | 12    | gpt2 (50257) | ~7M, stdlib text         |
+| mini                 | 6       | 6      | 384    | 256   | 64    | gpt2         | ~30M, a small GPU        |
+| gpt2 ... gpt2-xl     | 12..48  | 12..25 | 768..  | 1024  | 16..2 | gpt2         | 124M ... 1558M           |
+
+`preset=auto` (the default) is shakespeare-char without CUDA and shakespeare-char-gpu with
+it: a learner's first run reproduces a figure from nanoGPT's README (about 1.88 val loss
+on a laptop CPU; 1.4697 on an A100), and the run says so (`config.reference`).
 
 The gpt2* presets train as in build-nanogpt: 2**19 = 524288 tokens per optimizer step
 (gradient accumulation fills the gap between batch_size * block_size and that), max lr
 6e-4 with 715 warm-up steps and cosine decay to a tenth over 19073 steps (10B tokens).
+
+Reporting follows the run's length when its interval is not given: evals and samples at
+most a tenth of the run apart (the preset's interval if smaller), so a short run still
+shows a val loss and a sample early; train.py adds one early report by the clock.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable
 
 from labs.common.runctx import SettingError
 
-PRESETS: dict[str, dict] = {
-    "tiny": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
-                 learning_rate=1e-3, max_iters=2000, warmup_iters=100, eval_interval=250,
-                 eval_iters=20, sample_interval=250, checkpoint_interval=250, dtype="fp32"),
-    "mini": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
-                 learning_rate=1e-3, max_iters=5000, warmup_iters=100, eval_interval=250,
-                 eval_iters=50, sample_interval=500, checkpoint_interval=500),
-    "gpt2": dict(n_layer=12, n_head=12, n_embd=768, block_size=1024, batch_size=16),
-    "gpt2-medium": dict(n_layer=24, n_head=16, n_embd=1024, block_size=1024, batch_size=8,
-                        learning_rate=3e-4),
-    "gpt2-large": dict(n_layer=36, n_head=20, n_embd=1280, block_size=1024, batch_size=4,
-                       learning_rate=2.5e-4),
-    "gpt2-xl": dict(n_layer=48, n_head=25, n_embd=1600, block_size=1024, batch_size=2,
-                    learning_rate=2e-4),
-}
-GPT2_TRAINING = dict(total_batch_size=2**19, learning_rate=6e-4, max_iters=19073, warmup_iters=715,
-                     eval_interval=250, eval_iters=20, sample_interval=1000, checkpoint_interval=1000)
-for _name in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
-    PRESETS[_name] = {**GPT2_TRAINING, **PRESETS[_name]}
+MANIFEST = Path(__file__).resolve().parent / "gpt.lab.json"
+_manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+PRESETS: dict[str, dict] = _manifest["presets"]
+AUTO_PRESET: dict[str, str] = _manifest["preset_auto"]   # {"cpu": ..., "cuda": ...}
+
+# Settings that change what a run computes, so its val loss is no longer the preset's
+# published figure. (Reporting, sampling and system settings do not.)
+FIGURE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "vocab_size",
+               "init_from", "tokenizer", "data", "max_bytes", "val_fraction",
+               "batch_size", "total_batch_size", "max_iters", "learning_rate", "min_lr",
+               "warmup_iters", "lr_decay_iters", "weight_decay", "beta1", "beta2", "grad_clip")
+# What nanoGPT derives when it is not given; a preset's value follows what it derives from.
+DERIVED = {"lr_decay_iters": "max_iters", "min_lr": "learning_rate"}
+REPORT_FRACTION = 10   # evals and samples at most max_iters // 10 apart unless given
 
 
 @dataclass
 class TrainConfig:
     """Everything a run does, under nanoGPT's names; saved in config.json and checkpoints."""
     mode: str = "train"
-    preset: str = "tiny"
+    preset: str = "shakespeare-char"     # the preset used (auto resolved to one of two)
+    reference: dict | None = None        # the published figure the preset reproduces, see resolve_config
     # model
     n_layer: int = 4
     n_head: int = 4
@@ -134,27 +141,68 @@ def padded(vocab_size: int, multiple: int) -> int:
     return -(-vocab_size // multiple) * multiple
 
 
-def resolve_config(settings: dict) -> TrainConfig:
-    """Manifest settings (None = unset) over the preset over the dataclass defaults."""
-    preset = settings.get("preset") or "tiny"
+def cuda_available() -> bool:
+    import torch   # only for preset=auto with device=auto: the other settings need no torch
+    return torch.cuda.is_available()
+
+
+def choose_preset(preset: str | None, device: str | None,
+                  has_cuda: Callable[[], bool] = cuda_available) -> str:
+    """A preset's name; `auto` becomes the CPU or the GPU Shakespeare preset."""
+    preset = preset or "auto"
+    if preset == "auto":
+        kind = (device or "auto").split(":")[0]
+        on_cuda = kind == "cuda" or (kind == "auto" and has_cuda())
+        return AUTO_PRESET["cuda" if on_cuda else "cpu"]
     if preset not in PRESETS:
-        raise SettingError(f"preset: {preset!r} is not one of {', '.join(PRESETS)}")
-    values = {**PRESETS[preset]}
-    known = {f.name for f in fields(TrainConfig)}
-    for key, value in settings.items():
-        if key not in known:
-            continue
-        if value is not None:
-            values[key] = value
+        raise SettingError(f"preset: {preset!r} is not one of auto, {', '.join(PRESETS)}")
+    return preset
+
+
+def reference_for(preset: str, preset_values: dict, given: dict) -> dict | None:
+    """The preset's published figure, and the settings given (if any) that make this run
+    compute something else, so a learner is told when the comparison is not like for like."""
+    reference = PRESETS[preset].get("reference")
+    if reference is None:
+        return None
+    baseline = TrainConfig(**preset_values)
+    differs = [k for k in FIGURE_KEYS if k in given and given[k] != getattr(baseline, k)]
+    return {**reference, "preset": preset, "differs": differs}
+
+
+def resolve_config(settings: dict, has_cuda: Callable[[], bool] = cuda_available) -> TrainConfig:
+    """Manifest settings (None = unset) over the preset over the dataclass defaults."""
+    preset = choose_preset(settings.get("preset"), settings.get("device"), has_cuda)
+    preset_values = {k: v for k, v in PRESETS[preset].items() if k != "reference"}
+    for key, source in DERIVED.items():
+        if settings.get(key) is None and settings.get(source) is not None:
+            preset_values.pop(key, None)   # e.g. max_iters=500 alone: lr_decay_iters follows it
+    known = {f.name for f in fields(TrainConfig)} - {"reference", "preset"}
+    given = {k: v for k, v in settings.items() if k in known and v is not None}
+    values = {**preset_values, **given}
+    if given.get("init_from") and "tokenizer" not in given:
+        values["tokenizer"] = "gpt2"   # GPT-2's weights read GPT-2's tokens, whatever the preset's
     values["preset"] = preset
     values["vocab_pad"] = parse_vocab_pad(settings.get("vocab_pad"))
+    values["reference"] = reference_for(preset, preset_values, given)
     cfg = TrainConfig(**values)
     if settings.get("warmup_iters") is None:
         # a short run keeps the preset's warm-up from eating all of it
         cfg.warmup_iters = min(cfg.warmup_iters, cfg.max_iters // 10)
+    adapt_report_intervals(cfg, settings)
     if cfg.top_k == 0:
         cfg.top_k = None
     return cfg
+
+
+def adapt_report_intervals(cfg: TrainConfig, settings: dict) -> None:
+    """Intervals not given: the preset's, but at most a tenth of the run, so that a learner
+    sees a val loss and a sample in the first tenth of any run, however short."""
+    most = max(1, cfg.max_iters // REPORT_FRACTION)
+    if settings.get("eval_interval") is None:
+        cfg.eval_interval = min(cfg.eval_interval, most)
+    if settings.get("sample_interval") is None and cfg.sample_interval > 0:
+        cfg.sample_interval = min(cfg.sample_interval, most)
 
 
 def finish_config(cfg: TrainConfig, real_vocab_size: int, world_size: int) -> TrainConfig:

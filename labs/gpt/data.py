@@ -6,8 +6,10 @@
     x, y = batches.train_micro_batches(grad_accum=4)[0]    # (B, T) inputs, (B, T) targets
 
 Where tokens come from:
-- default: a sample of Python's standard library source (its files in a fixed shuffled
-  order, read until `max_bytes`), real text on every machine that runs the lab;
+- `data=shakespeare`: a data set shipped with the labs (labs/data, checked by sha256):
+  Tiny Shakespeare, the corpus of "Let's build GPT" and of nanoGPT's shakespeare_char;
+- default (data unset): a sample of Python's standard library source (its files in a fixed
+  shuffled order, read until `max_bytes`), real text on every machine that runs the lab;
 - `data=` a text file or a folder of text files, read the same way;
 - `data=` a `.bin` file or a folder of them: tokens already made, as in nanoGPT
   (raw uint16) or llm.c (a 256-int32 header with magic 20240520, then uint16 tokens).
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labs import data as datasets
 from labs import protocol
 from labs.common.corpus import iter_texts, no_text_error, text_files
 from labs.common.runctx import SettingError
@@ -249,12 +252,20 @@ def _split(tokens: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndar
 def load_data(tokenizer: str, data: str | None = None, max_bytes: int = 1_000_000,
               val_fraction: float = 0.1, codec: Codec | None = None) -> TokenData:
     """Tokens for training and validation. `codec` (from a checkpoint) wins over `tokenizer`."""
+    if datasets.is_name(data):
+        return _load_text([datasets.path(data)], f"{data} ({datasets.DATA_SETS[data].filename}, shipped)",
+                          tokenizer, max_bytes, val_fraction, codec)
     if data is not None and _is_bin_data(Path(data).expanduser()):
         codec = codec or load_codec(tokenizer)
         train, val, source = load_bin_shards(Path(data).expanduser(), val_fraction)
         _check_ids(train[: 10_000_000], codec.vocab_size, source)
         return TokenData(train, val, codec, source, None)
     files, source = text_files(data, CORPUS_ORDER_SEED)
+    return _load_text(files, source, tokenizer, max_bytes, val_fraction, codec)
+
+
+def _load_text(files: list[Path], source: str, tokenizer: str, max_bytes: int,
+               val_fraction: float, codec: Codec | None) -> TokenData:
     if codec is None:
         chars = _chars_of(files, max_bytes) if tokenizer == "char" else None
         codec = load_codec(tokenizer, chars)

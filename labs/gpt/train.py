@@ -32,6 +32,7 @@ import torch
 
 from labs.common.runctx import RunContext, SettingError
 from labs.gpt import device as dev
+from labs.gpt.cadence import Cadence, Eta
 from labs.gpt.config import RESUME_OVERRIDES, TrainConfig, check_shape, finish_config
 from labs.gpt.data import Batches, DataError, codec_from_state, load_codec, load_data, studytui_home
 from labs.gpt.mfu import flops_per_token, mfu, peak_flops
@@ -373,6 +374,8 @@ class Trainer:
         tokens_per_step = cfg.total_batch_size
         stopped = False
         val_loss = None
+        cadence, eta = Cadence(cfg, self.given), Eta(cfg)
+        progress_t = time.perf_counter()   # the first progress after 3 steps (or a second)
         while self.step < cfg.max_iters:
             if self._stop_everywhere():
                 stopped = True
@@ -385,6 +388,7 @@ class Trainer:
                 loss, norm, lr = self.train_step()
             dev.synchronize(self.device)
             dt = time.perf_counter() - t0
+            eta.add_step(dt)
             self.last_loss = loss
             tok_per_s = tokens_per_step / dt
             step = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
@@ -396,17 +400,33 @@ class Trainer:
             step.update(self.gpu.fields())
             ctx.emit("step", **step)
             last = self.step == cfg.max_iters
-            if self.master and (self.step % cfg.eval_interval == 0 or last):
+            reports_s = 0.0
+            if self.master and cadence.eval_due(self.step, last):
+                t_eval = time.perf_counter()
                 losses = self.estimate_loss()
                 val_loss = losses["val"]
                 if self.best_val_loss is None or val_loss < self.best_val_loss:
                     self.best_val_loss = val_loss
                 ctx.emit("eval", step=self.step, val_loss=val_loss, train_loss=losses["train"])
-            if self.master and cfg.sample_interval > 0 and (self.step % cfg.sample_interval == 0 or last):
+                eta.add_eval(time.perf_counter() - t_eval)
+                reports_s += eta.eval_s
+            if self.master and cadence.sample_due(self.step, last):
+                t_sample = time.perf_counter()
                 for text in self.sample():
                     ctx.emit("sample", step=self.step, prompt=cfg.prompt, text=text)
+                eta.add_sample(time.perf_counter() - t_sample)
+                reports_s += eta.sample_s
             if cfg.checkpoint_interval > 0 and self.step % cfg.checkpoint_interval == 0 and not last:
                 self.save_checkpoint()
+            now = time.perf_counter()
+            eta.add_other(now - t0 - dt - reports_s)   # checkpoints, events: the loop's own cost
+            if self.master and not last and (now - progress_t >= 1.0 or eta.steps_seen == 3):
+                # the lab's own ETA (steps left at the recent step time, plus the reports
+                # still due): elapsed / done would count an early eval as every step's cost
+                progress_t = now
+                step_s = eta.median_step_s()
+                ctx.emit("progress", done=self.step, total=cfg.max_iters, unit="steps",
+                         rate=1 / step_s if step_s else None, eta_s=round(eta.seconds_left(self.step), 1))
         self.save_checkpoint()
         summary = {"steps": self.step, "loss": self.last_loss}
         if val_loss is not None or self.best_val_loss is not None:

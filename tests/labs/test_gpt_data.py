@@ -164,3 +164,63 @@ def test_ranks_split_the_global_batch_like_accumulation():
 def test_too_little_data_for_the_block_size():
     with pytest.raises(DataError, match="fewer than block_size"):
         Batches(_tokens(), batch_size=2, block_size=600, seed=1)
+
+
+# -- shipped data sets (labs/data) ---------------------------------------------------------
+
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+
+
+def test_shakespeare_is_shipped_and_hashes_to_the_published_sha256():
+    import hashlib
+
+    from labs import data as datasets
+    path = datasets.path("shakespeare")
+    assert path.name == "tinyshakespeare.txt" and path.stat().st_size == 1_115_394
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHAKESPEARE_SHA256
+    assert "shakespeare" in datasets.names()
+
+
+def test_data_shakespeare_is_nanogpts_shakespeare_char():
+    d = load_data("char", "shakespeare", max_bytes=2_000_000, val_fraction=0.1)
+    # nanoGPT's data/shakespeare_char/prepare.py: 65 characters, the first 90% for training
+    assert d.codec.vocab_size == 65
+    assert len(d.train) + len(d.val) == 1_115_394 and len(d.val) == 111_539
+    assert d.codec.decode(np.asarray(d.train[:15]).tolist()) == "First Citizen:\n"
+    assert d.source.startswith("shakespeare (tinyshakespeare.txt")
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch):
+    """labs.data pointed at a copy of its folder, to damage without touching the package."""
+    from labs import data as datasets
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    (folder / "tinyshakespeare.txt").write_bytes(datasets.path("shakespeare").read_bytes())
+    monkeypatch.setattr(datasets, "HERE", folder)
+    monkeypatch.setattr(datasets, "_verified", set())
+    return folder / "tinyshakespeare.txt"
+
+
+def test_a_changed_data_set_is_a_one_line_error(shipped_copy):
+    from labs import data as datasets
+    blob = bytearray(shipped_copy.read_bytes())
+    blob[100] ^= 1   # one bit: same size, other hash
+    shipped_copy.write_bytes(bytes(blob))
+    with pytest.raises(datasets.DataSetError) as e:
+        load_data("char", "shakespeare")
+    assert "sha256 differs" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_missing_data_set_is_a_one_line_error(shipped_copy):
+    from labs import data as datasets
+    shipped_copy.unlink()
+    with pytest.raises(datasets.DataSetError, match="is missing") as e:
+        datasets.path("shakespeare")
+    assert "\n" not in str(e.value)
+
+
+def test_an_unknown_data_set_name_lists_the_shipped_ones():
+    from labs import data as datasets
+    with pytest.raises(datasets.DataSetError, match="shipped: .*shakespeare"):
+        datasets.path("shakespear")

@@ -97,7 +97,7 @@ ERRORS = [
     (("add", "https://ok.example/", "--tag", "\u202e"), 2),
     (("add", "https://ok.example/", "--kind", "[/]"), 2),
     (("note", "markup", "\x1b]52;c;ZXZpbA==\x07"), 1), (("validate",), 1),
-    (("--db", "[/]", "status"), None), (("[/]",), 2), (("status", "--[/]"), 2),
+    (("[/]",), 2), (("status", "--[/]"), 2),
     (("show", "micro\udcffgrad"), 2), (("note", "markup", "\udcff"), 2),   # non-UTF-8 bytes in argv
 ]
 
@@ -177,3 +177,11 @@ def test_a_fifo_or_folder_as_backup_is_refused(studytui, tmp_path):
     bad.write_bytes(b'{"format": "\xff"}')
     _, err = studytui("restore", str(bad), code=2)
     assert "not UTF-8" in err
+
+
+def test_a_db_path_full_of_markup_is_just_a_path(studytui, tmp_path):
+    db = tmp_path / "[/]" / "[link=file:///etc/passwd]x[/link].db"
+    studytui("--db", str(db), "mark", "markup", "done")
+    out, _ = studytui("--db", str(db), "status")
+    assert db.is_file() and "Evil" in out
+    studytui("--db", str(tmp_path / "\x1b]0;t\x07"), "status")

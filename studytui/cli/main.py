@@ -394,7 +394,7 @@ def export(ctx: typer.Context,
     try:
         write_atomic(output, text)
     except OSError as e:
-        fail(f"cannot write {output}: {e.strerror or e}")
+        fail(f"cannot write {output}: {e.strerror or e}", 2)
     err_console.print(plain(f"wrote {output}"), highlight=False)
 
 

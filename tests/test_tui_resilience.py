@@ -239,3 +239,28 @@ async def test_ascii_mode_covers_the_run_view(lab_session):
         panels = screen_text(app).splitlines()[:-1]   # the footer is Textual's own
         assert all(line.isascii() for line in panels), "\n".join(panels)
         assert "[####################] 100%" in "\n".join(panels)
+
+
+@sync
+async def test_delete_key_removes_a_reading_entry_after_asking(lab_session):
+    from studytui.tui.screens.confirm import ConfirmScreen
+
+    store = lab_session.store
+    keep = store.add_reading("https://example.org/keep", "Keep me", kind="post")
+    bad = store.add_reading("https://example.org/bad", "[/] stored long ago", kind="post")
+    app = desk(lab_session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("r")
+        table = app.screen.query_one("#reading-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2)
+        table.move_cursor(row=table.get_row_index(str(bad)))
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert len(store.reading()) == 2
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 1)
+        assert [r["id"] for r in store.reading()] == [keep]

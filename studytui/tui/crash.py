@@ -16,18 +16,20 @@ from pathlib import Path
 
 from rich.text import Text
 
-from studytui import store as _store_package
-from studytui.store import StoreError
+from studytui.store import DamagedDatabase, StoreError
 
-# The store's own "cannot use this database" errors, and SQLite's, which reach us from
-# reads the store does not wrap. trust-core's DatabaseDamaged (when present) is a StoreError.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = tuple(dict.fromkeys(
-    e for e in (getattr(_store_package, "DatabaseDamaged", None), StoreError, sqlite3.DatabaseError)
-    if e is not None))
+# The store's own "cannot use this database" errors (DamagedDatabase names the file, what is
+# wrong and the newest backup), and SQLite's, from any read the store does not wrap.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DamagedDatabase, StoreError, sqlite3.DatabaseError)
 
 WHAT_TO_DO = ("Quit (q), then restore your latest backup with `studytui restore FILE` "
               "(made by `studytui export -o FILE`), or move the database file aside to start "
               "afresh. Your curriculum and runs folders are not affected.")
+
+
+def what_to_do(error_text: str) -> str:
+    """The advice, unless the store's message already names the backup to restore."""
+    return "Quit (q), then do the above." if "studytui restore" in error_text else WHAT_TO_DO
 
 
 def is_database_error(error: BaseException) -> bool:

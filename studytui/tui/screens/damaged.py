@@ -22,10 +22,11 @@ class DamagedDatabaseScreen(Screen):
             yield Static(id="damaged-text")
 
     def on_mount(self) -> None:
-        from studytui.tui.crash import WHAT_TO_DO
+        from studytui.tui.crash import what_to_do
 
+        problem = self.app.database_problem or "unknown problem"
         text = Text("The study database cannot be used\n\n", style="bold red")
-        text.append(clean(self.app.database_problem or "unknown problem"))
-        text.append("\n\n" + WHAT_TO_DO)
+        text.append(clean(problem))
+        text.append("\n\n" + what_to_do(problem))
         text.append("\n\nq: quit", style="dim")
         self.query_one("#damaged-text", Static).update(text)

@@ -1,7 +1,8 @@
 """The reading list: the learner's own inbox of links, an archive, and links moved into courses.
 
 a adds a link, x archives it, i puts it back in the inbox, m moves it into a course,
-o opens it, f switches between inbox, archive, in courses and all.
+o opens it, delete removes it for good (after a y/n), f switches between inbox, archive,
+in courses and all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from studytui.curriculum.model import KINDS
 from studytui.safetext import clean, plain
+from studytui.store import StoreError
 from studytui.tui.format import shorten
 from studytui.tui.screens.synced import SyncedScreen, waiting_text
 from studytui.tui.state import StudyState
@@ -34,6 +36,7 @@ class ReadingScreen(SyncedScreen):
         Binding("m", "to_course", "To course"),
         Binding("o", "open_link", "Open"),
         Binding("f", "next_view", "Inbox/Archive/..."),
+        Binding("delete", "delete", "Delete"),
     ]
 
     def __init__(self, **kwargs):
@@ -147,6 +150,28 @@ class ReadingScreen(SyncedScreen):
                 self.show_rows()
 
         self.app.push_screen(AddReadingScreen(), added)
+
+    def action_delete(self) -> None:
+        from studytui.tui.screens.confirm import ConfirmScreen
+
+        reading_id = self._selected_id()
+        if reading_id is None or self.app.state is None:
+            return
+        row = next((r for r in self.rows() if r["id"] == reading_id), None)
+        what = shorten(clean(row["title"] or row["url"]), 50) if row else f"entry {reading_id}"
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.app.session.store.delete_reading(reading_id, source="tui")
+            except StoreError as e:
+                self.app.notify(clean(str(e)), severity="error", markup=False)
+                return
+            self.app.notify(clean(f"Deleted {what}."), markup=False)
+            self.show_rows()
+
+        self.app.push_screen(ConfirmScreen(f"Delete {what} from the reading list?"), answered)
 
     def action_open_link(self) -> None:
         reading_id = self._selected_id()

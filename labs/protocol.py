@@ -162,6 +162,12 @@ def new_run_id(lab: str, now: dt.datetime | None = None) -> str:
     return f"{lab}-{(now or dt.datetime.now()).strftime(RUN_ID_STAMP)}-{os.urandom(2).hex()}"
 
 
+def run_id_lab(run_id: str) -> str | None:
+    """The lab a run id names (`gpt-ladder-20261129-...` -> `gpt-ladder`), or None."""
+    m = _RUN_ID.fullmatch(run_id)
+    return m["lab"] if m else None
+
+
 def run_id_order(run_id: str) -> tuple[str, str]:
     """A sort key by start time across labs (an id not ours sorts first)."""
     m = _RUN_ID.fullmatch(run_id)

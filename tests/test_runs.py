@@ -643,3 +643,15 @@ def test_the_fake_lab_follows_the_add_a_lab_checklist(tmp_path, monkeypatch):
     watch = RunWatch(run_dir)
     watch.poll()
     assert watch.status == "done" and watch.state.step == 6
+
+
+def test_run_ids_name_their_lab_and_sort_by_start():
+    import datetime as dt
+
+    from labs import protocol
+
+    run_id = protocol.new_run_id("gpt-ladder", dt.datetime(2026, 11, 29, 21, 0, 5))
+    assert run_id.startswith("gpt-ladder-20261129-210005-") and len(run_id) == len("gpt-ladder-20261129-210005-abcd")
+    assert protocol.run_id_lab(run_id) == "gpt-ladder" and protocol.run_id_lab("my-run") is None
+    ids = ["zeta-20250101-000000-ffff", "alpha-20250102-000000-0000", "hand-made"]
+    assert protocol.resolve_run_ref("last", ids) == "alpha-20250102-000000-0000"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import CONFIG_FILE, LOCK_FILE, STOP_FILE, read_json_object
+from labs.protocol import CONFIG_FILE, LOCK_FILE, STOP_FILE, read_json_object, run_id_lab
 from studytui.runs.events import RunState, RunTail, read_config
 FINAL = ("done", "stopped", "failed")   # a run in one of these never changes again
 
@@ -93,7 +93,7 @@ class RunWatch:
 
     @property
     def lab(self) -> str:
-        return str(self.state.config.get("lab") or self.run_id.rsplit("-", 3)[0])
+        return str(self.state.config.get("lab") or run_id_lab(self.run_id) or self.run_id)
 
     def update(self) -> bool:
         """Read what's new; True when anything (events or status) changed."""

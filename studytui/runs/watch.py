@@ -5,8 +5,8 @@ otherwise the `run.lock` flock says whether its process is still alive. A lock d
 the last process holding it, so a run killed with -9 (or lost in a reboot) reads as
 `interrupted`, never `running` forever, and a reused pid can't fool us.
 
-`RunWatch.poll()` starts no thread of its own: whoever owns the watch calls it (the app
-from one worker) and gets back what changed. A lock makes two overlapping polls safe,
+`RunWatch.poll()` starts no thread of its own: whoever owns the watch calls it (the app's
+run monitor, the CLI's attach loop) and gets back what changed. A lock makes two overlapping polls safe,
 and the state applies each line of the file once, so nothing is ever counted twice.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from labs.protocol import CONFIG_FILE, LOCK_FILE, STOP_FILE, read_json_object, run_id_lab
 from studytui.runs.events import RunState, RunTail, read_config
+
 FINAL = ("done", "stopped", "failed")   # a run in one of these never changes again
 
 

@@ -339,3 +339,27 @@ def test_text_with_control_characters_is_a_problem_at_its_position(tmp_path):
     items = load_curriculum([], extra_files=[path]).curriculum.items_by_key
     assert set(items) == {"c/b"} and items["c/b"].summary == "line one\nline two\ttabbed"
     assert items["c/b"].tags == ("ok",) and items["c/b"].url is None
+
+
+def test_the_cache_keeps_every_field_of_every_object(tmp_path):
+    from studytui.curriculum import cache
+    from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, Term
+
+    child = Item(course_id="c", id="kid", title="Kid", kind="video", duration_s=60, parent_key="c/full",
+                 section_id="s", source="c.yaml:9")
+    full = Item(course_id="c", id="full", title="Full ✅", kind="playlist", url="https://e.org/x",
+                links=(Link("code", "https://e.org/code"),), duration_s=3600, summary="two\nlines",
+                tags=("a", "b"), terms=("t",), lab="gpt", prerequisites=("c/other",), date="2017-06",
+                by="someone", data={"n": 1, "f": 0.5, "l": [True, None, "x"]}, children=(child,),
+                section_id="s", source="c.yaml:3")
+    other = Item(course_id="c", id="other", title="Other", section_id="s", source="c.yaml:20")
+    course = Course(id="c", title="C", summary="sum", order=3, source="seed", tags=("x",),
+                    sections=(Section("s", "S", "ss", (full, other)),), path="c.yaml")
+    term = Term(id="t", term="T", definition="d", aliases=("tt",), links=(Link("l", "https://e.org"),),
+                see_also=("u",), source="g.yaml:1")
+    original = Curriculum.build([course], [term])
+    problems = [Problem("c.yaml", 1, 2, "a problem")]
+    cache.write(tmp_path, ["key"], original, problems)
+    curriculum, stored = cache.read(tmp_path, ["key"])
+    assert curriculum == original and [Problem(*p) for p in stored] == problems
+    assert cache.read(tmp_path, ["another key"]) is None

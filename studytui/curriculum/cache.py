@@ -18,10 +18,8 @@ from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, T
 
 CACHE_NAME = "curriculum.json"
 FORMAT = "studytui-curriculum-cache"
-VERSION = 1
+VERSION = 2
 
-# Item fields kept as tuples in the model (JSON gives lists back).
-_ITEM_TUPLES = ("tags", "terms", "prerequisites")
 
 
 def read(cache_dir: Path, key: Any):
@@ -68,37 +66,22 @@ def _links(doc) -> tuple[Link, ...]:
     return tuple(Link(str(title), str(url)) for title, url in doc)
 
 
-def _item_doc(item: Item) -> dict:
-    doc = {"course_id": item.course_id, "id": item.id, "title": item.title, "kind": item.kind,
-           "source": item.source, "section_id": item.section_id}
-    # Only what differs from the defaults: most items have no links, children or data.
-    for name in ("url", "duration_s", "lab", "date", "by", "parent_key", "data"):
-        value = getattr(item, name)
-        if value is not None:
-            doc[name] = value
-    if item.summary:
-        doc["summary"] = item.summary
-    for name in _ITEM_TUPLES:
-        value = getattr(item, name)
-        if value:
-            doc[name] = list(value)
-    if item.links:
-        doc["links"] = _links_doc(item.links)
-    if item.children:
-        doc["children"] = [_item_doc(c) for c in item.children]
-    return doc
+def _item_doc(item: Item) -> list:
+    # A row in Item's field order, less what the course and section give back (course id,
+    # section id, parent key): a third smaller than a dict, and built positionally.
+    return [item.id, item.title, item.kind, item.url, _links_doc(item.links), item.duration_s,
+            item.summary, list(item.tags), list(item.terms), item.lab, list(item.prerequisites),
+            item.date, item.by, item.data, [_item_doc(c) for c in item.children], item.source]
 
 
-def _item(doc: dict) -> Item:
-    kw = doc   # freshly parsed and used once: changed in place, no copy
-    for name in _ITEM_TUPLES:
-        if name in kw:
-            kw[name] = tuple(kw[name])
-    if "links" in kw:
-        kw["links"] = _links(kw["links"])
-    if "children" in kw:
-        kw["children"] = tuple(_item(c) for c in kw["children"])
-    return Item(**kw)
+def _item(row: list, course_id: str, section_id: str, parent_key: str | None) -> Item:
+    (id_, title, kind, url, links, duration_s, summary, tags, terms, lab, prerequisites,
+     date, by, data, children, source) = row
+    key = f"{course_id}/{id_}"
+    return Item(course_id, id_, title, kind, url, _links(links) if links else (), duration_s, summary,
+                tuple(tags), tuple(terms), lab, tuple(prerequisites), date, by, data,
+                tuple(_item(c, course_id, section_id, key) for c in children) if children else (),
+                parent_key, section_id, source)
 
 
 def _course_doc(course: Course) -> dict:
@@ -110,7 +93,9 @@ def _course_doc(course: Course) -> dict:
 
 
 def _course(doc: dict) -> Course:
-    sections = tuple(Section(s["id"], s["title"], s["summary"], tuple(_item(i) for i in s["items"]))
+    course_id = doc["id"]
+    sections = tuple(Section(s["id"], s["title"], s["summary"],
+                             tuple(_item(i, course_id, s["id"], None) for i in s["items"]))
                      for s in doc["sections"])
     return Course(id=doc["id"], title=doc["title"], summary=doc["summary"], order=doc["order"],
                   source=doc["source"], tags=tuple(doc["tags"]), path=doc["path"], sections=sections)

@@ -111,15 +111,21 @@ def table_fields(name: str, columns: list[str], rows: list[list[Any]]) -> dict[s
 
 
 def read_table(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A `table` event as (name, {"columns", "rows"}); rows cut or padded to the columns."""
-    columns = [str(c) for c in event.get("columns") or []]
+    """A `table` event as (name, {"columns", "rows"}); rows cut or padded to the columns.
+    Columns or rows that are not lists (a string would read as one column per letter)
+    count as none."""
+    columns = [str(c) for c in _list_or_empty(event.get("columns"))]
     rows = []
-    for row in event.get("rows") or []:
+    for row in _list_or_empty(event.get("rows")):
         cells = list(row) if isinstance(row, list) else [row]
         if columns:
             cells = (cells + [None] * len(columns))[:len(columns)]
         rows.append(cells)
     return str(event.get("name") or "table"), {"columns": columns, "rows": rows}
+
+
+def _list_or_empty(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 # -- the home --------------------------------------------------------------------------------

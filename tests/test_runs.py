@@ -655,3 +655,12 @@ def test_run_ids_name_their_lab_and_sort_by_start():
     assert protocol.run_id_lab(run_id) == "gpt-ladder" and protocol.run_id_lab("my-run") is None
     ids = ["zeta-20250101-000000-ffff", "alpha-20250102-000000-0000", "hand-made"]
     assert protocol.resolve_run_ref("last", ids) == "alpha-20250102-000000-0000"
+
+
+def test_a_table_event_is_read_as_a_square_table():
+    st = RunState()
+    st.apply([{"event": "table", "name": "ok", "columns": ["a", "b"], "rows": [[1, 2, 3], [4], "x"]},
+              {"event": "table", "name": "odd", "columns": "not a list", "rows": {"x": 1}}])
+    assert st.tables["ok"] == {"columns": ["a", "b"], "rows": [[1, 2], [4, None], ["x", None]]}
+    assert st.tables["odd"] == {"columns": [], "rows": []}
+    assert st.figure("loss") is None

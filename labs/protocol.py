@@ -44,8 +44,8 @@ LOCK_FILE = "run.lock"           # flock held by the run's process for its whole
 STOP_FILE = "stop.json"          # written by `lab stop`: when a stop was asked, and if it killed
 
 # -- events ------------------------------------------------------------------------------
-EVENTS = ("start", "step", "eval", "sample", "progress", "merges", "table", "checkpoint",
-          "log", "end", "error")
+EVENTS = ("start", "step", "eval", "sample", "progress", "merges", "table", "visual",
+          "checkpoint", "log", "end", "error")
 END_STATUSES = ("done", "stopped")
 # Numbers a step/eval event may carry; the same keys in JSON, SQLite and the UI.
 METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu",

@@ -664,3 +664,33 @@ def test_a_table_event_is_read_as_a_square_table():
     assert st.tables["ok"] == {"columns": ["a", "b"], "rows": [[1, 2], [4, None], ["x", None]]}
     assert st.tables["odd"] == {"columns": [], "rows": []}
     assert st.figure("loss") is None
+
+
+def test_visual_events_keep_the_latest_of_each_name_and_are_bounded():
+    from labs import protocol
+    from studytui.runs import events
+
+    st = RunState()
+    st.apply([{"event": "visual", "v": 1, "t": 1.0, "kind": "series", "name": "ratios", "step": 1, "values": [1]},
+              {"event": "visual", "kind": "series", "name": "ratios", "step": 2, "values": [2]},
+              {"event": "visual", "kind": 3, "name": "bad"}])
+    assert st.visuals == {"ratios": {"kind": "series", "name": "ratios", "step": 2, "values": [2]}}
+    st.apply([{"event": "visual", "kind": "grid", "name": f"v{i}"} for i in range(500)])
+    assert len(st.visuals) == events.MAX_VISUALS
+    assert "visual" in protocol.EVENTS
+
+
+def test_every_event_a_lab_emits_is_one_the_protocol_names():
+    import ast
+
+    from labs import protocol
+
+    emitted = {}
+    for path in (Path(__file__).parents[1] / "labs").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                emitted.setdefault(node.args[0].value, str(path.relative_to(Path(__file__).parents[1])))
+    assert "step" in emitted
+    assert {e: f for e, f in emitted.items() if e not in protocol.EVENTS} == {}, \
+        "add the event to labs/protocol.py EVENTS, RunState and docs/protocol.md"

@@ -22,6 +22,7 @@ from labs.protocol import (CONFIG_FILE, METRIC_KEYS, METRICS_FILE, headline_figu
 HEAD_BYTES = 64
 MAX_SERIES_POINTS = 2000
 MAX_RECENT = 200
+MAX_VISUALS = 64
 
 
 class Line(NamedTuple):
@@ -163,6 +164,7 @@ class RunState:
     merges: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
     merges_total: int = 0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    visuals: dict[str, dict[str, Any]] = field(default_factory=dict)   # name -> latest visual event
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))   # (t, text) lines
     events_seen: int = 0
@@ -265,6 +267,14 @@ class RunState:
         name, table = read_table(e)
         self.tables[name] = table
         self._note(t, f"table {name} ({len(self.tables[name]['rows'])} rows)")
+
+    def _on_visual(self, e, t):
+        kind, name = e.get("kind"), e.get("name")
+        if not isinstance(kind, str) or not isinstance(name, str):
+            return
+        if name not in self.visuals and len(self.visuals) >= MAX_VISUALS:
+            return   # a lab naming a new visual every step must not grow this without end
+        self.visuals[name] = {k: v for k, v in e.items() if k not in ("v", "event", "t")}
 
     def _on_checkpoint(self, e, t):
         self.checkpoints.append({"step": e.get("step"), "path": e.get("path")})

@@ -32,6 +32,9 @@ LAB_PAIRINGS = {
     "llm-study/reproduce-gpt2": "gpt",
     "tokenization-gpt2/reproduce-gpt2": "gpt",
     "tokenization-gpt2/speedup-ladder": "gpt-ladder",
+    "llms-from-scratch/ch2": "tokenizer",
+    "llms-from-scratch/ch4": "gpt",
+    "llms-from-scratch/ch5": "gpt",
 }
 LADDER_RUNGS = ["fp32", "tf32", "bf16", "compile", "flash", "vocab"]  # the gpt-ladder lab's rung names
 
@@ -84,9 +87,9 @@ def test_loads_with_no_problems(loaded):
     assert [str(p) for p in loaded.problems] == []
 
 
-def test_five_courses_and_a_real_glossary(curriculum):
-    assert len(curriculum.courses) == 5
-    assert len(curriculum.terms) >= 80
+def test_six_courses_and_a_real_glossary(curriculum):
+    assert len(curriculum.courses) == 6
+    assert len(curriculum.terms) >= 160
     assert all(course.sections for course in curriculum.courses)
 
 
@@ -205,6 +208,131 @@ def test_speedup_ladder_figures_are_data(curriculum):
 def test_course_order_follows_the_learning_path(curriculum):
     # foundations/maths -> Zero to Hero -> tokenization and GPT-2 -> the book -> advanced
     assert [c.id for c in curriculum.courses] == [
-        "llm-fasttrack", "llm-study", "tokenization-gpt2", "llms-from-scratch", "llm-learning"]
+        "llm-fasttrack", "llm-study", "tokenization-gpt2", "llms-from-scratch", "llm-learning",
+        "beyond-the-notes"]
     prerequisites = curriculum.items_by_key["tokenization-gpt2/reproduce-gpt2"].prerequisites
     assert "llm-study/zth-gpt" in prerequisites
+
+
+# Terms issue 14 asks for by name: the modern architecture, training-at-scale and
+# post-training vocabulary a learner meets after GPT-2.
+REQUIRED_TERMS = {
+    "rope", "rmsnorm", "swiglu", "kv-cache", "grouped-query-attention", "mixture-of-experts",
+    "flashattention", "muon", "scaling-laws", "chinchilla", "dpo", "grpo", "rlhf",
+    "speculative-decoding", "fp8-training", "mfu", "tensor-parallelism", "pipeline-parallelism",
+    "data-parallelism", "zero", "fsdp", "perplexity", "byte-level-bpe", "special-token",
+    "chat-template", "fp16", "bfloat16",
+}
+BOOK_CHAPTERS = ["ch1", "ch2", "ch3", "ch4", "ch5", "ch6", "ch7",
+                 "appendix-a", "appendix-b", "appendix-c", "appendix-d", "appendix-e"]
+REPRODUCTION = "tokenization-gpt2/reproduce-gpt2"
+
+
+def test_the_required_terms_exist_and_are_taught(curriculum):
+    assert REQUIRED_TERMS - set(curriculum.terms_by_id) == set()
+    assert [t for t in sorted(REQUIRED_TERMS) if not curriculum.taught_by.get(t)] == []
+
+
+def test_terms_that_must_not_be_confused_stay_apart(curriculum):
+    from studytui.glossary import find_term
+
+    def names(term_id):
+        term = curriculum.terms_by_id[term_id]
+        return {n.lower() for n in (term.id, term.term, *term.aliases)}
+
+    assert not names("bfloat16") & {"fp16", "float16"}
+    assert {"fp16", "float16"} <= names("fp16")
+    assert "qr decomposition" not in names("svd")
+    assert "l2 regularization" not in names("weight-decay")
+    for query, term_id in [("RoPE", "rope"), ("fp16", "fp16"), ("bf16", "bfloat16"),
+                           ("GQA", "grouped-query-attention"), ("ZeRO", "zero"), ("FSDP", "fsdp"),
+                           ("L2 regularization", "l2-regularization"), ("MQA", "multi-query-attention")]:
+        found, _ = find_term(curriculum, query)
+        assert found is not None and found.id == term_id, query
+
+
+def test_corrected_definitions_keep_their_facts(curriculum):
+    """The points issue 14 found imprecise stay stated (a regression guard on the wording)."""
+    definition = {t.id: " ".join(t.definition.split()) for t in curriculum.terms}
+    assert "diagonal included" in definition["causal-attention"]
+    assert "response tokens only" in definition["sft"] and "synthetic" in definition["sft"]
+    assert "underflow" in definition["fp16"] and "no loss scaling" in definition["bfloat16"]
+    assert "10,000×" in definition["lora"] and "350 GB" in definition["lora"]
+    assert "never computes an SVD" in definition["svd"]
+    assert "6N" in definition["backpropagation"] and "twice the forward pass" in definition["backpropagation"]
+    assert "plain SGD" in definition["weight-decay"]
+    assert "80–192 GB" in definition["hbm"]
+    assert "disputed" in definition["emergent-abilities"]
+    assert "RoPE" in definition["positional-encoding"] and "sinusoid" in definition["positional-encoding"]
+    assert "smoothly" in definition["hellaswag"] and "fool" not in definition["hellaswag"]
+
+
+def test_the_book_course_covers_every_chapter_and_appendix(curriculum):
+    keys = [f"llms-from-scratch/{c}" for c in BOOK_CHAPTERS]
+    assert [k for k in keys if k not in curriculum.items_by_key] == []
+    for key in keys[:7]:
+        item = curriculum.items_by_key[key]
+        assert item.kind == "chapter" and item.terms, key
+        assert item.url == f"https://github.com/rasbt/LLMs-from-scratch/tree/main/ch0{key[-1]}"
+    assert all(curriculum.items_by_key[k].kind == "chapter" for k in keys[7:])
+
+
+def test_every_item_with_a_lab_has_it_on_its_children(curriculum):
+    def descendants(item):
+        for child in item.children:
+            yield child
+            yield from descendants(child)
+
+    missing = [(i.key, c.key) for i in curriculum.items_by_key.values() if i.lab
+               for c in descendants(i) if c.lab != i.lab]
+    assert missing == []
+
+
+def _requires(curriculum, key: str, target: str, seen=None) -> bool:
+    """Whether `target` is among the prerequisites of `key`, directly or through others."""
+    seen = set() if seen is None else seen
+    item = curriculum.items_by_key[key]
+    for ref in item.prerequisites:
+        if ref == target:
+            return True
+        if ref not in seen:
+            seen.add(ref)
+            if _requires(curriculum, ref, target, seen):
+                return True
+    return False
+
+
+def test_beyond_the_notes_comes_after_the_gpt2_reproduction(curriculum):
+    course = curriculum.course("beyond-the-notes")
+    tops = [item for section in course.sections for item in section.items]
+    assert len(tops) >= 10
+    assert [i.key for i in tops if not _requires(curriculum, i.key, REPRODUCTION)] == []
+    assert all(i.url and i.summary and i.terms for i in tops)
+
+
+def test_general_introductions_come_before_the_gpt2_reproduction(curriculum):
+    from studytui.study import next_items
+
+    for key in ("llm-study/reproduce-gpt2", REPRODUCTION):
+        prerequisites = curriculum.items_by_key[key].prerequisites
+        assert "tokenization-gpt2/dive-video" in prerequisites or "dive-video" in prerequisites
+        assert "llms-from-scratch/ch1" in prerequisites
+    done = {k: "done" for k in curriculum.items_by_key
+            if k not in ("tokenization-gpt2/dive-video", "llms-from-scratch/ch1")
+            and not k.startswith("tokenization-gpt2/dive-")
+            and k not in ("llm-study/reproduce-gpt2", REPRODUCTION)}
+    suggested = [i.key for i in next_items(curriculum, done, limit=50)]
+    assert "llms-from-scratch/ch1" in suggested
+    assert not {"llm-study/reproduce-gpt2", REPRODUCTION} & set(suggested)
+
+
+def test_fidelity_of_titles_links_and_credits(curriculum):
+    items = list(curriculum.items_by_key.values())
+    assert [i.key for i in items if i.title.lower().startswith("playlist:")] == []
+    reproduction = curriculum.items_by_key["llm-study/reproduce-gpt2"]
+    video_code = [link.url for link in reproduction.links if link.title == "nanoGPT video code"]
+    assert video_code == ["https://github.com/karpathy/build-nanogpt"]
+    assert curriculum.items_by_key["llms-from-scratch/official-video-course"].by == "Sebastian Raschka"
+    # paperswithcode.com shut down in 2025: an item still pointing there says so.
+    dead = [i for i in items if i.url and "paperswithcode.com" in i.url]
+    assert dead and all("dead link" in i.title for i in dead)

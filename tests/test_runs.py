@@ -694,3 +694,13 @@ def test_every_event_a_lab_emits_is_one_the_protocol_names():
     assert "step" in emitted
     assert {e: f for e, f in emitted.items() if e not in protocol.EVENTS} == {}, \
         "add the event to labs/protocol.py EVENTS, RunState and docs/protocol.md"
+
+
+def test_a_labs_own_step_numbers_are_kept_so_its_key_figure_shows_while_running():
+    st = RunState()
+    st.apply([{"event": "step", "v": 1, "t": 5.0, "step": 3, "loss": 0.5, "accuracy": 0.75, "ok": True,
+               "note": "text"}])
+    assert st.last == {"step": 3, "loss": 0.5, "accuracy": 0.75}
+    assert st.figure("accuracy") == 0.75
+    st.apply([{"event": "step", "step": 4, **{f"m{i}": 1.0 for i in range(100)}}])
+    assert len(st.last) == 32 and st.last["step"] == 4

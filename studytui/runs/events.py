@@ -23,6 +23,8 @@ HEAD_BYTES = 64
 MAX_SERIES_POINTS = 2000
 MAX_RECENT = 200
 MAX_VISUALS = 64
+MAX_LAST_KEYS = 32
+NOT_METRICS = {"v", "t", "step", "event"}
 
 
 class Line(NamedTuple):
@@ -228,6 +230,13 @@ class RunState:
         for key in METRIC_KEYS:
             v = metric_value(e.get(key))
             if v is not None:
+                self.last[key] = v
+        # A lab's own numbers (micrograd's accuracy) too, so its key figure shows while it
+        # runs; a few dozen names at most, whatever a run folder holds.
+        for key, value in e.items():
+            v = metric_value(value)
+            if (v is not None and key not in NOT_METRICS and isinstance(key, str)
+                    and (key in self.last or len(self.last) < MAX_LAST_KEYS)):
                 self.last[key] = v
         x = self.step if self.step is not None else self.events_seen
         for key in ("loss", "tok_per_s", "lr"):

@@ -73,7 +73,7 @@ class RunMonitor:
             self.refresh_index()
 
     def _read_run(self, widget: Widget, watch: RunWatch) -> None:
-        changed = watch.update()
+        changed = bool(watch.poll())
         widget.post_message(RunEvents(watch.run_id, watch, changed))
 
     def refresh_index(self) -> None:
@@ -118,6 +118,3 @@ class RunMonitor:
             self.app.call_from_thread(callback, *args)
         except RuntimeError:
             pass   # the app is shutting down: nobody is left to show it
-
-    def close(self) -> None:
-        self._bg.close()

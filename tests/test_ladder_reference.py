@@ -6,7 +6,7 @@ import json
 
 from studytui.runs.reference import ladder_reference
 from studytui.session import Session
-from studytui.tui.screens.labs import RunScreen
+from studytui.tui.screens.run_view import RunScreen
 from studytui.tui.widgets.run_panels import LadderComparison
 from tests.test_tui_labs import Harness, SIZE, sync, text_of
 

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from studytui.safetext import clean
 from studytui.tui.format import fmt_clock, shorten
 
 PLACES = (("desk", "d", "Desk"), ("curriculum", "c", "Curriculum"), ("glossary", "g", "Glossary"),
@@ -42,5 +43,5 @@ class StatusBar(Horizontal):
             label.update("")
             return
         g = app.glyphs
-        label.update(Text(f"{g.timer} {fmt_clock(timer.elapsed())} {shorten(timer.key or '', 24, g.ellipsis)} ",
+        label.update(Text(f"{g.timer} {fmt_clock(timer.elapsed())} {shorten(clean(timer.key or ''), 24, g.ellipsis)} ",
                           style="bold"))

@@ -14,7 +14,7 @@ from studytui.curriculum.durations import parse_duration
 from studytui.curriculum.loader import load_curriculum
 from studytui.paths import builtin_curriculum_dir
 
-KNOWN_LABS = {"tokenizer", "gpt", "gpt-ladder"}
+KNOWN_LABS = {"tokenizer", "gpt", "gpt-ladder", "micrograd", "makemore"}
 # The seed notes live beside the checkout (../shared/seeds); a packaged install has none.
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

@@ -264,3 +264,19 @@ async def test_delete_key_removes_a_reading_entry_after_asking(lab_session):
         await pilot.press("y")
         await until(pilot, lambda: table.row_count == 1)
         assert [r["id"] for r in store.reading()] == [keep]
+
+
+@sync
+async def test_an_items_lab_opens_the_labs_screen_on_that_lab_even_over_a_run_view(lab_session):
+    write_finished_run(lab_session.home, "gpt-ladder-1", "gpt-ladder", {"ladder": LADDER})
+    app = desk(lab_session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("l")
+        app.push_screen(RunScreen(lab_session, "gpt-ladder-1"))   # a run view left open in labs
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        app.show_item("llm/tokenizer")
+        await until(pilot, lambda: getattr(app.screen, "current", None) == "llm/tokenizer")
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LabsScreen) and app.screen.lab is not None
+                    and app.screen.lab.name == "tokenizer")

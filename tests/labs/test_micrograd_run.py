@@ -55,7 +55,7 @@ def test_a_tiny_run_writes_every_event(tmp_path):
 
 def test_a_bad_setting_is_one_line_and_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["--out", str(tmp_path), "--set", "hidden=16,x"])
+        main(["--out", str(tmp_path), "--set", "hidden=16,0"])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: hidden:") and "\n" not in err

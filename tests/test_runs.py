@@ -90,6 +90,7 @@ def test_relative_path_setting_becomes_absolute(sess, tmp_path, monkeypatch):
     ("steps=2.5", "steps: '2.5' is not a valid int"),
     ("delay=fast", "delay: 'fast' is not a valid float"),
     ("delay=nan", "delay: 'nan' is not a valid float"),
+    ("delay=1e999", "delay: '1e999' is not a valid float"),
     ("hang=maybe", "hang: 'maybe' is not a valid bool"),
     ("flavour=tokeniser", "did you mean 'tokenizer'"),
     ("data=/no/such/file", "data: /no/such/file does not exist"),

@@ -280,3 +280,21 @@ async def test_an_items_lab_opens_the_labs_screen_on_that_lab_even_over_a_run_vi
         await pilot.press("L")
         await until(pilot, lambda: isinstance(app.screen, LabsScreen) and app.screen.lab is not None
                     and app.screen.lab.name == "tokenizer")
+
+
+@pytest.mark.parametrize("size", [(MIN_SIZE[0], MIN_SIZE[1]), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+@sync
+async def test_the_labs_screens_draw_at_the_smallest_usable_size(lab_session, size):
+    from studytui.tui.screens.token_viewer import TokenViewerScreen
+
+    write_finished_run(lab_session.home, "gpt-ladder-1", "gpt-ladder", {"ladder": LADDER})
+    app = desk(lab_session)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("l")
+        app.push_screen(RunScreen(lab_session, "gpt-ladder-1"))
+        await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.watch.state.ended_t)
+        await pilot.press("v", "v", "t")
+        await until(pilot, lambda: isinstance(app.screen, TokenViewerScreen))
+        await pilot.press("escape", "escape", "d")
+        assert isinstance(app.screen, DeskScreen)

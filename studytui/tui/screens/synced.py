@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import on
 from textual.screen import Screen
 
+from studytui.tui.crash import DATABASE_ERRORS
 from studytui.tui.messages import StateChanged
 from studytui.tui.state import StudyState
 
@@ -41,7 +42,10 @@ class SyncedScreen(Screen):
         if app.state is None:
             self.show_waiting(waiting_text(app.load_error))
             return
-        self.redraw(app.state)
+        try:
+            self.redraw(app.state)
+        except DATABASE_ERRORS as e:   # screens read the store too (streak, reading list)
+            app.show_damaged_database(e)
 
     def show_waiting(self, message: Text) -> None:
         """Where the screen says it is still loading, or why loading failed."""

@@ -122,15 +122,11 @@ class _FakeStore:
 @settings(max_examples=40, deadline=None)
 @given(message=st.one_of(text, big))
 def test_error_lines(message):
-    from studytui.cli import common
+    import contextlib
 
     buffer = io.StringIO()
-    saved = common.err_console.file
-    common.err_console.file = buffer
-    try:
+    with contextlib.redirect_stderr(buffer):   # the CLI's stderr console writes to sys.stderr
         error_line(message)
-    finally:
-        common.err_console.file = saved
     err = buffer.getvalue()
     assert_terminal_safe(err, "error line")
     assert err.startswith("error: ")

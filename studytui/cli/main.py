@@ -191,6 +191,9 @@ def undo(ctx: typer.Context) -> None:
     event = sess.store.undo()
     if event is None:
         fail("nothing to undo")
+    if event.get("skipped"):
+        fail(f"history entry {event['id']} ({event['kind']} change on {event['key']}) is damaged and "
+             "cannot be undone; it is skipped now: run `studytui undo` again to undo the change before it")
     echo(f"undid {event['kind']} change on {event['key']}")
 
 

@@ -383,7 +383,10 @@ class Store:
     def undo(self, *, source: str = "cli") -> dict[str, Any] | None:
         """Revert the newest change not yet undone; the undo is itself an event.
 
-        Returns the event that was undone, or None when there is nothing left to undo.
+        Returns the event that was undone, or None when there is nothing left to undo. A
+        history entry too damaged to revert (hand-edited, or written by a bug) is marked
+        as skipped and returned with `"skipped": True`, changing nothing else: the next
+        undo goes on to the change before it instead of failing on that entry forever.
         """
         with self._write() as conn:
             undone = set()
@@ -402,7 +405,9 @@ class Store:
             if ((kind == "time" and not (isinstance(new, dict) and "id" in new))
                     or (kind == "status" and old not in STATUSES)
                     or (kind == "note" and not isinstance(old, str))):
-                raise StoreError(f"history entry {event_id} ({kind} on {key}) is damaged; it cannot be undone")
+                self._event(conn, key, "undo", None, {"event": event_id, "kind": kind, "skipped": "damaged"},
+                            source)
+                return {"id": event_id, "key": key, "kind": kind, "old": old, "new": new, "skipped": True}
             if kind == "status":
                 row = conn.execute("SELECT status, started_at, completed_at FROM progress WHERE key = ?",
                                    (key,)).fetchone()

@@ -414,3 +414,11 @@ def test_the_last_resort_handler_survives_a_hostile_error(cli, monkeypatch, caps
     log = Path(re.search(r"the traceback is in (\S+\.log)", err).group(1))
     assert not log.is_relative_to(blocked) and "Unprintable" in log.read_text(encoding="utf-8")
     log.unlink()
+
+
+def test_a_note_with_windows_line_ends_is_kept_with_unix_ones(cli):
+    cli("note", "micrograd", "-", input="line one\r\nline two\r\n")
+    assert as_json(cli("show", "micrograd", "--json"))["note"] == "line one\nline two\n"
+    refused = cli("note", "micrograd", "a bell \x07 rings", ok=False)
+    assert refused.exit_code == 1 and "U+0007" in refused.output
+    assert as_json(cli("show", "micrograd", "--json"))["note"] == "line one\nline two\n"

@@ -226,6 +226,7 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
             console.print("note unchanged")
             return
         body = edited
+    body = body.replace("\r\n", "\n").replace("\r", "\n")   # a note saved on Windows is still a note
     body = body.rstrip("\n") + ("\n" if body.strip() else "")
     bad = text_problem(body, multiline=True)
     if bad:

@@ -346,3 +346,15 @@ def test_a_stored_odd_value_is_shown_not_fatal(store):
     skipped = store.undo()
     assert skipped["skipped"] and skipped["key"] == "c/x" and store.status_of("c/a") == "done"
     assert store.undo()["key"] == "c/a" and store.status_of("c/a") == "todo"
+
+
+def test_a_backup_with_windows_line_ends_in_a_note_restores(store, tmp_path):
+    store.conn.execute("INSERT INTO notes (key, body, updated_at) VALUES ('c/a', 'one\r\ntwo\r\n', "
+                       "'2026-01-01T00:00:00+00:00')")
+    exported = json.loads(json.dumps(store.export_state()))
+    fresh = Store(tmp_path / "fresh.db")
+    fresh.restore_state(exported)
+    assert fresh.note("c/a") == "one\r\ntwo\r\n"
+    exported["notes"][0]["body"] = "a lone \r is not a line end"
+    with pytest.raises(StoreError, match="U\\+000D"):
+        fresh.restore_state(exported)

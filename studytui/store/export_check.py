@@ -43,7 +43,8 @@ def _multiline(value: Any) -> str | None:
         return f"must be text, got {type(value).__name__}"
     if len(value) > MAX_TEXT:
         return f"is longer than {MAX_TEXT} characters"
-    return text_problem(value, multiline=True)
+    # Older versions stored notes as typed, Windows line ends included: still a fine backup.
+    return text_problem(value.replace("\r\n", "\n"), multiline=True)
 
 
 def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:

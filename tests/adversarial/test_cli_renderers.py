@@ -76,7 +76,7 @@ def _item(title, url, summary, extra, children=()):
                 prerequisites=(extra,), children=children, duration_s=60, lab=extra)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=text, url=st.one_of(st.none(), text, st.just("https://ok.example/a?b=1")), summary=text, extra=text)
 def test_item_renderers(title, url, summary, extra):
     child = Item(course_id="c", id="k", title=extra, duration_s=30, parent_key="c/i")

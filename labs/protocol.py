@@ -42,11 +42,14 @@ METRICS_FILE = "metrics.jsonl"   # the event stream, appended, never rewritten
 STDERR_FILE = "stderr.log"       # the process's stdout and stderr
 LOCK_FILE = "run.lock"           # flock held by the run's process for its whole life
 STOP_FILE = "stop.json"          # written by `lab stop`: when a stop was asked, and if it killed
+REPORT_FILE = "report.md"        # the run's report card, written by studytui once the run ended
 
 # -- events ------------------------------------------------------------------------------
 EVENTS = ("start", "step", "eval", "sample", "progress", "merges", "table", "visual",
           "checkpoint", "log", "end", "error")
-END_STATUSES = ("done", "stopped")
+# `diverged`: the lab's guard stopped a run whose loss went NaN/inf or stayed far above its
+# best; the `end` event then carries a one-line `reason` (labs/common/guard.py).
+END_STATUSES = ("done", "stopped", "diverged")
 # Numbers a step/eval event may carry; the same keys in JSON, SQLite and the UI.
 METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu",
                "gpu_mem_mb", "gpu_util")

@@ -259,10 +259,15 @@ class RunContext:
             write_json_atomic(path, doc)
         self.emit("start", pid=os.getpid(), device=device, config=config, total=total)
 
-    def end(self, status: str, summary: dict[str, Any] | None = None) -> None:
+    def end(self, status: str, summary: dict[str, Any] | None = None, *,
+            reason: str | None = None) -> None:
+        """The last event. `reason` (one line) says why a run stopped early, e.g. diverged."""
         if status not in protocol.END_STATUSES:
             raise ValueError(f"end status must be one of {protocol.END_STATUSES}, not {status!r}")
-        self.emit("end", status=status, summary=summary or {})
+        fields: dict[str, Any] = {"status": status, "summary": summary or {}}
+        if reason:
+            fields["reason"] = reason
+        self.emit("end", **fields)
         self._ended = True
 
     def path(self, name: str) -> Path:

@@ -10,14 +10,15 @@ so the same lines handed to it twice (two readers racing) change nothing.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from labs.protocol import (CONFIG_FILE, METRIC_KEYS, METRICS_FILE, headline_figure,
-                           metric_value, read_json_object, read_table)
+from labs.protocol import (CONFIG_FILE, END_STATUSES, METRIC_KEYS, METRICS_FILE,
+                           headline_figure, metric_value, read_json_object, read_table)
 
 HEAD_BYTES = 64
 MAX_SERIES_POINTS = 2000
@@ -25,6 +26,8 @@ MAX_RECENT = 200
 MAX_VISUALS = 64
 MAX_LAST_KEYS = 32
 NOT_METRICS = {"v", "t", "step", "event"}
+START_NOT_INFO = {"v", "t", "event", "config", "pid", "total"}
+BEST_KEYS = ("loss", "val_loss")   # lower is better: their best (finite) values are kept exactly
 
 
 class Line(NamedTuple):
@@ -151,7 +154,10 @@ class RunState:
     started_t: float | None = None
     last_t: float | None = None
     ended_t: float | None = None
-    end_status: str | None = None       # done / stopped, from the end event
+    end_status: str | None = None       # done / stopped / diverged, from the end event
+    end_reason: str | None = None       # why it ended early (diverged), from the end event
+    start_info: dict[str, Any] = field(default_factory=dict)   # the start event's other fields
+    best: dict[str, tuple[int | None, float]] = field(default_factory=dict)   # key -> (step, value)
     error: str | None = None            # from the error event
     summary: dict[str, Any] = field(default_factory=dict)
     step: int | None = None
@@ -169,6 +175,7 @@ class RunState:
     visuals: dict[str, dict[str, Any]] = field(default_factory=dict)   # name -> latest visual event
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))   # (t, text) lines
+    event_times: deque = field(default_factory=lambda: deque(maxlen=33))   # to judge a stall
     events_seen: int = 0
     read_to: int = 0    # offset in metrics.jsonl past the last line applied
 
@@ -202,6 +209,7 @@ class RunState:
         self.events_seen += 1
         if t is not None:
             self.last_t = t
+            self.event_times.append(t)
         handler = getattr(self, f"_on_{kind}", None)
         if handler is not None:
             try:
@@ -218,6 +226,8 @@ class RunState:
         self.device = e.get("device") or self.device
         if isinstance(e.get("total"), int):
             self.total = e["total"]
+        self.start_info = {k: v for k, v in e.items()
+                           if k not in START_NOT_INFO and isinstance(v, (str, int, float, bool))}
         if isinstance(e.get("config"), dict) and "resolved" not in self.config:
             self.config["resolved"] = e["config"]
         self._note(t, f"start on {self.device or '?'}" + (f", {self.total} planned" if self.total else ""))
@@ -239,6 +249,7 @@ class RunState:
                     and (key in self.last or len(self.last) < MAX_LAST_KEYS)):
                 self.last[key] = v
         x = self.step if self.step is not None else self.events_seen
+        self._keep_best("loss", self.step, metric_value(e.get("loss")))
         for key in ("loss", "tok_per_s", "lr"):
             v = metric_value(e.get(key))
             if v is not None:
@@ -252,7 +263,12 @@ class RunState:
         if v is not None:
             self.last["val_loss"] = v
             self.val_loss.add(step if step is not None else 0, v)
+            self._keep_best("val_loss", step, v)
             self._note(t, f"eval step {step}: val_loss {v:.4f}")
+
+    def _keep_best(self, key: str, step: int | None, v: float | None) -> None:
+        if v is not None and math.isfinite(v) and (key not in self.best or v < self.best[key][1]):
+            self.best[key] = (step, v)
 
     def _on_sample(self, e, t):
         self.samples.append({"step": e.get("step"), "prompt": e.get("prompt") or "",
@@ -293,10 +309,12 @@ class RunState:
         self._note(t, str(e.get("message", "")))
 
     def _on_end(self, e, t):
-        self.end_status = e.get("status") if e.get("status") in ("done", "stopped") else "done"
+        self.end_status = e.get("status") if e.get("status") in END_STATUSES else "done"
         self.ended_t = t
         self.summary = e.get("summary") if isinstance(e.get("summary"), dict) else {}
-        self._note(t, f"end: {self.end_status}")
+        reason = e.get("reason")
+        self.end_reason = str(reason).splitlines()[0] if isinstance(reason, str) and reason.strip() else None
+        self._note(t, f"end: {self.end_status}" + (f" ({self.end_reason})" if self.end_reason else ""))
 
     def _on_error(self, e, t):
         self.error = str(e.get("message") or "error").splitlines()[0] if e.get("message") else "error"
@@ -318,6 +336,12 @@ class RunState:
             return None
         elapsed = (self.last_t or now) - self.started_t
         return elapsed / done * (total - done) if elapsed > 0 else None
+
+    def typical_gap_s(self) -> float | None:
+        """The median time between the latest events: what "no news for a while" means."""
+        times = list(self.event_times)
+        gaps = sorted(b - a for a, b in zip(times, times[1:]) if b >= a)
+        return gaps[len(gaps) // 2] if gaps else None
 
     def figure(self, key: str | None) -> Any:
         """A headline figure: from the end summary if there, else the latest value."""

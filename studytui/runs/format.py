@@ -9,7 +9,8 @@ from typing import Any
 from labs.protocol import headline_figure
 
 STATUS_STYLE = {"running": "bold cyan", "done": "green", "stopped": "yellow",
-                "failed": "bold red", "interrupted": "magenta"}
+                "failed": "bold red", "interrupted": "magenta",
+                "diverged": "bold red", "stalled?": "bold yellow"}
 
 
 def fmt_value(v: Any) -> str:

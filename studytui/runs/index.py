@@ -15,6 +15,7 @@ from typing import Any
 
 from labs import protocol
 from studytui.runs.children import reap_children
+from studytui.runs.report import write_report_for
 from studytui.runs.watch import FINAL, RunWatch
 
 
@@ -66,6 +67,8 @@ def refresh_runs(session) -> list[dict[str, Any]]:
         rec["pid"] = (row or {}).get("pid") or rec["pid"]
         if row is None or any(row.get(k) != v for k, v in rec.items()):
             store.upsert_run(rec)
+        if rec["status"] != "running":
+            write_report_for(w)   # once: it leaves a report.md already there alone
     return store.runs()
 
 

@@ -21,10 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import CONFIG_FILE, LOCK_FILE, STOP_FILE, read_json_object, run_id_lab
+from labs.protocol import (CONFIG_FILE, LOCK_FILE, METRICS_FILE, STOP_FILE, read_json_object,
+                           run_id_lab)
 from studytui.runs.events import RunState, RunTail, read_config
 
-FINAL = ("done", "stopped", "failed")   # a run in one of these never changes again
+# A live run with no new event for this long (or ten of its usual gaps, if longer: a
+# GPT-2 step on a CPU takes minutes) reads `stalled?`: the process lives but may be stuck.
+STALL_AFTER_S = 300.0
+STALL_GAPS = 10
+FINAL = ("done", "stopped", "diverged", "failed")   # a run in one of these never changes again
 
 
 def lock_held(run_dir: Path) -> bool:
@@ -131,6 +136,21 @@ class RunWatch:
             return []
         return [RunChange(self.run_id, tuple(events), self.status, old, reset)]
 
+    def stalled(self, now: float | None = None) -> bool:
+        """Running, yet silent for much longer than usual (judged by metrics.jsonl's mtime,
+        so a reader that just started, with no event times yet, judges the same)."""
+        if self.status != "running":
+            return False
+        try:
+            last = (self.run_dir / METRICS_FILE).stat().st_mtime
+        except OSError:
+            try:
+                last = (self.run_dir / CONFIG_FILE).stat().st_mtime
+            except OSError:
+                return False
+        gap = self.state.typical_gap_s() or 0.0
+        return (time.time() if now is None else now) - last > max(STALL_AFTER_S, STALL_GAPS * gap)
+
     def created_at(self) -> str:
         created = self.state.config.get("created")
         if isinstance(created, str):
@@ -161,6 +181,8 @@ class RunWatch:
             summary["note"] = self.stop_marker.get("note") or "killed after the stop grace period"
         if self.state.error:
             summary["error"] = self.state.error
+        if self.state.end_reason:
+            summary["reason"] = self.state.end_reason
         return {"id": self.run_id, "lab": self.lab, "status": self.status,
                 "created_at": self.created_at(), "ended_at": self.ended_at(),
                 "dir": str(self.run_dir), "pid": self.state.pid,

@@ -1,0 +1,255 @@
+"""Reference runs, shipped as data: what a learner's run is compared with.
+
+Each `labs/references/<name>.json` (and `<folder>/references/*.json` for each folder on
+STUDYTUI_LABS_PATH) describes one reference run: its lab, the settings that decide it
+matches (`match`, checked against the run's resolved config), the settings that matter,
+the device, the metric it is judged by, and points `[{"step", "tokens", <metric>}]` — a
+whole curve when the lab produced it, or a published end point (one point; `step` null
+means "at the end"). The format is in docs/protocol.md ("Reference runs").
+
+    python -m studytui.runs.references list
+    python -m studytui.runs.references regenerate makemore-bigram-nn   # runs the lab, rewrites the JSON
+
+Reading needs no lab and no torch; `regenerate` starts the lab as a process, like `lab run`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from labs.protocol import (METRICS_FILE, manifest_roots, metric_value, read_json_object,
+                           write_json_atomic)
+
+REFERENCES_DIR = "references"
+
+
+class ReferenceError(ValueError):
+    """A reference file that cannot be used; one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str
+    title: str
+    lab: str
+    metric: str                       # val_loss, loss, figure (the end summary's), tok_per_s
+    source: str
+    match: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    device: str = ""
+    statistic: str = "final"          # how a finished run is judged: its final or best value
+    points: tuple[dict[str, Any], ...] = ()
+    tokens_per_step: int | None = None
+    tok_per_s: float | None = None
+    rungs: tuple[dict[str, Any], ...] = ()   # the ladder's figures, rung by rung
+    path: Path | None = None
+
+    def curve(self, metric: str | None = None) -> list[tuple[int, float]]:
+        """(step, value) of the points that have both, by step."""
+        key = metric or self.metric
+        pts = [(p.get("step"), metric_value(p.get(key))) for p in self.points]
+        return sorted((s, v) for s, v in pts if isinstance(s, int) and v is not None)
+
+    @property
+    def end_point(self) -> tuple[int | None, float] | None:
+        """The last point: (step or None for "at the end", value)."""
+        for p in reversed(self.points):
+            v = metric_value(p.get(self.metric))
+            if v is not None:
+                s = p.get("step")
+                return (s if isinstance(s, int) else None, v)
+        return None
+
+    @property
+    def end_point_only(self) -> bool:
+        return len(self.curve()) < 2
+
+    def value_at(self, step: int) -> float | None:
+        """The reference's value at `step`, linear between its points; None outside them."""
+        pts = self.curve()
+        if len(pts) < 2 or not pts[0][0] <= step <= pts[-1][0]:
+            return pts[0][1] if len(pts) == 1 and pts[0][0] == step else None
+        i = bisect.bisect_left([s for s, _ in pts], step)
+        if pts[i][0] == step:
+            return pts[i][1]
+        (s0, v0), (s1, v1) = pts[i - 1], pts[i]
+        return v0 + (v1 - v0) * (step - s0) / (s1 - s0)
+
+    def rung_speedup(self, rung: str) -> float | None:
+        for r in self.rungs:
+            if r.get("rung") == rung:
+                return metric_value(r.get("speedup_fp32"))
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "lab": self.lab, "metric": self.metric,
+                "statistic": self.statistic, "device": self.device, "source": self.source,
+                "end_point_only": self.end_point_only,
+                "points": [dict(p) for p in self.points]}
+
+
+def parse_reference(path: Path) -> Reference:
+    doc = read_json_object(path)
+    if not doc:
+        raise ReferenceError(f"{path}: not a JSON object")
+    for key in ("name", "lab", "metric", "source"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise ReferenceError(f"{path}: missing {key!r}")
+    points = doc.get("points", [])
+    if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
+        raise ReferenceError(f"{path}: 'points' must be a list of objects")
+    match = doc.get("match") if isinstance(doc.get("match"), dict) else {}
+    settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else {}
+    rungs = doc.get("rungs") if isinstance(doc.get("rungs"), list) else []
+    tps = doc.get("tokens_per_step")
+    return Reference(name=doc["name"], title=str(doc.get("title") or doc["name"]), lab=doc["lab"],
+                     metric=doc["metric"], source=doc["source"], match=match, settings=settings,
+                     device=str(doc.get("device") or ""),
+                     statistic="best" if doc.get("statistic") == "best" else "final",
+                     points=tuple(points), tokens_per_step=tps if isinstance(tps, int) else None,
+                     tok_per_s=metric_value(doc.get("tok_per_s")),
+                     rungs=tuple(r for r in rungs if isinstance(r, dict)), path=Path(path))
+
+
+def reference_dirs() -> list[Path]:
+    return [root / REFERENCES_DIR for root in manifest_roots()]
+
+
+@lru_cache(maxsize=4)
+def _load(dirs: tuple[Path, ...]) -> tuple[Reference, ...]:
+    found: dict[str, Reference] = {}
+    for d in dirs:
+        for path in sorted(d.glob("*.json")) if d.is_dir() else []:
+            try:
+                ref = parse_reference(path)
+            except ReferenceError:
+                continue   # a bad reference file must not break `lab show`; `list` says so
+            found.setdefault(ref.name, ref)
+    return tuple(found.values())
+
+
+def load_references() -> list[Reference]:
+    return list(_load(tuple(reference_dirs())))
+
+
+def _matches(ref: Reference, lab: str, resolved: dict[str, Any]) -> int | None:
+    """How many `match` keys agree (the more, the closer the match); None if one disagrees."""
+    if ref.lab != lab:
+        return None
+    if any(resolved.get(k) != v for k, v in ref.match.items()):
+        return None
+    return len(ref.match)
+
+
+def reference_for_run(lab: str, resolved: dict[str, Any],
+                      references: list[Reference] | None = None) -> Reference | None:
+    """The shipped reference that matches a run best; else the published figure the run
+    itself carries (`config.reference`, the GPT lab's presets); else None."""
+    refs = load_references() if references is None else references
+    scored = [(score, ref) for ref in refs if (score := _matches(ref, lab, resolved)) is not None]
+    if scored:
+        return max(scored, key=lambda sr: sr[0])[1]
+    carried = resolved.get("reference")
+    if isinstance(carried, dict):
+        for metric in ("val_loss", "loss", "figure"):
+            if metric_value(carried.get(metric)) is not None:
+                return Reference(name=str(carried.get("preset") or lab), title=str(carried.get("source") or lab),
+                                 lab=lab, metric=metric, source=str(carried.get("source") or ""),
+                                 statistic="best" if metric == "val_loss" else "final",
+                                 points=({"step": None, metric: carried[metric]},))
+    return None
+
+
+def settings_differ(ref: Reference, resolved: dict[str, Any]) -> list[str]:
+    """Settings that matter to the reference but differ in this run: not like for like."""
+    carried = resolved.get("reference")
+    differs = [str(k) for k in carried.get("differs") or []] if isinstance(carried, dict) else []
+    differs += [k for k, v in ref.settings.items() if k in resolved and resolved[k] != v]
+    return list(dict.fromkeys(differs))
+
+
+def reference_curve(ref: Reference | None, metric: str | None = None) -> tuple[list[float], list[float]]:
+    """The reference as chart points (x = step); empty when it has no stepped point."""
+    if ref is None:
+        return [], []
+    pts = ref.curve(metric)
+    return [float(s) for s, _ in pts], [v for _, v in pts]
+
+
+# -- making a reference from a run -------------------------------------------------------------
+
+def reference_from_run(run_dir: Path, template: Reference) -> dict[str, Any]:
+    """A reference document: `template`'s description, this run's points and device."""
+    from studytui.runs.watch import RunWatch   # only the regenerate command folds a run
+
+    watch = RunWatch(Path(run_dir))
+    watch.poll()
+    st = watch.state
+    tps = template.tokens_per_step
+    by_step: dict[int, dict[str, Any]] = {}
+    for key, series in (("loss", st.loss), ("val_loss", st.val_loss)):
+        for x, y in zip(*series.xy()):
+            point = by_step.setdefault(int(x), {"step": int(x)})
+            point[key] = round(y, 4)
+            if tps:
+                point["tokens"] = int(x) * tps
+    points = [by_step[s] for s in sorted(by_step)]
+    figure = metric_value(st.summary.get(template.metric))
+    if figure is not None and template.metric not in ("loss", "val_loss"):
+        points.append({"step": st.step, template.metric: figure})
+    tok = sorted(st.tok_per_s.xy()[1])
+    doc = {k: v for k, v in template.to_json().items() if k not in ("points", "end_point_only")}
+    doc.update({"match": template.match, "settings": template.settings,
+                "device": st.device or template.device, "tokens_per_step": tps,
+                "tok_per_s": round(tok[len(tok) // 2], 1) if tok else None, "points": points,
+                "made_by": f"python -m studytui.runs.references regenerate {template.name}"})
+    return doc
+
+
+def regenerate(name: str, out: Path | None = None) -> Path:
+    """Run the reference's lab with its settings (seeded by the lab's defaults) and write
+    the reference JSON from that run. Slow for the GPT presets: minutes on a free CPU."""
+    ref = next((r for r in load_references() if r.name == name), None)
+    if ref is None:
+        raise ReferenceError(f"no reference named {name!r}")
+    module = f"labs.{ref.lab.replace('-', '_')}.run"
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs = [f"{k}={v}" for k, v in {**ref.settings, **ref.match}.items()]
+        cmd = [sys.executable, "-m", module, "--out", tmp] + [a for p in pairs for a in ("--set", p)]
+        subprocess.run(cmd, check=True, env=dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1")))
+        run_dir = next(p.parent for p in Path(tmp).glob(f"*/{METRICS_FILE}"))
+        doc = reference_from_run(run_dir, ref)
+    target = out or ref.path
+    write_json_atomic(target, doc)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["list"]:
+        for ref in load_references():
+            kind = "end point" if ref.end_point_only else f"{len(ref.curve())} points"
+            print(f"{ref.name:32} {ref.lab:12} {ref.metric:9} {kind:12} {ref.source}")
+        return 0
+    if len(args) == 2 and args[0] == "regenerate":
+        try:
+            print(f"wrote {regenerate(args[1])}")
+        except (ReferenceError, subprocess.CalledProcessError, StopIteration, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        return 0
+    print("usage: python -m studytui.runs.references list | regenerate NAME", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

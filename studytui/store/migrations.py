@@ -87,11 +87,50 @@ def m003_reading_list(db: Database) -> None:
         )""")
 
 
+def m004_review_deck(db: Database) -> None:
+    # Glossary review (FSRS). A card is keyed by glossary term id and direction, never by
+    # its wording, so editing a definition or moving a term keeps its schedule and history.
+    # The FSRS card state is plain columns (no pickles): fsrs' Card.to_dict, field by field.
+    db.execute("""
+        CREATE TABLE review_cards (
+            term TEXT NOT NULL,            -- glossary term id
+            direction TEXT NOT NULL CHECK (direction IN ('forward', 'reverse')),
+            state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),   -- fsrs.State: learning, review, relearning
+            step INTEGER,
+            stability REAL,
+            difficulty REAL,
+            due TEXT NOT NULL,             -- UTC, ISO 8601 with microseconds: sorts as text
+            last_review TEXT,
+            added_at TEXT NOT NULL,
+            added_by TEXT NOT NULL,        -- the item key that taught it, or 'hand'
+            suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1)),
+            flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+            PRIMARY KEY (term, direction)
+        )""")
+    db.execute("CREATE INDEX review_cards_due ON review_cards(due)")
+    # One row per grade; `before` (the card's columns as JSON) is what undoing it restores.
+    db.execute("""
+        CREATE TABLE review_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            term TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('forward', 'reverse')),
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),   -- fsrs.Rating: again..easy
+            reviewed_at TEXT NOT NULL,
+            duration_ms INTEGER,
+            before TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'cli'
+        )""")
+    db.execute("CREATE INDEX review_log_at ON review_log(reviewed_at)")
+    # The learner's choices that belong with their data (exported, restored): JSON values.
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 # In order; append new steps at the end, never edit or reorder shipped ones.
 STEPS: list[Callable[["Database"], None]] = [
     m001_progress_notes_time_events,
     m002_runs_index,
     m003_reading_list,
+    m004_review_deck,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-FIRST_REPORT_S = 20.0      # a first val loss and sample within ~30 s of the start, evals included
+FIRST_REPORT_S = 15.0      # a first val loss and sample within ~30 s of launch, setup and eval included
 RECENT_STEPS = 50          # the median of the last steps: robust to a stray slow one
 
 

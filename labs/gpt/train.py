@@ -420,7 +420,7 @@ class Trainer:
                 self.save_checkpoint()
             now = time.perf_counter()
             eta.add_other(now - t0 - dt - reports_s)   # checkpoints, events: the loop's own cost
-            if self.master and not last and (now - progress_t >= 1.0 or eta.steps_seen == 3):
+            if self.master and (last or now - progress_t >= 1.0 or eta.steps_seen == 3):
                 # the lab's own ETA (steps left at the recent step time, plus the reports
                 # still due): elapsed / done would count an early eval as every step's cost
                 progress_t = now

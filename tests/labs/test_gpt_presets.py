@@ -250,6 +250,7 @@ def test_a_short_shakespeare_run_learns_beyond_the_unigram_baseline(tmp_path, mo
     assert evals[0]["step"] <= 6 and samples[0]["step"] <= 6        # within the first tenth
     progress = [e for e in events if e["event"] == "progress"]
     assert progress and all(e["eta_s"] >= 0 and e["total"] == 60 for e in progress)
+    assert (progress[-1]["done"], progress[-1]["eta_s"]) == (60, 0)   # a finished run reads 60/60
 
     baseline = unigram_val_loss(load_data("char", "shakespeare", max_bytes=2_000_000))   # the run's cache
     assert 3.2 < baseline < 3.5                                   # ~3.35 nats for Shakespeare

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from studytui.cli.lab import lab_app
 from studytui.runs import RunWatch
 
-RUN_FIELDS = {"id", "lab", "status", "created_at", "ended_at", "duration_s", "pid", "dir",
+RUN_FIELDS = {"id", "lab", "status", "stalled", "created_at", "ended_at", "duration_s", "pid", "dir",
               "key_metric", "key_value", "settings", "summary", "last"}
-SHOW_FIELDS = RUN_FIELDS | {"config", "device", "error", "checkpoints", "tables", "samples"}
+SHOW_FIELDS = RUN_FIELDS | {"config", "device", "error", "reason", "checkpoints", "tables", "samples",
+                            "verdict", "reference"}
 
 
 @pytest.fixture
@@ -138,3 +139,27 @@ def test_no_runs_yet(home):
     r = cli("runs")
     assert r.exit_code == 0 and "No runs yet" in r.stdout
     assert json.loads(cli("runs", "--json").stdout) == []
+
+
+def test_an_attached_run_that_diverges_says_why_and_exits_1(home):
+    r = cli("run", "fake", "--set", "delay=0", "--set", "diverge_at=6")
+    assert r.exit_code == 1
+    assert ": diverged — steps 6" in r.stdout and "why: loss is nan at step 6" in r.stdout
+    run_id = r.stdout.split()[1]
+    doc = json.loads(cli("show", run_id, "--json").stdout)
+    assert doc["status"] == "diverged" and doc["reason"] == "loss is nan at step 6"
+    assert doc["checkpoints"] == [{"step": 5, "path": "ckpt.json"}]   # the last good step
+    assert doc["verdict"]["status"] == "diverged"
+    assert (home / "runs" / run_id / "report.md").is_file()
+
+
+def test_the_guard_setting_turns_the_guard_off(home):
+    r = cli("run", "fake", "--set", "delay=0", "--set", "diverge_at=6", "--set", "guard=false")
+    assert r.exit_code == 0 and ": done" in r.stdout
+
+
+def test_an_attached_run_says_how_it_ended_against_the_reference(home):
+    r = cli("run", "fake", "--set", "delay=0")
+    assert r.exit_code == 0
+    assert "against the reference: val 2.072 at step 20, reference 2.071: on track" in r.stdout
+    assert "report: " in r.stdout

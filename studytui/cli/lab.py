@@ -21,13 +21,18 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from labs.protocol import write_atomic
 from studytui.cli.common import console, err_console, fail, print_json, session
 from studytui.safetext import clean, plain
 from studytui.runs import (LabManifest, RunError, RunState, RunWatch, SettingError, duration_s,
                            get_manifest, load_manifests, parse_settings, refresh_runs,
-                           resolve_run, start_run, stop_run)
+                           resolve_run, start_run, stop_run, watch_for)
+from studytui.runs.compare import RATIO_FIGURES, compare_chart, compare_runs
 from studytui.runs.format import (STATUS_STYLE, fmt_duration, fmt_started, fmt_value,
                                   key_figure)
+from studytui.runs.references import reference_for_run
+from studytui.runs.report import report_parts, run_report
+from studytui.runs.verdict import Verdict, verdict
 
 lab_app = typer.Typer(
     help="Run labs (BPE tokenizer, GPT training) and follow their runs.\n\n"
@@ -54,11 +59,15 @@ def setting_json(s: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def run_json(row: dict[str, Any], manifests: dict[str, LabManifest]) -> dict[str, Any]:
+def run_json(row: dict[str, Any], manifests: dict[str, LabManifest],
+             watch: RunWatch | None = None) -> dict[str, Any]:
     m = manifests.get(row["lab"])
     key = m.key_metric if m else None
     d = duration_s(row)
-    return {"id": row["id"], "lab": row["lab"], "status": row["status"],
+    if watch is None and row["status"] == "running":
+        watch = watch_for(Path(row["dir"]))   # refresh_runs has just polled it
+    stalled = bool(watch and row["status"] == "running" and watch.stalled())
+    return {"id": row["id"], "lab": row["lab"], "status": row["status"], "stalled": stalled,
             "created_at": row["created_at"], "ended_at": row["ended_at"],
             "duration_s": round(d, 1) if d is not None else None, "pid": row["pid"],
             "dir": row["dir"], "key_metric": key, "key_value": key_figure(row, key),
@@ -160,7 +169,8 @@ def list_runs(
         j = run_json(r, manifests)
         figure = f"{j['key_metric']} {fmt_value(j['key_value'])}" if j["key_value"] is not None else "–"
         cells = [plain(r["id"])] + ([plain(r["lab"])] if show_lab else [])
-        table.add_row(*cells, plain(r["status"], STATUS_STYLE.get(r["status"], "")),
+        status = "stalled?" if j["stalled"] else r["status"]
+        table.add_row(*cells, plain(status, STATUS_STYLE.get(status, "")),
                       fmt_started(r["created_at"]), fmt_duration(j["duration_s"]), plain(figure))
     console.print(table)
 
@@ -173,11 +183,14 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     watch = RunWatch(Path(row["dir"]))
     watch.update()
     manifests = load_manifests()
-    doc = run_json(row, manifests)
+    doc = run_json(row, manifests, watch)
     st = watch.state
+    reference = reference_for_run(watch.lab, st.resolved)
+    judged = verdict(st, reference)
     doc.update({"config": st.config, "device": st.device, "error": st.error,
-                "checkpoints": st.checkpoints, "tables": st.tables,
-                "samples": list(st.samples)[-3:]})
+                "reason": st.end_reason, "checkpoints": st.checkpoints, "tables": st.tables,
+                "samples": list(st.samples)[-3:], "verdict": judged.to_json(),
+                "reference": reference.to_json() if reference else None})
     if as_json:
         print_json(doc)
         return
@@ -186,7 +199,13 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     grid.add_column()
     grid.add_row("run", doc["id"])
     grid.add_row("lab", doc["lab"])
-    grid.add_row("status", Text(doc["status"], style=STATUS_STYLE.get(doc["status"], "")))
+    status = "stalled?" if doc["stalled"] else doc["status"]
+    grid.add_row("status", Text(status, style=STATUS_STYLE.get(status, "")))
+    if doc["stalled"]:
+        grid.add_row("", plain(f"no new event for {fmt_duration(_silent_s(watch))}; its process lives "
+                               f"(stop it: studytui lab stop {doc['id']})"))
+    if st.end_reason:
+        grid.add_row("reason", plain(st.end_reason, "red"))
     grid.add_row("started", fmt_started(doc["created_at"]))
     grid.add_row("duration", fmt_duration(doc["duration_s"]))
     if st.device:
@@ -194,6 +213,7 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     grid.add_row("folder", plain(doc["dir"]))
     if st.error:
         grid.add_row("error", plain(st.error, "red", multiline=True))
+    grid.add_row("verdict", _verdict_text(judged))
     if doc["summary"].get("note"):
         grid.add_row("note", plain(doc["summary"]["note"]))
     console.print(grid)
@@ -208,7 +228,7 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
         console.print(_result_table(name, t))
     if st.checkpoints:
         console.print(f"checkpoints: {', '.join(str(c['path']) for c in st.checkpoints[-3:])}", highlight=False)
-    if doc["status"] in ("failed", "interrupted"):
+    if doc["status"] in ("failed", "interrupted", "diverged"):
         tail = _stderr_tail(Path(doc["dir"]))
         if tail:
             console.print(Panel(plain(tail, multiline=True), title="stderr.log (last lines)", title_align="left"))
@@ -246,7 +266,95 @@ def stop(
                   + (f" ({note})" if note else ""), highlight=False)
 
 
+@lab_app.command("report")
+def report(
+    ctx: typer.Context,
+    run: str = RunArg,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+) -> None:
+    """A run's report card as markdown: what ran, its figures, the verdict, samples, a loss chart."""
+    sess = session(ctx)
+    row = _resolve(sess, run)
+    watch = RunWatch(Path(row["dir"]))
+    watch.update()
+    text = run_report(watch, *report_parts(watch))
+    if output is None:
+        console.out(text, end="", highlight=False)
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}", 2)
+    err_console.print(plain(f"wrote {output}"), highlight=False)
+
+
+@lab_app.command("compare")
+def compare(
+    ctx: typer.Context,
+    runs: List[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs (ids, unique prefixes, `last`)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Runs side by side: the settings that differ, figures with ratios to the first, loss curves."""
+    if len(runs) < 2:
+        fail("compare needs two runs or more (e.g. studytui lab compare RUN_A RUN_B)")
+    sess = session(ctx)
+    rows = [_resolve(sess, r) for r in runs]
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) < len(ids):
+        fail(f"the same run is named twice: {', '.join(ids)}")
+    watches = [RunWatch(Path(r["dir"])) for r in rows]
+    for w in watches:
+        w.update()
+    doc = compare_runs(watches)
+    if as_json:
+        print_json(doc)
+        return
+    if doc["settings_diff"]:
+        diff = Table(title="settings that differ", title_justify="left", expand=False)
+        diff.add_column("setting", style="cyan")
+        for rid in ids:
+            diff.add_column(plain(rid), overflow="fold")
+        for k, values in doc["settings_diff"].items():
+            diff.add_row(plain(k), *[plain(fmt_value(v) if not isinstance(v, (dict, list)) else json.dumps(v))
+                                     for v in values])
+        console.print(diff)
+    else:
+        console.print("settings: the same in every run", highlight=False)
+    figs = Table(title=f"figures (ratio to {ids[0]})", title_justify="left", expand=False)
+    figs.add_column("figure", style="cyan")
+    for rid in ids:
+        figs.add_column(plain(rid), justify="right", overflow="fold")
+    names = {"status": "status", "steps": "steps", "tok_per_s_median": "tok/s (median)",
+             "final_loss": "final loss", "best_val_loss": "best val loss", "mfu": "MFU",
+             "wall_time_s": "wall time"}
+    for key, label in names.items():
+        cells = []
+        for r in doc["runs"]:
+            v = r["status"] if key == "status" else r["figures"].get(key)
+            text = fmt_duration(v) if key == "wall_time_s" and v is not None else fmt_value(v)
+            q = r["ratios"].get(key) if key in RATIO_FIGURES else None
+            cells.append(plain(text + (f"  x{q:.3g}" if q is not None and r is not doc["runs"][0] else "")))
+        figs.add_row(label, *cells)
+    console.print(figs)
+    console.print(plain(compare_chart(watches, width=min(64, max(20, console.width - 14))), multiline=True))
+
+
 # -- helpers ---------------------------------------------------------------------------------
+
+VERDICT_STYLE = {"on track": "green", "ahead": "bold green", "behind": "yellow",
+                 "diverging": "bold red", "diverged": "bold red"}
+
+
+def _verdict_text(v: Verdict) -> Text:
+    return plain(v.text, VERDICT_STYLE.get(v.status, "dim"))
+
+
+def _silent_s(watch: RunWatch) -> float | None:
+    try:
+        return time.time() - (Path(watch.run_dir) / "metrics.jsonl").stat().st_mtime
+    except OSError:
+        return None
+
 
 def _resolve(sess, ref: str) -> dict[str, Any]:
     try:
@@ -348,14 +456,27 @@ def _attach(sess, run_id: str, run_dir: Path, manifest: LabManifest | None) -> N
                       f"  stop it:         studytui lab stop {run_id}", highlight=False)
         return
     refresh_runs(sess)
+    console.print(ended_line(run_id, watch), highlight=False)
+    status = watch.status
+    if watch.state.end_reason:
+        console.print(plain(f"  why: {watch.state.end_reason}", "red"))
+    judged = verdict(watch.state, reference_for_run(watch.lab, watch.state.resolved))
+    if judged.status not in ("no reference", "diverged"):
+        console.print(Text.assemble("  against the reference: ", _verdict_text(judged)))
+    if (watch.run_dir / "report.md").is_file():
+        console.print(plain(f"  report: {watch.run_dir / 'report.md'}"))
+    if status in ("failed", "interrupted", "diverged"):
+        err_console.print(f"see {run_dir / 'stderr.log'}", highlight=False)
+        raise typer.Exit(1)
+
+
+def ended_line(run_id: str, watch: RunWatch) -> Text:
+    """How a run ended, in one line: `RUN: diverged — loss 3.2, steps 312`."""
     status = watch.status
     summary = ", ".join(f"{k} {fmt_value(v)}" for k, v in watch.state.summary.items()
                         if not isinstance(v, (dict, list)))
-    console.print(f"{run_id}: [{STATUS_STYLE.get(status, '')}]{status}[/]" + (f" — {summary}" if summary else ""),
-                  highlight=False)
-    if status in ("failed", "interrupted"):
-        err_console.print(f"see {run_dir / 'stderr.log'}", highlight=False)
-        raise typer.Exit(1)
+    return Text.assemble((clean(run_id), "bold"), ": ", (clean(status), STATUS_STYLE.get(status, "")),
+                         f" — {clean(summary)}" if summary else "")
 
 
 def _follow_live(run_id: str, watch: RunWatch, manifest: LabManifest | None) -> None:

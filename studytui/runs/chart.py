@@ -47,11 +47,13 @@ def text_chart(series: list[tuple[str, list[float], list[float]]], *, width: int
             grid[row][col] = mark if cell in (" ", mark) else CLASH
     labels = {0: _fmt(y1), height // 2: _fmt((y0 + y1) / 2), height - 1: _fmt(y0)}
     pad = max(len(s) for s in labels.values())
-    lines = [f"{labels.get(r, ''):>{pad}} |{''.join(grid[r])}" for r in range(height)]
+    lines = [f"{labels.get(r, ''):>{pad}} |{''.join(grid[r])}".rstrip() for r in range(height)]
     lines.append(" " * pad + " +" + "-" * width)
     left, right = _fmt(x0), _fmt(x1)
     lines.append(" " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right
                  + f"  {x_label}")
     legend = "   ".join(f"{MARKERS[i % len(MARKERS)]} {name}" for i, (name, _, _) in enumerate(series))
+    if len(series) > 1 and any(CLASH in row for row in grid):
+        legend += f"   {CLASH} several"
     lines.append(" " * (pad + 2) + legend)
     return "\n".join(lines)

@@ -16,7 +16,6 @@ Reading needs no lab and no torch; `regenerate` starts the lab as a process, lik
 from __future__ import annotations
 
 import bisect
-import json
 import os
 import subprocess
 import sys

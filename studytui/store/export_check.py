@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any, Callable
 
 from studytui.curriculum.model import STATUSES
@@ -108,6 +109,49 @@ def _url(value: Any) -> str | None:
     return _one_line(value) or url_problem(value)
 
 
+def _utc_timestamp(value: Any) -> str | None:
+    """A review time: fsrs schedules only with timezone-aware UTC times."""
+    bad = _timestamp(value)
+    if bad:
+        return bad
+    return None if dt.datetime.fromisoformat(value).utcoffset() == dt.timedelta(0) else "must be a UTC time"
+
+
+def _whole(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if type(value) is not int:
+            return f"must be a whole number, got {type(value).__name__}"
+        return None if low <= value <= high else f"must be between {low} and {high}"
+    return check
+
+
+def _real(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if type(value) not in (int, float) or not math.isfinite(value):
+            return f"must be a number, got {type(value).__name__}"
+        return None if low <= value <= high else f"must be between {low} and {high}"
+    return check
+
+
+def _schedule(value: Any) -> str | None:
+    """A review-log row's `before`: the card's schedule as JSON (undo writes it back)."""
+    bad = _json_text(value) if value is not None else "must be JSON text"
+    if bad:
+        return bad
+    before = json.loads(value)
+    if not isinstance(before, dict):
+        return "must be a JSON object"
+    for column, rule in SCHEDULE_RULES.items():
+        if bad := rule(before.get(column)):
+            return f"{column} {bad}"
+    return None
+
+
+DIRECTIONS = ("forward", "reverse")
+SCHEDULE_RULES: dict[str, Callable[[Any], str | None]] = {
+    "state": _whole(1, 3), "step": _optional(_whole(0, 1000)), "stability": _optional(_real(0, 1e9)),
+    "difficulty": _optional(_real(1, 10)), "due": _utc_timestamp, "last_review": _optional(_utc_timestamp),
+}
 RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "progress": {"key": _key, "status": _one_of(STATUSES), "started_at": _optional(_timestamp),
                  "completed_at": _optional(_timestamp), "updated_at": _timestamp},
@@ -119,9 +163,16 @@ RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "reading": {"id": _id, "url": _url, "title": _key, "kind": _key, "tags": _tags,
                 "status": _one_of(READING_PLACES), "course": _optional(_one_line),
                 "added_at": _timestamp, "updated_at": _timestamp},
+    "review_cards": {"term": _key, "direction": _one_of(DIRECTIONS), **SCHEDULE_RULES,
+                     "added_at": _timestamp, "added_by": _key, "suspended": _whole(0, 1), "flagged": _whole(0, 1)},
+    "review_log": {"id": _id, "term": _key, "direction": _one_of(DIRECTIONS), "rating": _whole(1, 4),
+                   "reviewed_at": _utc_timestamp, "duration_ms": _optional(_whole(0, MAX_ID)),
+                   "before": _schedule, "source": _one_line},
+    "settings": {"key": _key, "value": lambda v: _json_text(v) if v is not None else "must be JSON text"},
 }
 # The column that must be unique in each table (its primary key).
-UNIQUE = {"progress": "key", "notes": "key", "time_log": "id", "events": "id", "reading": "id"}
+UNIQUE = {"progress": "key", "notes": "key", "time_log": "id", "events": "id", "reading": "id",
+          "review_cards": ("term", "direction"), "review_log": "id", "settings": "key"}
 
 
 def check_rows(table: str, rows: Any) -> None:
@@ -138,7 +189,9 @@ def check_rows(table: str, rows: Any) -> None:
             bad = rule(row.get(column))
             if bad:
                 raise ExportProblem(f"{where}.{column} {bad}")
-        unique = row[UNIQUE[table]]
+        columns = UNIQUE[table]
+        unique = tuple(row[c] for c in columns) if isinstance(columns, tuple) else row[columns]
         if unique in seen:
-            raise ExportProblem(f"{where}.{UNIQUE[table]} {unique!r:.60} appears twice")
+            raise ExportProblem(f"{where}.{'+'.join(columns) if isinstance(columns, tuple) else columns} "
+                                f"{unique!r:.60} appears twice")
         seen.add(unique)

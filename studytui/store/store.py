@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from studytui.curriculum.model import STATUSES
 from studytui.store import migrations
+from studytui.store.review_sql import REVIEW_ORDER, REVIEW_TABLES, ReviewSQL
 
 EXPORT_FORMAT = "studytui-export"
 EXPORT_VERSION = 1
@@ -29,6 +30,7 @@ STATE_TABLES = {
     "time_log": ("id", "key", "seconds", "logged_at", "source"),
     "events": ("id", "at", "key", "kind", "old", "new", "source"),
     "reading": ("id", "url", "title", "kind", "tags", "status", "course", "added_at", "updated_at"),
+    **REVIEW_TABLES,   # review cards, their log, settings (studytui/store/review_sql.py)
 }
 RUN_COLUMNS = ("id", "lab", "status", "created_at", "ended_at", "dir", "pid", "settings", "summary",
                "last", "updated_at")
@@ -50,6 +52,12 @@ def _tags(value: Any) -> list[str]:
     if isinstance(decoded, list):
         return [t if isinstance(t, str) else json.dumps(t) for t in decoded]
     return [] if decoded in (None, "") else [str(value)]
+
+
+def _before_review_deck(doc: dict[str, Any]) -> bool:
+    """An export written by a studytui whose schema had no review deck yet."""
+    applied = doc.get("migrations")
+    return isinstance(applied, list) and "m004_review_deck" not in applied
 
 
 # Stamped into the header of every database we create (`PRAGMA application_id`), so a
@@ -121,7 +129,7 @@ class Progress:
     updated_at: str
 
 
-class Store:
+class Store(ReviewSQL):
     def __init__(self, path: Path, *, migrate: bool = True):
         self.path = Path(path)
         if self.path.parent.exists() and not self.path.parent.is_dir():
@@ -289,8 +297,11 @@ class Store:
         row = self._query("SELECT status FROM progress WHERE key = ?", (key,))
         return row[0]["status"] if row else "todo"
 
-    def set_status(self, key: str, status: str, *, source: str = "cli") -> str:
-        """Set an item's status; returns the old one. Setting the same status is a no-op."""
+    def set_status(self, key: str, status: str, *, source: str = "cli", cards: list[dict[str, Any]] = ()) -> str:
+        """Set an item's status; returns the old one. Setting the same status is a no-op.
+
+        `cards`: review cards for the terms the item teaches, added (when new) in the same
+        transaction when it becomes done; studytui.review.set_status builds them."""
         if status not in STATUSES:
             raise StoreError(f"unknown status {status!r} (use one of: {', '.join(STATUSES)})")
         with self._write() as conn:
@@ -301,6 +312,8 @@ class Store:
                 return old
             self._apply_status(conn, key, status, row)
             self._event(conn, key, "status", old, status, source)
+            if status == "done":
+                self._insert_cards(conn, cards)
         return old
 
     @staticmethod
@@ -420,18 +433,9 @@ class Store:
         return {"id": event_id, "key": key, "kind": kind, "old": old, "new": new}
 
     def activity_by_day(self, days: int = 84, *, today: dt.date | None = None) -> dict[dt.date, int]:
-        """Changes per local calendar day over the last `days` days (the heatmap)."""
-        today = today or dt.date.today()
-        since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time()).astimezone()
-        counts: dict[dt.date, int] = {}
-        for (at,) in self._rows("SELECT at FROM events WHERE at >= ?",
-                                (since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),)):
-            try:
-                day = dt.datetime.fromisoformat(at).astimezone().date()
-            except (TypeError, ValueError, OverflowError):
-                continue   # one odd stored timestamp must not break the streak forever
-            counts[day] = counts.get(day, 0) + 1
-        return counts
+        """Changes and review grades per local calendar day over the last `days` days (the
+        heatmap); `activity_split` tells study and reviews apart."""
+        return {day: sum(kinds.values()) for day, kinds in self.activity_split(days, today=today).items()}
 
     def streak(self, *, today: dt.date | None = None) -> int:
         """Consecutive days with study activity, ending today (or yesterday, if not yet today)."""
@@ -543,7 +547,7 @@ class Store:
         doc: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION,
                                "exported_at": now_iso(), "migrations": self.applied_migrations()}
         for table, cols in STATE_TABLES.items():
-            order = "id" if "id" in cols else "key"
+            order = REVIEW_ORDER.get(table) or ("id" if "id" in cols else "key")
             doc[table] = self._query(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}")
         return doc
 
@@ -557,7 +561,7 @@ class Store:
         counts = {}
         with self._write() as conn:
             for table, cols in STATE_TABLES.items():
-                rows = doc[table]
+                rows = doc.get(table, [])   # check_export let it be absent only from an older export
                 conn.execute(f"DELETE FROM {table}")
                 try:
                     conn.executemany(
@@ -579,6 +583,8 @@ class Store:
             raise StoreError(f"unsupported export version {doc.get('version')!r:.40} "
                              f"(this studytui reads {EXPORT_VERSION})")
         for table in STATE_TABLES:
+            if table not in doc and table in REVIEW_TABLES and _before_review_deck(doc):
+                continue   # exported before the review deck existed: it had none to restore
             if table not in doc:  # a cut or hand-made file must not wipe a table by omission
                 raise StoreError(f"export has no {table!r} list (is the file complete?)")
             try:

@@ -12,7 +12,7 @@ import re
 from studytui.curriculum.durations import format_duration
 from studytui.safetext import clean, is_linkable
 from studytui.curriculum.model import Curriculum, Item
-from studytui.study import course_summaries, effective_statuses
+from studytui.study import course_summaries, dead_text, effective_statuses, left_text, total_text
 
 MARKS = {"done": "✅", "doing": "🔄", "skipped": "⏭️", "todo": "⬜"}
 # What could turn a title into a link, an image, HTML or code: the rest (emphasis) only styles.
@@ -31,8 +31,8 @@ def checklist(curriculum: Curriculum, store) -> str:
     for summary in course_summaries(curriculum, progress, time_by_key):
         course, t = summary.course, summary.tally
         lines += [f"# {md_text(course.title)}", "",
-                  f"{t.done}/{t.total} done ({t.percent:.0f}%), "
-                  f"{format_duration(t.seconds_done)} of {format_duration(t.seconds_total)}", ""]
+                  f"{t.done}/{t.total} done ({t.percent:.0f}%), studied {format_duration(t.seconds_done)}, "
+                  f"length {total_text(t)}, left {left_text(t)}", ""]
         for section in course.sections:
             lines += [f"## {md_text(section.title)}", ""]
             for item in section.items:
@@ -51,11 +51,17 @@ def _item_lines(item: Item, statuses, notes, time_by_key, depth: int, lines: lis
         extras.append(f"({format_duration(item.duration_s)})")
     if time_by_key.get(item.key):
         extras.append(f"studied {format_duration(time_by_key[item.key])}")
+    if item.dead:
+        extras.append(f"⚠️ {dead_text(item.dead)}")
     line = "  " * depth + f"- {MARKS[statuses.get(item.key, 'todo')]} {title}"
     lines.append(" ".join([line, *extras]))
     note = clean(notes.get(item.key, ""), multiline=True).strip()
     if note:
         for note_line in note.splitlines():
             lines.append("  " * (depth + 1) + f"> {note_line}")
+    for item_link in item.links:
+        if item_link.dead:   # a live extra link needs no line; a dead one must not be followed unwarned
+            lines.append("  " * (depth + 1) + f"- ⚠️ {dead_text(item_link.dead)}: "
+                         f"{md_text(item_link.title)} ({md_text(clean(item_link.url))})")
     for child in item.children:
         _item_lines(child, statuses, notes, time_by_key, depth + 1, lines)

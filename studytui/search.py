@@ -1,6 +1,9 @@
 """Ranked search over items and glossary terms: titles count most, then tags and terms,
 then summaries. Small and dependency-free; the whole built-in curriculum is a few
-hundred items, and 10,000 still search in milliseconds."""
+hundred items, and 10,000 still search in milliseconds.
+
+Case and punctuation never matter: "lets build gpt" finds "Let's build GPT:", "gpt2"
+finds "GPT-2" and "gpt-2" finds "GPT 2"."""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ from dataclasses import dataclass
 from studytui.curriculum.model import Curriculum
 
 _WORD = re.compile(r"[\w+#.-]+", re.UNICODE)
+# Apostrophes join a word ("let's" is "lets"); other punctuation separates words.
+_APOSTROPHES = re.compile(r"['’ʼ`]")
+_PUNCT = re.compile(r"[^\w+#]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -21,17 +27,33 @@ class Hit:
     snippet: str = ""
 
 
+def _fold(text: str) -> str:
+    """Lower case, apostrophes dropped, every other run of punctuation one space."""
+    return " ".join(_PUNCT.sub(" ", _APOSTROPHES.sub("", (text or "").lower())).split())
+
+
+def _query_words(text: str) -> list[str]:
+    return _fold(text).split()
+
+
 def _words(text: str) -> list[str]:
-    return [w.strip(".-").lower() for w in _WORD.findall(text or "") if w.strip(".-")]
+    """The words of a text: each part ("gpt", "2") and each compound run together ("gpt2")."""
+    out = []
+    for token in _WORD.findall(_APOSTROPHES.sub("", (text or "").lower())):
+        parts = _PUNCT.sub(" ", token).split()
+        out += parts
+        if len(parts) > 1:
+            out.append("".join(parts))
+    return out
 
 
 def _field_score(query_words: list[str], phrase: str, text: str, weight: float) -> float:
     if not text:
         return 0.0
-    lowered = text.lower()
+    lowered = _fold(text)
     words = set(_words(text))
     score = 0.0
-    if phrase and phrase in lowered:
+    if phrase and (phrase in lowered or phrase.replace(" ", "") in lowered.replace(" ", "")):
         score += 2 * weight
     for q in query_words:
         if q in words:
@@ -42,8 +64,8 @@ def _field_score(query_words: list[str], phrase: str, text: str, weight: float) 
 
 
 def search(curriculum: Curriculum, query: str, limit: int = 20) -> list[Hit]:
-    phrase = " ".join(query.lower().split())
-    qwords = _words(query)
+    phrase = _fold(query)
+    qwords = _query_words(query)
     if not qwords:
         return []
     hits: list[Hit] = []
@@ -75,7 +97,7 @@ def _covers(qwords: list[str], *fields) -> bool:
 
 def _snippet(text: str, qwords: list[str], width: int = 90) -> str:
     flat = " ".join((text or "").split())
-    lowered = flat.lower()
+    lowered = flat.lower()   # the snippet shows the text as written: find the words in it as they are
     pos = min((lowered.find(q) for q in qwords if q in lowered), default=0)
     start = max(0, pos - width // 3)
     piece = flat[start:start + width]

@@ -335,4 +335,5 @@ def test_fidelity_of_titles_links_and_credits(curriculum):
     assert curriculum.items_by_key["llms-from-scratch/official-video-course"].by == "Sebastian Raschka"
     # paperswithcode.com shut down in 2025: an item still pointing there says so.
     dead = [i for i in items if i.url and "paperswithcode.com" in i.url]
-    assert dead and all("dead link" in i.title for i in dead)
+    assert dead and all(i.dead == 2025 for i in dead)
+    assert [i.key for i in items if "dead link" in i.title] == []   # the field says it, not the title

@@ -25,9 +25,9 @@ from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import KINDS, STATUSES
 from studytui.safetext import json_text, plain, text_problem, url_problem
 from studytui.session import Session
-from studytui.store import DamagedDatabase, StoreError
-from studytui.study import (ResolveError, course_summaries, effective_statuses, next_items,
-                            orphan_keys, resolve_item)
+from studytui.store import DamagedDatabase, DuplicateReading, StoreError
+from studytui.study import (ResolveError, also_in, course_summaries, effective_statuses, next_items,
+                            orphan_keys, overall_tally, resolve_item)
 
 app = typer.Typer(
     help="A terminal study desk for learning how large language models work.\n\n"
@@ -120,10 +120,12 @@ def status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     store = sess.store
     progress, time_by_key = store.progress(), store.time_by_key()
     summaries = course_summaries(cur, progress, time_by_key)
+    overall = overall_tally(cur, progress, time_by_key)
     orphans = orphan_keys(cur, progress, store.notes(), time_by_key)
     if as_json:
         print_json({
             "courses": [render.summary_json(s) for s in summaries],
+            "overall": render.tally_json(overall),
             "orphans": [{"key": k, "status": progress[k].status if k in progress else None,
                          "has_note": k in store.notes(), "seconds_logged": time_by_key.get(k, 0)}
                         for k in orphans],
@@ -131,7 +133,7 @@ def status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
             "seconds_logged": store.total_time(),
         })
         return
-    render.status_table(console, summaries, orphans, store.streak(), store.total_time())
+    render.status_table(console, summaries, overall, orphans, store.streak(), store.total_time())
 
 
 @app.command("next")
@@ -143,7 +145,7 @@ def next_(ctx: typer.Context, count: int = typer.Option(5, "-n", min=1, help="Ho
     items = next_items(cur, progress, count)
     statuses = effective_statuses(cur, progress)
     if as_json:
-        print_json({"items": [render.item_json(i, statuses[i.key]) for i in items]})
+        print_json({"items": [render.item_json(i, statuses[i.key], also_in(cur, i)) for i in items]})
         return
     if not items:
         console.print("Nothing left: every item is done or skipped.")
@@ -159,7 +161,7 @@ def show(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
     it = _item(cur, item)
     store = sess.store
     status_ = effective_statuses(cur, store.progress())[it.key]
-    doc = render.item_json(it, status_) | {
+    doc = render.item_json(it, status_, also_in(cur, it)) | {
         "note": store.note(it.key),
         "seconds_logged": store.time_by_key().get(it.key, 0),
         "history": [{"at": e["at"], "kind": e["kind"], "old": e["old"], "new": e["new"]}
@@ -324,7 +326,10 @@ def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link.")
     for tag in tags:
         if bad := text_problem(tag) or (None if tag.strip() else "is empty"):
             fail(f"--tag {tag!r} {bad}", 2)
-    entry_id = session(ctx).store.add_reading(url, title or url, kind=kind, tags=tags)
+    try:
+        entry_id = session(ctx).store.add_reading(url, title or url, kind=kind, tags=tags)
+    except DuplicateReading as e:
+        fail(str(e), 1)
     if as_json:
         print_json({"id": entry_id, "url": url, "title": title or url, "kind": kind, "tags": tags,
                     "status": "inbox"})

@@ -17,7 +17,7 @@ from rich.text import Text
 from studytui.curriculum.durations import format_duration
 from studytui.curriculum.model import Curriculum, Item, Term
 from studytui.safetext import clean, link, plain
-from studytui.study import CourseSummary
+from studytui.study import CourseSummary, Tally, dead_text, left_text
 
 MARK = {"done": ("✔", "green"), "doing": ("▶", "yellow"), "skipped": ("–", "dim"), "todo": ("·", "dim")}
 
@@ -42,22 +42,32 @@ def hours(seconds: int) -> float:
     return round(seconds / 3600, 2)
 
 
+def tally_json(t: Tally) -> dict[str, Any]:
+    """Counts and hours; a length nobody knows is null, never 0 (see docs/cli.md)."""
+    return {"done": t.done, "doing": t.doing, "skipped": t.skipped, "total": t.total,
+            "percent": round(t.percent, 1),
+            "hours_total": hours(t.seconds_total) if t.seconds_total or not t.total else None,
+            "hours_done": hours(t.seconds_done),
+            "hours_left": hours(t.seconds_left) if t.left_known else None,
+            "items_left_without_duration": t.unknown_left}
+
+
 def summary_json(s: CourseSummary) -> dict[str, Any]:
-    t = s.tally
-    return {"id": s.course.id, "title": s.course.title, "done": t.done, "doing": t.doing,
-            "skipped": t.skipped, "total": t.total, "percent": round(t.percent, 1),
-            "hours_total": hours(t.seconds_total), "hours_done": hours(t.seconds_done),
-            "hours_left": hours(t.seconds_left), "hours_logged": hours(s.seconds_logged)}
+    return {"id": s.course.id, "title": s.course.title, **tally_json(s.tally),
+            "hours_logged": hours(s.seconds_logged)}
 
 
-def item_json(item: Item, status: str) -> dict[str, Any]:
+def item_json(item: Item, status: str, also_in: list[Item] = ()) -> dict[str, Any]:
     return {"key": item.key, "course": item.course_id, "id": item.id, "title": item.title,
-            "kind": item.kind, "status": status, "url": item.url,
-            "links": [{"title": link.title, "url": link.url} for link in item.links],
+            "kind": item.kind, "status": status, "url": item.url, "dead": item.dead,
+            "links": [{"title": link.title, "url": link.url, "dead": link.dead} for link in item.links],
             "duration": format_duration(item.duration_s) if item.duration_s else None,
             "duration_s": item.duration_s, "summary": item.summary, "tags": list(item.tags),
-            "terms": list(item.terms), "lab": item.lab, "prerequisites": list(item.prerequisites),
-            "parent": item.parent_key, "date": item.date, "by": item.by}
+            "terms": list(item.terms), "lab": item.lab, "lab_inherited": item.lab_inherited,
+            "prerequisites": list(item.prerequisites),
+            "parent": item.parent_key, "date": item.date, "by": item.by,
+            "also_in": [other.key for other in also_in]}
+
 
 
 def term_json(term: Term, cur: Curriculum) -> dict[str, Any]:
@@ -67,7 +77,7 @@ def term_json(term: Term, cur: Curriculum) -> dict[str, Any]:
             "see_also": list(term.see_also), "taught_by": list(cur.taught_by.get(term.id, ()))}
 
 
-def status_table(console: Console, summaries: list[CourseSummary], orphans: list[str],
+def status_table(console: Console, summaries: list[CourseSummary], overall: Tally, orphans: list[str],
                  streak: int, logged: int) -> None:
     table = Table(title="Progress", title_justify="left", expand=False)
     for col, justify in (("course", "left"), ("done", "right"), ("%", "right"),
@@ -76,9 +86,17 @@ def status_table(console: Console, summaries: list[CourseSummary], orphans: list
     for s in summaries:
         t = s.tally
         table.add_row(plain(s.course.title), f"{t.done}/{t.total}", f"{t.percent:.0f}%",
-                      format_duration(t.seconds_done), format_duration(t.seconds_left),
+                      format_duration(t.seconds_done), left_text(t),
                       format_duration(s.seconds_logged))
+    if len(summaries) > 1:
+        table.add_section()
+        table.add_row("all courses (shared items once)", f"{overall.done}/{overall.total}",
+                      f"{overall.percent:.0f}%", format_duration(overall.seconds_done),
+                      left_text(overall), format_duration(logged))
     console.print(table)
+    if any(s.tally.left_is_lower_bound for s in summaries) or overall.left_is_lower_bound:
+        console.print(plain("+: at least; some unfinished items have no known length", "dim"),
+                      highlight=False)
     console.print(f"streak: {streak} day{'s' * (streak != 1)} · studied in all: {format_duration(logged)}",
                   highlight=False)
     if orphans:
@@ -93,6 +111,10 @@ def item_line(item: Item, status: str) -> Text:
     text.append(f"  {clean(item.title)}")
     if item.duration_s:
         text.append(f"  ({format_duration(item.duration_s)})", style="dim")
+    if item.lab:
+        text.append(f"  [lab: {clean(item.lab)}]", style="cyan")
+    if item.dead:
+        text.append(f"  ({dead_text(item.dead)})", style="yellow")
     return text
 
 
@@ -105,16 +127,19 @@ def item_detail(console: Console, item: Item, doc: dict[str, Any], cur: Curricul
         meta.append(f"studied {format_duration(doc['seconds_logged'])}")
     console.print(plain(" · ".join(meta), "dim"), highlight=False)
     if item.url:
-        console.print(link(item.url))
+        console.print(link(item.url) + _dead_note(item.dead))
     for item_link in item.links:
-        console.print(_titled_link(item_link.title, item_link.url))
+        console.print(_titled_link(item_link.title, item_link.url) + _dead_note(item_link.dead))
+    if doc["also_in"]:
+        console.print(plain("also in: ") + _joined(_also_in_names(doc["also_in"], cur)), highlight=False)
     if item.summary:
         console.print(_markdown(item.summary))
     if item.terms:
         console.print(plain("terms: ") + _joined(cur.terms_by_id[t].term if t in cur.terms_by_id else t
                                                  for t in item.terms), highlight=False)
     if item.lab:
-        console.print(plain(f"lab: {item.lab}  (studytui lab run {item.lab})"), highlight=False)
+        whose = " (from the item it belongs to)" if item.lab_inherited else ""
+        console.print(plain(f"lab: {item.lab}{whose}  (studytui lab run {item.lab})"), highlight=False)
     if item.prerequisites:
         console.print(plain("prerequisites: ") + _joined(item.prerequisites), highlight=False)
     if doc["children"]:
@@ -122,6 +147,20 @@ def item_detail(console: Console, item: Item, doc: dict[str, Any], cur: Curricul
     if doc["note"]:
         console.rule("note", align="left")
         console.print(_markdown(doc["note"]))
+
+
+def _dead_note(dead) -> Text:
+    return Text(f"  ({dead_text(dead)})", style="yellow") if dead else Text("")
+
+
+def _also_in_names(keys: list[str], cur: Curriculum) -> list[str]:
+    """`Course title (item key)` for each copy: where else the same resource is listed."""
+    out = []
+    for key in keys:
+        item = cur.items_by_key.get(key)
+        course = cur.course(item.course_id) if item else None
+        out.append(f"{course.title} ({key})" if course else key)
+    return out
 
 
 def search_hits(console: Console, hits) -> None:

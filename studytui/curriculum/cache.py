@@ -18,7 +18,7 @@ from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, T
 
 CACHE_NAME = "curriculum.json"
 FORMAT = "studytui-curriculum-cache"
-VERSION = 2
+VERSION = 3
 
 
 
@@ -59,11 +59,11 @@ def _normalized(key: Any) -> Any:
 # -- model objects to JSON and back ------------------------------------------------------------
 
 def _links_doc(links) -> list:
-    return [[link.title, link.url] for link in links]
+    return [[link.title, link.url, link.dead] for link in links]
 
 
 def _links(doc) -> tuple[Link, ...]:
-    return tuple(Link(str(title), str(url)) for title, url in doc)
+    return tuple(Link(str(title), str(url), dead) for title, url, dead in doc)
 
 
 def _item_doc(item: Item) -> list:
@@ -71,17 +71,18 @@ def _item_doc(item: Item) -> list:
     # section id, parent key): a third smaller than a dict, and built positionally.
     return [item.id, item.title, item.kind, item.url, _links_doc(item.links), item.duration_s,
             item.summary, list(item.tags), list(item.terms), item.lab, list(item.prerequisites),
-            item.date, item.by, item.data, [_item_doc(c) for c in item.children], item.source]
+            item.date, item.by, item.data, [_item_doc(c) for c in item.children], item.source,
+            item.dead, item.lab_inherited]
 
 
 def _item(row: list, course_id: str, section_id: str, parent_key: str | None) -> Item:
     (id_, title, kind, url, links, duration_s, summary, tags, terms, lab, prerequisites,
-     date, by, data, children, source) = row
+     date, by, data, children, source, dead, lab_inherited) = row
     key = f"{course_id}/{id_}"
     return Item(course_id, id_, title, kind, url, _links(links) if links else (), duration_s, summary,
                 tuple(tags), tuple(terms), lab, tuple(prerequisites), date, by, data,
                 tuple(_item(c, course_id, section_id, key) for c in children) if children else (),
-                parent_key, section_id, source)
+                parent_key, section_id, source, dead, lab_inherited)
 
 
 def _course_doc(course: Course) -> dict:

@@ -42,10 +42,12 @@ _MULTILINE = frozenset({"summary", "definition"})
 COURSE_KEYS = frozenset({"id", "title", "summary", "order", "source", "tags", "sections"})
 SECTION_KEYS = frozenset({"id", "title", "summary", "items"})
 ITEM_KEYS = frozenset({"id", "title", "kind", "url", "links", "duration", "summary", "tags", "terms",
-                       "lab", "prerequisites", "date", "by", "data", "items"})
+                       "lab", "prerequisites", "date", "by", "data", "items", "dead"})
 GLOSSARY_KEYS = frozenset({"terms"})
 TERM_KEYS = frozenset({"id", "term", "aliases", "definition", "links", "see_also"})
-LINK_KEYS = frozenset({"title", "url"})
+LINK_KEYS = frozenset({"title", "url", "dead"})
+# `dead: YEAR` names the year a link went dead; anything outside these years is a typo.
+DEAD_YEARS = range(1990, 2101)
 
 
 @dataclass(frozen=True, order=True)
@@ -398,9 +400,31 @@ class _FileReader:
                 continue
             url = self.url(f["url"], "url")
             title = self.text(f["title"], "title") if "title" in f else None
+            dead = self.dead(f["dead"]) if "dead" in f else None
             if url:
-                out.append(Link(title or url, url))
+                out.append(Link(title or url, url, dead))
         return tuple(out)
+
+    def dead(self, node):
+        """`dead: 2025` (the year it went dead), `dead: true` (year unknown) or `dead: false`."""
+        if node.__class__ is Scalar and not _is_null(node):
+            tag = safeyaml.scalar_tag(node)
+            if tag in (safeyaml.BOOL, safeyaml.INT):
+                try:
+                    value = safeyaml.scalar_value(node)
+                except safeyaml.YamlError as e:
+                    self.problem(node, f"dead: {e.message}")
+                    return None
+                if isinstance(value, bool):
+                    return True if value else None
+                if value in DEAD_YEARS:
+                    return value
+                self.problem(node, f"dead: {value} is not a year between {DEAD_YEARS.start} "
+                                   f"and {DEAD_YEARS.stop - 1}")
+                return None
+        self.problem(node, f"dead must be a year such as 2025, or true, got {safeyaml.type_name(node)}"
+                           + (f" {node.value!r}" if node.__class__ is Scalar else ""))
+        return None
 
     def data(self, node, depth: int = 0):
         """Free-form `data:` as plain Python values (dates as text)."""
@@ -552,10 +576,16 @@ class _FileReader:
                     raw.lab = (lab, value)
             elif name == "links":
                 kw["links"] = self.links(value)
+            elif name == "dead":
+                dead = self.dead(value)
+                if dead is not None:
+                    kw["dead"] = dead
             elif name == "data":
                 kw["data"] = self.data(value)
             elif name == "items":
                 raw.children = self.items(value, course_id, item_ids, depth + 1)
+        if "dead" in f and "url" not in f:
+            self.problem(f["dead"], "dead: the item has no url to be dead (mark the link under 'links' instead)")
         return raw
 
     # -- a glossary file --
@@ -742,7 +772,7 @@ def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
     courses = []
     for c in course_by_id.values():
         sections = tuple(
-            Section(s.id, s.title, s.summary, tuple(_freeze(r, None, s.id) for r in s.items))
+            Section(s.id, s.title, s.summary, tuple(_freeze(r, None, s.id, None) for r in s.items))
             for s in c.sections)
         courses.append(Course(**c.kw, sections=sections, path=c.path))
     return Curriculum.build(courses, terms)
@@ -758,9 +788,14 @@ def _walk_raw(course: _RawCourse) -> Iterator[_RawItem]:
         stack.extend(reversed(raw.children))
 
 
-def _freeze(raw: _RawItem, parent_key: str | None, section_id: str) -> Item:
-    children = tuple(_freeze(c, raw.key, section_id) for c in raw.children) if raw.children else ()
-    return Item(**raw.kw, children=children, parent_key=parent_key, section_id=section_id)
+def _freeze(raw: _RawItem, parent_key: str | None, section_id: str, parent_lab: str | None) -> Item:
+    """The frozen item; an item without a lab of its own takes its nearest ancestor's."""
+    kw = raw.kw
+    if "lab" not in kw and parent_lab is not None:
+        kw = {**kw, "lab": parent_lab, "lab_inherited": True}
+    lab = kw.get("lab")
+    children = tuple(_freeze(c, raw.key, section_id, lab) for c in raw.children) if raw.children else ()
+    return Item(**kw, children=children, parent_key=parent_key, section_id=section_id)
 
 
 def _resolve_ref(ref: str, course_id: str, raw_by_key: dict, ids_by_course: dict) -> tuple[str, str | None]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from studytui.curriculum.urls import resource_key
+
 KINDS = (
     "video", "playlist", "course", "book", "chapter", "paper", "article", "post",
     "repo", "notebook", "exercise", "topic", "lab", "talk", "tool", "demo", "website",
@@ -18,10 +20,16 @@ KINDS = (
 STATUSES = ("todo", "doing", "done", "skipped")
 
 
+# `dead:` on an item or link: None (alive, as far as anyone knows), True (dead, year not
+# known) or the year it went dead, e.g. 2025 (paperswithcode.com shut down that year).
+Dead = int | bool | None
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     title: str
     url: str
+    dead: Dead = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,10 @@ class Item:
     parent_key: str | None = None
     section_id: str = ""
     source: str = ""                # "path:line" where it is defined
+    dead: Dead = None               # the item's url is known to be dead (see Link.dead)
+    # True when `lab` is not the item's own but its nearest ancestor's: a rung of the
+    # speed-up ladder offers the ladder's lab; validation still knows what was written.
+    lab_inherited: bool = False
 
     @property
     def key(self) -> str:
@@ -103,6 +115,28 @@ class Term:
     source: str = ""
 
 
+# Kinds that stand for an idea and cite a page, rather than being the page: the eleven
+# tips of one blog post, or "Step 2: tokenization" pointing at a demo, are not copies.
+_CITING_KINDS = frozenset({"topic", "tip", "exercise", "lab"})
+
+
+def copy_groups(items) -> dict[str, tuple[str, ...]]:
+    """Item key -> the other items whose URL names the same resource (in curriculum order).
+
+    "Let's build GPT" in three courses is one video: progress on one is progress on all.
+    """
+    by_resource: dict[str, list[str]] = {}
+    for item in items:
+        if item.url and item.kind not in _CITING_KINDS:
+            by_resource.setdefault(resource_key(item.url), []).append(item.key)
+    copies: dict[str, tuple[str, ...]] = {}
+    for keys in by_resource.values():
+        if len(keys) > 1:
+            for key in keys:
+                copies[key] = tuple(k for k in keys if k != key)
+    return copies
+
+
 @dataclass(frozen=True)
 class Curriculum:
     courses: tuple[Course, ...] = ()
@@ -111,6 +145,8 @@ class Curriculum:
     terms_by_id: dict[str, Term] = field(default_factory=dict)
     # glossary id -> keys of the items that teach it (the glossary's link back)
     taught_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # item key -> keys of the other items that are the same resource (see copy_groups)
+    copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, courses: list[Course], terms: list[Term]) -> "Curriculum":
@@ -126,6 +162,7 @@ class Curriculum:
             items_by_key=items_by_key,
             terms_by_id={t.id: t for t in terms},
             taught_by={k: tuple(v) for k, v in taught.items()},
+            copies=copy_groups(items_by_key.values()),
         )
 
     def course(self, course_id: str) -> Course | None:

@@ -1,3 +1,5 @@
-from studytui.store.store import DamagedDatabase, ForeignDatabase, Progress, Store, StoreError, latest_backup
+from studytui.store.store import (DamagedDatabase, DuplicateReading, ForeignDatabase, Progress, Store,
+                                  StoreError, latest_backup)
 
-__all__ = ["DamagedDatabase", "ForeignDatabase", "Progress", "Store", "StoreError", "latest_backup"]
+__all__ = ["DamagedDatabase", "DuplicateReading", "ForeignDatabase", "Progress", "Store", "StoreError",
+           "latest_backup"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from studytui.curriculum.model import STATUSES
+from studytui.curriculum.urls import resource_key
 from studytui.store import migrations
 from studytui.store.review_sql import REVIEW_ORDER, REVIEW_TABLES, ReviewSQL
 
@@ -85,6 +86,15 @@ class DamagedDatabase(StoreError):
 
 class ForeignDatabase(StoreError):
     """`--db` names an SQLite file that belongs to another application; it is left untouched."""
+
+
+class DuplicateReading(StoreError):
+    """The reading list already holds this URL (compared as `resource_key` spells it)."""
+
+    def __init__(self, url: str, existing: dict[str, Any]):
+        self.existing = existing
+        super().__init__(f"the reading list already holds {url} as #{existing['id']} "
+                         f"({existing['status']}): {existing['title']}")
 
 
 def now_iso() -> str:
@@ -455,10 +465,21 @@ class Store(ReviewSQL):
         return [r["key"] for r in rows]
 
     # -- reading list -----------------------------------------------------------------------
+    def reading_with_url(self, url: str) -> dict[str, Any] | None:
+        """The entry that holds the same resource as `url` (another spelling of it too), or None."""
+        wanted = resource_key(url)
+        return next((r for r in self.reading() if resource_key(r["url"]) == wanted), None)
+
     def add_reading(self, url: str, title: str, *, kind: str = "article", tags: list[str] = (),
                     source: str = "cli") -> int:
+        """Add an inbox entry; DuplicateReading if the list already holds the same URL."""
         at = now_iso()
+        wanted = resource_key(url)
         with self._write() as conn:
+            cur = conn.execute("SELECT id, url, title, status FROM reading ORDER BY id")
+            for row in cur.fetchall():
+                if resource_key(row[1]) == wanted:   # checked inside the write lock: no race
+                    raise DuplicateReading(url, dict(zip(("id", "url", "title", "status"), row)))
             cur = conn.execute(
                 "INSERT INTO reading (url, title, kind, tags, status, added_at, updated_at) "
                 "VALUES (?, ?, ?, ?, 'inbox', ?, ?)",

@@ -20,6 +20,7 @@ import typer
 from studytui.atomic import write_atomic
 from studytui.cli import render
 from studytui.cli.lab import lab_app
+from studytui.cli.review import review_app
 from studytui.cli.common import console, echo, err_console, error_line, fail, print_json, session
 from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import KINDS, STATUSES
@@ -182,7 +183,9 @@ def mark(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
         fail(f"unknown status {status_!r} (use one of: {', '.join(STATUSES)})", 2)
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
-    old = sess.store.set_status(it.key, status_)
+    from studytui.review import set_status   # a done item's terms join the review deck
+
+    old = set_status(sess.store, cur, it.key, status_)
     echo(f"{it.key}: {old} → {status_}" if old != status_ else f"{it.key}: already {status_}")
 
 
@@ -434,7 +437,8 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
         fail(f"{file}: {e}; nothing restored", 2)
     current = sess.store.export_state()
     backup = None
-    if any(current[t] for t in ("progress", "notes", "time_log", "events", "reading")):
+    if any(current[t] for t in ("progress", "notes", "time_log", "events", "reading", "review_cards",
+                                "review_log", "settings")):
         # Microseconds: two restores in one second must not overwrite the first one's backup.
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         backup = sess.home / "backups" / f"before-restore-{stamp}.json"
@@ -455,6 +459,7 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
 
 
 app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): detachable, re-attachable.")
+app.add_typer(review_app, name="review", help="Review glossary terms with spaced repetition (FSRS).")
 
 
 def run() -> None:

@@ -116,3 +116,35 @@ def test_the_bigram_net_reaches_the_counting_models_loss(tmp_path):
     counts give 2.4546). About 6 s of CPU."""
     _, evs = run_lab(tmp_path, "model=bigram-nn", "steps=100", "sample_interval=0")
     assert evs[-1]["summary"]["figure"] <= 2.48
+
+
+@pytest.mark.slow
+def test_sigterm_stops_between_steps_and_saves(tmp_path):
+    """`studytui lab stop` sends SIGTERM: the run ends "stopped", with its model saved."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "labs.makemore.run", "--out", str(tmp_path), "--set", "model=mlp"],
+                            cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        metrics = None
+        while time.monotonic() < deadline:
+            found = list(tmp_path.glob("*/metrics.jsonl"))
+            if found and '"event": "step"' in found[0].read_text(encoding="utf-8"):
+                metrics = found[0]
+                break
+            time.sleep(0.1)
+        assert metrics is not None, "no step within 60 s"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    end = json.loads(metrics.read_text(encoding="utf-8").splitlines()[-1])
+    assert end["event"] == "end" and end["status"] == "stopped" and 0 < end["summary"]["steps"] < 200_000
+    assert (metrics.parent / "model.pt").is_file()

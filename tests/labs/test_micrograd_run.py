@@ -67,3 +67,19 @@ def test_the_lecture_demo_reaches_100_percent(tmp_path):
     points instead of 100 (6 s of CPU instead of 15); /tmp/notes has the 100-point run."""
     evs = run_lab(tmp_path, "n_samples=40", "boundary_every=0")
     assert evs[-1]["summary"]["accuracy"] == 1.0
+
+
+def test_a_stop_request_ends_the_run_as_stopped(tmp_path, monkeypatch):
+    """SIGTERM sets the context's stop flag; the loop checks it before each step."""
+    from labs.common.runctx import RunContext
+
+    real_emit = RunContext.emit
+
+    def emit_then_stop(self, event, **fields):
+        real_emit(self, event, **fields)
+        if event == "step" and fields.get("step") == 2:
+            self.stop_requested = True   # what the SIGTERM handler does
+    monkeypatch.setattr(RunContext, "emit", emit_then_stop)
+    evs = run_lab(tmp_path, "steps=50", "n_samples=10", "hidden=4")
+    assert [e["step"] for e in evs if e["event"] == "step"] == [1, 2]
+    assert evs[-1]["status"] == "stopped" and evs[-1]["summary"]["steps"] == 2

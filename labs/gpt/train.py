@@ -16,13 +16,16 @@ One optimizer step:
 A checkpoint (`ckpt.pt`, written to a temp file then renamed) holds the model, the
 optimizer, the config, the step, and every random state: the data position, the global
 torch RNG (dropout) and the sampler's. Resuming from it gives the same losses as a run
-that never stopped (exactly on CPU).
+that never stopped (exactly on CPU). It holds only tensors and plain data (dicts, lists,
+strings, numbers; random states as uint8 tensors), so it loads with
+`torch.load(weights_only=True)`: a checkpoint file can never run code.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import pickle
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, fields
@@ -67,15 +70,41 @@ def find_checkpoint(ref: str) -> Path:
     return candidate
 
 
+# What a checkpoint must hold, and of which plain type: anything else is not one of ours.
+CHECKPOINT_FIELDS = {"model": dict, "model_config": dict, "config": dict, "tokenizer": dict}
+
+
 def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's contents: tensors, and plain data (dicts, lists, str, numbers) around them.
+
+    weights_only=True: torch's restricted unpickler builds tensors and plain containers and
+    refuses everything else, so a planted file cannot run code here. That is why every
+    non-tensor a checkpoint keeps (config, step, tokenizer) is plain data and every random
+    state (data position, dropout, sampler) a uint8 tensor.
+    """
     try:
-        # our own files: configs and RNG states as well as tensors, so not weights_only
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SettingError(f"{path} is not a checkpoint of the GPT lab: it holds Python objects, "
+                           "which are never loaded") from None
+    except Exception as e:   # torch raises many kinds for a damaged or foreign file
         raise SettingError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}".splitlines()[0]) from None
-    if not isinstance(ckpt, dict) or not {"model", "model_config", "config", "tokenizer"} <= ckpt.keys():
+    if not isinstance(ckpt, dict) or not all(isinstance(ckpt.get(k), t) for k, t in CHECKPOINT_FIELDS.items()):
         raise SettingError(f"{path} is not a checkpoint of the GPT lab (for GPT-2 weights use init_from)")
     return ckpt
+
+
+@contextmanager
+def damaged_checkpoint_means(path: str):
+    """A checkpoint with our keys but contents that do not fit (edited, truncated state, another
+    version): one line naming it, not a traceback from deep inside load_state_dict."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        if isinstance(e, (SettingError, torch.OutOfMemoryError)) or "can't allocate memory" in str(e):
+            raise   # a refusal already worded, or memory: out_of_memory_means words that one
+        raise SettingError(f"checkpoint {path} is damaged or from another version: "
+                           f"{type(e).__name__}: {e}".splitlines()[0]) from None
 
 
 def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainConfig:
@@ -116,18 +145,40 @@ class Trainer:
         self.master = rank == 0
         self.step = 0
         self.ckpt: dict | None = None
+        self.ckpt_path: Path | None = None
         self.best_val_loss: float | None = None
         self.last_loss: float | None = None
 
     # -- setup --------------------------------------------------------------------------
     def setup(self) -> None:
-        cfg = self.cfg
-        check_shape(cfg)
-        source = cfg.resume or cfg.checkpoint
+        """Everything before the first step, in the order each part needs the last."""
+        check_shape(self.cfg)
+        self._load_source_checkpoint()
+        self._pick_device()
+        self._check_device_settings()
+        self._seed()
+        self._load_tokens()
+        self._finish_config()
+        with out_of_memory_means(f"the model (n_layer={self.cfg.n_layer}, n_embd={self.cfg.n_embd}, "
+                                 f"vocab_size={self.cfg.vocab_size}) does not fit in {self.device}'s memory"):
+            self.model = self._build_model()
+        self.raw_model = self.model
+        self._make_samplers()
+        self._build_optimizer()
+        self._wrap_model()
+        self._measure_setup()
+
+    def _load_source_checkpoint(self) -> None:
+        """resume=/checkpoint=: the checkpoint, and the config it dictates."""
+        source = self.cfg.resume or self.cfg.checkpoint
         if source:
-            self.ckpt = load_checkpoint(find_checkpoint(source))
-            cfg = self.cfg = config_for_resume(self.ckpt["config"], cfg, self.given)
-        self.device = dev.pick_device(cfg.device)
+            self.ckpt_path = find_checkpoint(source)
+            self.ckpt = load_checkpoint(self.ckpt_path)
+            with damaged_checkpoint_means(str(self.ckpt_path)):
+                self.cfg = config_for_resume(self.ckpt["config"], self.cfg, self.given)
+
+    def _pick_device(self) -> None:
+        self.device = dev.pick_device(self.cfg.device)
         if self.ddp and dev.device_type(self.device) == "cuda":
             gpus, wanted = torch.cuda.device_count(), int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size))
             if gpus < wanted:
@@ -135,6 +186,10 @@ class Trainer:
             self.device = f"cuda:{self.local_rank}"
             torch.cuda.set_device(self.device)
         self.device_type = dev.device_type(self.device)
+
+    def _check_device_settings(self) -> None:
+        """dtype, fused AdamW and compile are refused now if this device or torch lacks them."""
+        cfg = self.cfg
         cfg.dtype = dev.resolve_dtype(self.device, cfg.dtype)
         dev.check_precision(self.device, cfg.dtype)
         if cfg.fused_adamw and not fused_adamw_available(self.device_type):
@@ -142,20 +197,32 @@ class Trainer:
         if cfg.compile and not hasattr(torch, "compile"):
             raise SettingError("compile: this torch has no torch.compile")
         dev.set_matmul_precision(cfg.matmul_precision)
-        torch.manual_seed(cfg.seed)
-        if self.device_type == "cuda":
-            torch.cuda.manual_seed(cfg.seed)
 
+    def _seed(self) -> None:
+        torch.manual_seed(self.cfg.seed)
+        if self.device_type == "cuda":
+            torch.cuda.manual_seed(self.cfg.seed)
+
+    def _load_tokens(self) -> None:
+        """The tokenizer (the checkpoint's, when there is one) and, to train, the data."""
+        cfg = self.cfg
+        codec = None
+        if self.ckpt:
+            with damaged_checkpoint_means(str(self.ckpt_path)):
+                codec = codec_from_state(self.ckpt["tokenizer"])
         if cfg.mode == "sample":
-            self.codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else load_codec("gpt2")
+            self.codec = codec or load_codec("gpt2")
             self.data = None
         else:
-            codec = codec_from_state(self.ckpt["tokenizer"]) if self.ckpt else None
             self.data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction, codec=codec)
             self.codec = self.data.codec
         samples = cfg.mode == "sample" or cfg.sample_interval > 0
         # a prompt the tokenizer cannot encode fails now, not at the first sample
         self.prompt_ids = self._encode_prompt(cfg.prompt) if samples else None
+
+    def _finish_config(self) -> None:
+        """Vocabulary size and gradient accumulation, now that the tokenizer is known."""
+        cfg = self.cfg
         if not self.ckpt:
             finish_config(cfg, self.codec.vocab_size, self.world_size)
         elif cfg.mode == "train":
@@ -163,30 +230,41 @@ class Trainer:
             cfg.total_batch_size = self.ckpt["config"]["total_batch_size"]
             finish_config(cfg, cfg.real_vocab_size, self.world_size)
 
-        with out_of_memory_means(f"the model (n_layer={cfg.n_layer}, n_embd={cfg.n_embd}, vocab_size="
-                                 f"{cfg.vocab_size}) does not fit in {self.device}'s memory"):
-            self.model = self._build_model()
-        self.raw_model = self.model
+    def _make_samplers(self) -> None:
+        cfg = self.cfg
         if cfg.mode == "train":
             self.batches = Batches(self.data, cfg.batch_size, cfg.block_size, cfg.seed, self.device)
         # the sampler's own generator: samples during training never disturb the training RNG
         self.sample_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
+
+    def _build_optimizer(self) -> None:
+        """AdamW (and fp16's loss scaler) for training; a resumed run restores them."""
+        cfg = self.cfg
         self.optimizer = None
         self.scaler = None
-        if cfg.mode == "train":
-            self.optimizer = self.raw_model.configure_optimizers(
-                cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type,
-                fused=cfg.fused_adamw)
-            if cfg.dtype == "fp16":
-                self.scaler = torch.amp.GradScaler("cuda")
-            if self.ckpt:
+        if cfg.mode != "train":
+            return
+        self.optimizer = self.raw_model.configure_optimizers(
+            cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type,
+            fused=cfg.fused_adamw)
+        if cfg.dtype == "fp16":
+            self.scaler = torch.amp.GradScaler("cuda")
+        if self.ckpt:
+            with damaged_checkpoint_means(str(self.ckpt_path)):
                 self._restore_training_state(self.ckpt)
-        if cfg.compile:
+
+    def _wrap_model(self) -> None:
+        """Compile before the DDP wrap, as build-nanogpt does."""
+        if self.cfg.compile:
             self.model = torch.compile(self.model)
         if self.ddp:
             from torch.nn.parallel import DistributedDataParallel as DDP
             ids = [self.local_rank] if self.device_type == "cuda" else None
             self.model = DDP(self.model, device_ids=ids)
+
+    def _measure_setup(self) -> None:
+        """What MFU and the GPU panel need: parameters, FLOPs per token, the device's peak."""
+        cfg = self.cfg
         self.n_params = self.raw_model.get_num_params()
         self.flops_per_token = flops_per_token(self.n_params, cfg.n_layer, cfg.n_head,
                                                cfg.n_embd // cfg.n_head, cfg.block_size)
@@ -196,10 +274,11 @@ class Trainer:
     def _build_model(self) -> GPT:
         cfg = self.cfg
         if self.ckpt:
-            mc = GPTConfig(**self.ckpt["model_config"])
-            mc.attention = cfg.attention
-            model = GPT(mc)
-            model.load_state_dict(self.ckpt["model"])
+            with damaged_checkpoint_means(str(self.ckpt_path)):
+                mc = GPTConfig(**self.ckpt["model_config"])
+                mc.attention = cfg.attention
+                model = GPT(mc)
+                model.load_state_dict(self.ckpt["model"])
         elif cfg.init_from:
             # GPT-2's shape comes from its folder; the vocabulary may be padded (50257 -> 50304)
             extra = {"vocab_size": cfg.vocab_size} if cfg.vocab_size else {}

@@ -201,7 +201,9 @@ def test_data_with_no_text_is_refused_every_time(home, tmp_path):
         assert "no UTF-8 text found" in events(run_dir, "error")[0]["message"]
 
 
-def _wait_for(run_dir: Path, name: str, proc: subprocess.Popen, timeout: float = 60) -> dict:
+def _wait_for(run_dir: Path, name: str, proc: subprocess.Popen, timeout: float = 300) -> dict:
+    # generous: on a loaded 2-core machine a niced lab takes a minute just to import torch;
+    # the wait ends as soon as the event is there
     deadline = time.time() + timeout
     while time.time() < deadline:
         if (run_dir / "metrics.jsonl").exists():
@@ -236,20 +238,34 @@ def test_sigterm_saves_and_ends_stopped(home, text_file):
     assert evs[-2]["event"] == "checkpoint" and evs[-2]["step"] == evs[-1]["summary"]["steps"]
 
 
+def checkpoint_step(run_dir: Path) -> int:
+    """The step of the checkpoint on disk (loaded as a resume would: tensors and plain data only)."""
+    import torch
+    return torch.load(run_dir / "ckpt.pt", map_location="cpu", weights_only=True)["step"]
+
+
 @pytest.mark.slow
 def test_kill_9_then_resume(home, text_file):
-    settings = tiny_settings(text_file, max_iters=100_000, lr_decay_iters=1000, warmup_iters=5, checkpoint_interval=3)
+    """Whenever the kill lands, the run resumes from the checkpoint on disk and then agrees with
+    an unbroken run. The kill comes after the first checkpoint event; how far the run got by
+    then varies with the machine's load, so the resumed run's length is set from the checkpoint
+    that survived (its step + 4), never from a guess about timing."""
+    settings = tiny_settings(text_file, max_iters=100_000, lr_decay_iters=1000, warmup_iters=5,
+                             checkpoint_interval=3, dropout=0.1)
     run_dir, proc = start_process(home, settings)
     _wait_for(run_dir, "checkpoint", proc)
     proc.kill()   # SIGKILL: no chance to save or to write `end`
     proc.wait(timeout=30)
-    assert not [e for e in events_complete(run_dir) if e["event"] in ("end", "error")]
-    resumed = run_inline(home, {"resume": run_dir.name, "max_iters": 12})
-    first_step = events(resumed, "step")[0]["step"]
-    assert first_step > 3 and (first_step - 1) % 3 == 0   # from the last whole checkpoint
+    written = events_complete(run_dir)
+    assert not [e for e in written if e["event"] in ("end", "error")]
+    saved = checkpoint_step(run_dir)
+    # the file is renamed into place before its event is written: it is never behind the events
+    assert saved % 3 == 0 and saved >= max(e["step"] for e in written if e["event"] == "checkpoint")
+    resumed = run_inline(home, {"resume": run_dir.name, "max_iters": saved + 4})
+    assert [e["step"] for e in events(resumed, "step")] == list(range(saved + 1, saved + 5))
     assert events(resumed)[-1]["status"] == "done"
-    unbroken = losses(run_inline(home, {**settings, "max_iters": 12}))
-    assert losses(resumed) == {s: l for s, l in unbroken.items() if s >= first_step}
+    unbroken = losses(run_inline(home, {**settings, "max_iters": saved + 4}))
+    assert losses(resumed) == {s: l for s, l in unbroken.items() if s > saved}   # exactly, dropout included
 
 
 @pytest.mark.slow

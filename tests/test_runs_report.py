@@ -19,7 +19,7 @@ from studytui.cli.lab import lab_app
 from studytui.runs import RunState, RunWatch, refresh_runs
 from studytui.runs.chart import text_chart
 from studytui.runs.references import (Reference, load_references, parse_reference,
-                                      reference_curve, reference_for_run)
+                                      reference_curve, reference_for_run, reference_from_run)
 from studytui.runs.report import run_report, write_report
 from studytui.runs.verdict import verdict
 from studytui.runs.watch import FINAL
@@ -366,3 +366,24 @@ def test_stalled_shows_while_the_process_lives(runs):
         os.close(fd)
     doc = json.loads(cli("runs", "--json").stdout)[0]
     assert doc["status"] == "interrupted" and doc["stalled"] is False   # a dead run is not "stalled"
+
+
+def test_a_reference_is_made_from_a_run_folder(runs, tmp_path):
+    d = write_run(runs, "fake-20260101-000000-adad", canned_events(n=120)
+                  + [{"event": "end", "t": 300.0, "status": "done", "summary": {"figure": 1.23}}])
+    template = curve_ref([(None, 2.0)], metric="figure", published=None, tokens_per_step=10,
+                         match={"flavour": "gpt"})
+    doc = reference_from_run(d, template)
+    steps = [p["step"] for p in doc["points"]]
+    assert steps[0] == 1 and steps[-1] == 120 and len(steps) <= 2 * 50 + 1 and steps == sorted(steps)
+    assert doc["points"][-1]["figure"] == 1.23 and doc["points"][-1]["tokens"] == 1200
+    assert doc["device"] == "cpu" and doc["match"] == {"flavour": "gpt"} and doc["published"] == "test"
+    ref = parse_reference(write_json(tmp_path / "ref.json", doc))
+    assert ref.end_point == (120, 1.23)
+    xs, ys = reference_curve(ref)   # judged by its figure, drawn as its val_loss curve
+    assert xs == [float(s) for s in range(5, 121, 5)] and ys[-1] == pytest.approx(4 * math.exp(-6) + 0.6, abs=1e-4)
+
+
+def write_json(path, doc):
+    path.write_text(json.dumps(doc))
+    return path

@@ -7,28 +7,24 @@ the device, the metric it is judged by, and points `[{"step", "tokens", <metric>
 whole curve when the lab produced it, or a published end point (one point; `step` null
 means "at the end"). The format is in docs/protocol.md ("Reference runs").
 
-    python -m studytui.runs.references list
-    python -m studytui.runs.references regenerate makemore-bigram-nn   # runs the lab, rewrites the JSON
+    ref = reference_for_run("gpt", run_state.resolved)    # the best match, or None
+    python scripts/references.py regenerate makemore-bigram-nn   # runs the lab, rewrites the JSON
 
-Reading needs no lab and no torch; `regenerate` starts the lab as a process, like `lab run`.
+Reading needs no lab and no torch.
 """
 
 from __future__ import annotations
 
 import bisect
-import os
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import (METRICS_FILE, manifest_roots, metric_value, read_json_object,
-                           write_json_atomic)
+from labs.protocol import manifest_roots, metric_value, read_json_object
 
 REFERENCES_DIR = "references"
+MAX_POINTS = 50
 
 
 class ReferenceError(ValueError):
@@ -50,6 +46,7 @@ class Reference:
     tokens_per_step: int | None = None
     tok_per_s: float | None = None
     rungs: tuple[dict[str, Any], ...] = ()   # the ladder's figures, rung by rung
+    published: str | None = None             # the published figure's source, when `source` is our own run
     path: Path | None = None
 
     def curve(self, metric: str | None = None) -> list[tuple[int, float]]:
@@ -116,7 +113,9 @@ def parse_reference(path: Path) -> Reference:
                      statistic="best" if doc.get("statistic") == "best" else "final",
                      points=tuple(points), tokens_per_step=tps if isinstance(tps, int) else None,
                      tok_per_s=metric_value(doc.get("tok_per_s")),
-                     rungs=tuple(r for r in rungs if isinstance(r, dict)), path=Path(path))
+                     rungs=tuple(r for r in rungs if isinstance(r, dict)),
+                     published=doc["published"] if isinstance(doc.get("published"), str) else None,
+                     path=Path(path))
 
 
 def reference_dirs() -> list[Path]:
@@ -177,14 +176,30 @@ def settings_differ(ref: Reference, resolved: dict[str, Any]) -> list[str]:
 
 
 def reference_curve(ref: Reference | None, metric: str | None = None) -> tuple[list[float], list[float]]:
-    """The reference as chart points (x = step); empty when it has no stepped point."""
-    if ref is None:
-        return [], []
-    pts = ref.curve(metric)
+    """The reference as chart points (x = step) of `metric`, or by default of its own
+    metric, else of its val_loss or loss curve (a makemore reference is judged by its
+    end figure but may carry the lab's loss curve); empty when it has no stepped point."""
+    key = metric or reference_curve_metric(ref)
+    pts = ref.curve(key) if ref is not None and key else []
     return [float(s) for s, _ in pts], [v for _, v in pts]
 
 
+def reference_curve_metric(ref: Reference | None) -> str | None:
+    """Which metric `reference_curve(ref)` draws by default (for the chart's legend):
+    the first of its own metric, val_loss, loss with a curve, else with a point."""
+    if ref is None:
+        return None
+    keys = list(dict.fromkeys((ref.metric, "val_loss", "loss")))
+    return (next((k for k in keys if len(ref.curve(k)) > 1), None)
+            or next((k for k in keys if ref.curve(k)), None))
+
+
 # -- making a reference from a run -------------------------------------------------------------
+
+def _thin(steps: list[int]) -> list[int]:
+    stride = max(1, -(-len(steps) // MAX_POINTS))
+    return steps[::stride]
+
 
 def reference_from_run(run_dir: Path, template: Reference) -> dict[str, Any]:
     """A reference document: `template`'s description, this run's points and device."""
@@ -201,54 +216,25 @@ def reference_from_run(run_dir: Path, template: Reference) -> dict[str, Any]:
             point[key] = round(y, 4)
             if tps:
                 point["tokens"] = int(x) * tps
-    points = [by_step[s] for s in sorted(by_step)]
+    # A small file: at most ~MAX_POINTS points of each curve (val points are few: all kept
+    # while they fit), always with the last step.
+    steps = sorted(by_step)
+    val_steps = [s for s in steps if "val_loss" in by_step[s]]
+    kept = set(_thin(val_steps)) | set(_thin([s for s in steps if s not in val_steps]))
+    points = [by_step[s] for s in steps if s in kept or s == steps[-1]]
     figure = metric_value(st.summary.get(template.metric))
     if figure is not None and template.metric not in ("loss", "val_loss"):
-        points.append({"step": st.step, template.metric: figure})
+        if points and points[-1]["step"] == st.step:
+            points[-1][template.metric] = figure
+        else:
+            points.append({"step": st.step, template.metric: figure})
     tok = sorted(st.tok_per_s.xy()[1])
     doc = {k: v for k, v in template.to_json().items() if k not in ("points", "end_point_only")}
+    published = template.published or template.source
     doc.update({"match": template.match, "settings": template.settings,
                 "device": st.device or template.device, "tokens_per_step": tps,
                 "tok_per_s": round(tok[len(tok) // 2], 1) if tok else None, "points": points,
-                "made_by": f"python -m studytui.runs.references regenerate {template.name}"})
+                "source": f"this lab, run with the reference's settings and the lab's seeds "
+                          f"(scripts/references.py regenerate {template.name}); published: {published}",
+                "published": published})
     return doc
-
-
-def regenerate(name: str, out: Path | None = None) -> Path:
-    """Run the reference's lab with its settings (seeded by the lab's defaults) and write
-    the reference JSON from that run. Slow for the GPT presets: minutes on a free CPU."""
-    ref = next((r for r in load_references() if r.name == name), None)
-    if ref is None:
-        raise ReferenceError(f"no reference named {name!r}")
-    module = f"labs.{ref.lab.replace('-', '_')}.run"
-    with tempfile.TemporaryDirectory() as tmp:
-        pairs = [f"{k}={v}" for k, v in {**ref.settings, **ref.match}.items()]
-        cmd = [sys.executable, "-m", module, "--out", tmp] + [a for p in pairs for a in ("--set", p)]
-        subprocess.run(cmd, check=True, env=dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1")))
-        run_dir = next(p.parent for p in Path(tmp).glob(f"*/{METRICS_FILE}"))
-        doc = reference_from_run(run_dir, ref)
-    target = out or ref.path
-    write_json_atomic(target, doc)
-    return target
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["list"]:
-        for ref in load_references():
-            kind = "end point" if ref.end_point_only else f"{len(ref.curve())} points"
-            print(f"{ref.name:32} {ref.lab:12} {ref.metric:9} {kind:12} {ref.source}")
-        return 0
-    if len(args) == 2 and args[0] == "regenerate":
-        try:
-            print(f"wrote {regenerate(args[1])}")
-        except (ReferenceError, subprocess.CalledProcessError, StopIteration, OSError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        return 0
-    print("usage: python -m studytui.runs.references list | regenerate NAME", file=sys.stderr)
-    return 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

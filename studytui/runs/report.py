@@ -22,7 +22,7 @@ from labs.protocol import REPORT_FILE, LabManifest, write_atomic
 from studytui.runs.chart import text_chart
 from studytui.runs.events import RunState
 from studytui.runs.format import fmt_duration, fmt_value
-from studytui.runs.references import Reference, reference_curve
+from studytui.runs.references import Reference, reference_curve, reference_curve_metric
 from studytui.runs.verdict import ladder_rows, verdict
 from studytui.runs.watch import FINAL, RunWatch
 from studytui.safetext import clean
@@ -188,7 +188,7 @@ def _loss_chart(st: RunState, reference: Reference | None) -> str:
             series.append((name, xs, ys))
     ref_xs, ref_ys = reference_curve(reference)
     if ref_xs and series:
-        series.append((f"reference {clean(reference.metric)}", ref_xs, ref_ys))
+        series.append((f"reference {clean(reference_curve_metric(reference))}", ref_xs, ref_ys))
     if not series:
         return ""
     return text_chart(series)

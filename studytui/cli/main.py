@@ -134,7 +134,7 @@ def status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
             "seconds_logged": store.total_time(),
         })
         return
-    render.status_table(console, summaries, overall, orphans, store.streak(), store.total_time())
+    render.status_table(console, summaries, orphans, store.streak(), store.total_time(), overall)
 
 
 @app.command("next")

@@ -77,8 +77,9 @@ def term_json(term: Term, cur: Curriculum) -> dict[str, Any]:
             "see_also": list(term.see_also), "taught_by": list(cur.taught_by.get(term.id, ()))}
 
 
-def status_table(console: Console, summaries: list[CourseSummary], overall: Tally, orphans: list[str],
-                 streak: int, logged: int) -> None:
+def status_table(console: Console, summaries: list[CourseSummary], orphans: list[str],
+                 streak: int, logged: int, overall: Tally | None = None) -> None:
+    """Per course, then (given `overall`) a row for all courses with shared items once."""
     table = Table(title="Progress", title_justify="left", expand=False)
     for col, justify in (("course", "left"), ("done", "right"), ("%", "right"),
                          ("hours done", "right"), ("hours left", "right"), ("studied", "right")):
@@ -88,13 +89,13 @@ def status_table(console: Console, summaries: list[CourseSummary], overall: Tall
         table.add_row(plain(s.course.title), f"{t.done}/{t.total}", f"{t.percent:.0f}%",
                       format_duration(t.seconds_done), left_text(t),
                       format_duration(s.seconds_logged))
-    if len(summaries) > 1:
+    if overall is not None and len(summaries) > 1:
         table.add_section()
         table.add_row("all courses (shared items once)", f"{overall.done}/{overall.total}",
                       f"{overall.percent:.0f}%", format_duration(overall.seconds_done),
                       left_text(overall), format_duration(logged))
     console.print(table)
-    if any(s.tally.left_is_lower_bound for s in summaries) or overall.left_is_lower_bound:
+    if any(s.tally.left_is_lower_bound for s in summaries) or (overall and overall.left_is_lower_bound):
         console.print(plain("+: at least; some unfinished items have no known length", "dim"),
                       highlight=False)
     console.print(f"streak: {streak} day{'s' * (streak != 1)} · studied in all: {format_duration(logged)}",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 DIRECTIONS = ("forward", "reverse")
 DIRECTION_LABELS = {"forward": "term → definition", "reverse": "definition → term"}
+ASCII_DIRECTION_LABELS = {"forward": "term -> definition", "reverse": "definition -> term"}
 RATINGS = ("again", "hard", "good", "easy")          # fsrs.Rating 1..4, in order
 STATE_NAMES = {1: "learning", 2: "review", 3: "relearning"}   # fsrs.State values
 DIRECTIONS_SETTING = "review.directions"
@@ -182,9 +183,9 @@ class ReviewCard:
     flagged: bool
     schedule: Mapping[str, Any]   # the stored fsrs columns: what a grade is computed from
 
-    @property
-    def label(self) -> str:
-        return DIRECTION_LABELS[self.direction]
+    def label(self, ascii_only: bool = False) -> str:
+        """`term → definition` (or `term -> definition` for STUDYTUI_ASCII=1)."""
+        return (ASCII_DIRECTION_LABELS if ascii_only else DIRECTION_LABELS)[self.direction]
 
 
 def _state_name(row: Mapping[str, Any]) -> str:
@@ -328,10 +329,9 @@ def stats(store: "Store", curriculum: "Curriculum | None" = None, now: dt.dateti
     for r in rows:
         by_state[_state_name(r)] += 1
     enabled = enabled_directions(store)
-    active = [r for r in rows if not r["suspended"] and r["direction"] in enabled]
+    active = _askable(store, rows, curriculum)
     local_now = now.astimezone()
-    end_of_today = dt.datetime.combine(local_now.date() + dt.timedelta(days=1), dt.time(),
-                                       tzinfo=local_now.tzinfo)
+    end_of_today = _end_of_local_day(now)
     since = dt.datetime.combine(local_now.date() - dt.timedelta(days=days - 1), dt.time(),
                                 tzinfo=local_now.tzinfo)
     log = store.review_log(since=since)
@@ -340,7 +340,7 @@ def stats(store: "Store", curriculum: "Curriculum | None" = None, now: dt.dateti
     for entry in log:
         day = dt.datetime.fromisoformat(entry["reviewed_at"]).astimezone().date().isoformat()
         per_day[day] = per_day.get(day, 0) + 1
-        if json.loads(entry["before"]).get("state") == 2:
+        if _state_before(entry["before"]) == 2:
             judged += 1
             passed += entry["rating"] > 1
     orphans = (sorted({r["term"] for r in rows if r["term"] not in curriculum.terms_by_id})
@@ -360,6 +360,47 @@ def stats(store: "Store", curriculum: "Curriculum | None" = None, now: dt.dateti
         "directions": "both" if enabled == DIRECTIONS else "forward",
         "orphans": orphans,
     }
+
+
+def _state_before(text: Any) -> Any:
+    try:
+        before = json.loads(text)
+    except (TypeError, ValueError):
+        return None   # a hand-edited log row is left out of retention, not fatal
+    return before.get("state") if isinstance(before, dict) else None
+
+
+def due_counts(store: "Store", curriculum: "Curriculum | None" = None,
+               now: dt.datetime | None = None) -> dict[str, int]:
+    """{"now": cards due now, "today": due by the end of the local day} for the desk;
+    cheap (no fsrs import, no log read)."""
+    now = _utc_now(now)
+    active = _askable(store, store.cards(), curriculum)
+    return {"now": sum(r["due"] <= utc_iso(now) for r in active),
+            "today": sum(r["due"] < utc_iso(_end_of_local_day(now)) for r in active)}
+
+
+def _askable(store: "Store", rows: list[dict[str, Any]], curriculum: "Curriculum | None") -> list[dict[str, Any]]:
+    """The cards that can come up: not suspended, in a direction asked, term still in the glossary."""
+    enabled = enabled_directions(store)
+    return [r for r in rows if not r["suspended"] and r["direction"] in enabled
+            and (curriculum is None or r["term"] in curriculum.terms_by_id)]
+
+
+def _end_of_local_day(now: dt.datetime) -> dt.datetime:
+    local = now.astimezone()
+    return dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=local.tzinfo)
+
+
+def summarize(results: Iterable[GradeResult]) -> dict[str, Any]:
+    """A review session's summary: grades given per rating, cards seen, and when the
+    soonest of them comes back (None when nothing was graded)."""
+    results = list(results)
+    latest = {(r.term_id, r.direction): r for r in results}   # a card graded twice: its last grade
+    return {"reviews": len(results), "cards": len(latest),
+            "by_rating": {name: sum(r.rating == name for r in results) for name in RATINGS},
+            "again_rate": round(sum(r.rating == "again" for r in results) / len(results), 4) if results else None,
+            "next_due": min((r.due for r in latest.values()), default=None)}
 
 
 def format_interval(delta: dt.timedelta) -> str:

@@ -271,3 +271,19 @@ def test_restore_checks_review_rows_and_takes_exports_from_before_the_deck(sess)
     old["migrations"] = [m for m in old["migrations"] if m != "m004_review_deck"]
     counts = store.restore_state(old)
     assert counts["review_cards"] == 0 and store.cards() == []
+
+
+def test_the_desk_count_and_a_session_summary(sess):
+    store, cur = sess.store, sess.curriculum
+    review.add_term(store, cur, "attention", T0)
+    review.add_term(store, cur, "bigram", T0 + dt.timedelta(minutes=1))   # later today in any time zone
+    assert review.due_counts(store, cur, T0) == {"now": 2, "today": 4}
+    results = [review.grade(store, "attention", "forward", "again", T0),
+               review.grade(store, "attention", "reverse", "good", T0)]
+    results.append(review.grade(store, "attention", "forward", "good", results[0].due))
+    summary = review.summarize(results)
+    assert summary == {"reviews": 3, "cards": 2, "by_rating": {"again": 1, "hard": 0, "good": 2, "easy": 0},
+                       "again_rate": round(1 / 3, 4), "next_due": results[1].due}
+    assert review.summarize([])["next_due"] is None
+    card = review.deck(store, cur, "attention")[0]
+    assert (card.label(), card.label(ascii_only=True)) == ("term → definition", "term -> definition")

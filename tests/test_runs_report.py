@@ -21,7 +21,7 @@ from studytui.runs.chart import text_chart
 from studytui.runs.references import (Reference, load_references, parse_reference,
                                       reference_curve, reference_for_run, reference_from_run)
 from studytui.runs.report import run_report, write_report
-from studytui.runs.verdict import verdict
+from studytui.runs.verdict import ending_line, verdict
 from studytui.runs.watch import FINAL
 from studytui.session import Session
 
@@ -387,3 +387,20 @@ def test_a_reference_is_made_from_a_run_folder(runs, tmp_path):
 def write_json(path, doc):
     path.write_text(json.dumps(doc))
     return path
+
+
+def test_a_curve_made_with_the_lab_names_the_published_figure_at_the_end():
+    ref = curve_ref([(0, 4.2), (1000, 2.0), (2000, 1.9)], published_points=({"step": 2000, "val_loss": 1.88},))
+    running = state_with(evals=[(1000, 2.02)])
+    assert verdict(running, ref).text == "val 2.02 at step 1000, reference 2: on track"
+    done = state_with(evals=[(1000, 2.02), (2000, 1.91)], end={"status": "done"})
+    assert verdict(done, ref).text == "val 1.91 at step 2000, reference 1.9: on track; published: 1.88 at step 2000"
+
+
+def test_ending_line_says_how_a_run_ended():
+    st = state_with(steps=[(1, 3.0)], end={"status": "diverged", "reason": "loss is nan at step 2"})
+    assert ending_line("gpt-x", "diverged", st) == "gpt-x: diverged (loss is nan at step 2)"
+    done = state_with(evals=[(600, 2.31)], end={"status": "done"})
+    judged = verdict(done, curve_ref([(0, 4.0), (600, 2.28)]))
+    assert ending_line("gpt-y", "done", done, judged) == "gpt-y: done; val 2.31 at step 600, reference 2.28: on track"
+    assert ending_line("gpt-z", "interrupted", RunState(), verdict(RunState(), None)) == "gpt-z: interrupted"

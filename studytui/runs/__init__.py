@@ -2,7 +2,13 @@
 
 Headless (no textual, no torch; of the labs only the stdlib `labs.protocol`): the CLI and
 the TUI both use it. Import from here. Inside, imports go one way:
-launcher -> index -> watch -> events -> labs.protocol (children and manifest stand alone).
+launcher -> index -> report -> verdict -> references, watch -> events -> labs.protocol
+(children, manifest and chart stand alone; compare sits on report).
+
+Runs against a reference: `reference_for_run(lab, state.resolved)` finds the reference run
+(labs/references/*.json), `verdict(state, reference)` says whether the run is on track,
+`reference_curve(reference)` gives its points for a chart, `ending_line(...)` says how a
+run ended in one line, `run_report(watch, ...)` is its markdown report card.
 """
 
 from labs.protocol import METRIC_KEYS
@@ -11,9 +17,13 @@ from studytui.runs.index import RunError, duration_s, refresh_runs, resolve_run,
 from studytui.runs.launcher import start_run, stop_run
 from studytui.runs.manifest import (LabManifest, SettingError, get_manifest, lab_names,
                                     load_manifests, parse_settings)
+from studytui.runs.references import Reference, reference_curve, reference_for_run
+from studytui.runs.report import report_parts, run_report
+from studytui.runs.verdict import Verdict, ending_line, verdict, verdict_for_run
 from studytui.runs.watch import RunChange, RunWatch
 
-__all__ = ["METRIC_KEYS", "LabManifest", "Line", "RunChange", "RunError",
-           "RunState", "RunTail", "RunWatch", "Series", "SettingError", "duration_s",
-           "get_manifest", "lab_names", "load_manifests", "parse_settings", "refresh_runs",
-           "resolve_run", "start_run", "stop_run", "watch_for"]
+__all__ = ["METRIC_KEYS", "LabManifest", "Line", "Reference", "RunChange", "RunError",
+           "RunState", "RunTail", "RunWatch", "Series", "SettingError", "Verdict", "duration_s",
+           "ending_line", "get_manifest", "lab_names", "load_manifests", "parse_settings",
+           "reference_curve", "reference_for_run", "refresh_runs", "report_parts", "resolve_run",
+           "run_report", "start_run", "stop_run", "verdict", "verdict_for_run", "watch_for"]

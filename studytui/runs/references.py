@@ -47,6 +47,7 @@ class Reference:
     tok_per_s: float | None = None
     rungs: tuple[dict[str, Any], ...] = ()   # the ladder's figures, rung by rung
     published: str | None = None             # the published figure's source, when `source` is our own run
+    published_points: tuple[dict[str, Any], ...] = ()   # ... and its published point(s)
     path: Path | None = None
 
     def curve(self, metric: str | None = None) -> list[tuple[int, float]]:
@@ -115,6 +116,8 @@ def parse_reference(path: Path) -> Reference:
                      tok_per_s=metric_value(doc.get("tok_per_s")),
                      rungs=tuple(r for r in rungs if isinstance(r, dict)),
                      published=doc["published"] if isinstance(doc.get("published"), str) else None,
+                     published_points=tuple(p for p in doc.get("published_points") or []
+                                            if isinstance(p, dict)),
                      path=Path(path))
 
 
@@ -231,6 +234,10 @@ def reference_from_run(run_dir: Path, template: Reference) -> dict[str, Any]:
     tok = sorted(st.tok_per_s.xy()[1])
     doc = {k: v for k, v in template.to_json().items() if k not in ("points", "end_point_only")}
     published = template.published or template.source
+    if template.end_point_only and template.points and not template.published_points:
+        doc["published_points"] = [dict(p) for p in template.points]   # e.g. nanoGPT's 1.88
+    elif template.published_points:
+        doc["published_points"] = [dict(p) for p in template.published_points]
     doc.update({"match": template.match, "settings": template.settings,
                 "device": st.device or template.device, "tokens_per_step": tps,
                 "tok_per_s": round(tok[len(tok) // 2], 1) if tok else None, "points": points,

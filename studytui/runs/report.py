@@ -166,6 +166,10 @@ def run_report(watch: RunWatch, manifest: LabManifest | None, reference: Referen
     if reference is not None:
         lines += ["", f"Reference: {clean(reference.title)} ({clean(reference.device) or 'device not stated'});"
                   f" source: {clean(reference.source)}."]
+        if reference.published_points:
+            lines += ["", "Published: " + "; ".join(
+                f"{clean(reference.metric)} {_cell(p.get(reference.metric))} at step {_cell(p.get('step'))}"
+                for p in reference.published_points) + "."]
     chart = _loss_chart(st, reference)
     if chart:
         fence, _ = _fence(chart)

@@ -20,12 +20,12 @@ the TUI's run view and desk notifications all say the same thing. Statuses:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from studytui.runs.events import RunState
 from studytui.runs.format import fmt_value
-from studytui.runs.references import Reference, settings_differ
+from studytui.runs.references import Reference, reference_for_run, settings_differ
 
 TOLERANCE_ABS, TOLERANCE_REL = 0.05, 0.03     # "on track": within max of the two
 DIVERGING_ABS, DIVERGING_REL = 0.3, 0.15      # "diverging": above by more than max of the two
@@ -118,7 +118,9 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
         compared = [(s, v, ref_v) for s, v in _run_points(state, reference.metric)
                     if (ref_v := reference.value_at(s)) is not None]
         if compared:
-            return _curve_verdict(compared, word, caveat, base)
+            v = _curve_verdict(compared, word, caveat, base)
+            extra = _published(reference, state)
+            return replace(v, text=v.text + extra) if extra else v
     end = reference.end_point
     if end is None:
         return Verdict("no reference", f"reference {reference.name} has no {word} figure")
@@ -143,6 +145,38 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
     return Verdict(status, f"{best}{word} {fmt_value(value)}{at}, reference {fmt_value(ref_value)} "
                    f"{where}: {status}{caveat}", step=step, value=value, reference_step=ref_step,
                    reference_value=ref_value, delta=round(delta, 4), **base)
+
+
+def verdict_for_run(lab: str, state: RunState) -> tuple[Verdict, Reference | None]:
+    """The verdict against the reference that matches the run (the TUI's run view and desk)."""
+    reference = reference_for_run(lab, state.resolved)
+    return verdict(state, reference), reference
+
+
+def ending_line(run_id: str, status: str, state: RunState, judged: Verdict | None = None) -> str:
+    """One plain line for a run that just ended (a desk notification, `lab attach`):
+    `gpt-...: diverged (loss is nan at step 312)`, `gpt-...: done; best val 1.86 ...: on track`.
+    Run-folder text: pass it through safetext before a terminal."""
+    line = f"{run_id}: {status}"
+    if status == "diverged" and state.end_reason:
+        return f"{line} ({state.end_reason})"
+    if status == "failed" and state.error:
+        return f"{line} ({state.error})"
+    if judged is not None and judged.status not in ("no reference", "diverged"):
+        line += f"; {judged.text}"
+    return line
+
+
+def _published(reference: Reference, state: RunState) -> str:
+    """The published figure beside a curve made with the lab, once the run has ended."""
+    if not state.ended or not reference.published_points:
+        return ""
+    p = reference.published_points[-1]
+    v = metric_value_of(p.get(reference.metric))
+    if v is None:
+        return ""
+    at = f" at step {p['step']}" if isinstance(p.get("step"), int) else ""
+    return f"; published: {fmt_value(v)}{at}"
 
 
 def _curve_verdict(compared: list[tuple[int, float, float]], word: str, caveat: str,

@@ -298,3 +298,17 @@ async def test_the_labs_screens_draw_at_the_smallest_usable_size(lab_session, si
         await until(pilot, lambda: isinstance(app.screen, TokenViewerScreen))
         await pilot.press("escape", "escape", "d")
         assert isinstance(app.screen, DeskScreen)
+
+
+@sync
+async def test_a_database_damaged_while_the_desk_runs_shows_the_screen(lab_session):
+    app = desk(lab_session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.loaded)
+        app.show_item("llm/tokenizer")
+        await until(pilot, lambda: getattr(app.screen, "current", None) == "llm/tokenizer")
+        lab_session.store.conn.execute("DROP TABLE progress")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, DamagedDatabaseScreen))
+        await pilot.press("q")
+    assert app.return_code == 2

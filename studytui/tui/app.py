@@ -220,13 +220,19 @@ class StudyApp(ReportsWorkerFailures, App):
         self.switch_mode(mode)
 
     # -- a crash still exits non-zero, with its traceback in a log file ------------------------
+    async def _dispatch_message(self, message) -> None:
+        # Keys, bindings and timers run screens' actions in the app's own message loop, and
+        # any of them may read the store: a damaged database found there is shown, not raised
+        # (an exception would end this loop, and with it the app).
+        try:
+            await super()._dispatch_message(message)
+        except crash.DATABASE_ERRORS as error:
+            self.show_damaged_database(error)
+
     def _handle_exception(self, error: Exception) -> None:
         if crash.is_database_error(error) and self._exception is None:
-            # Reached only where a screen read the store without asking us: still one
-            # clear line and exit 2, not a traceback.
-            self.database_problem = crash.database_problem(error, self.session)
-            self._exit_renderables.append(safetext.plain(f"studytui: {self.database_problem}"))
-            self.exit(return_code=2)
+            # From a widget's own loop (that widget stops; the app goes on): the same screen.
+            self.show_damaged_database(error)
             return
         self.crash_log = crash.write_crash_log(self.session, error, self.crash_log)
         super()._handle_exception(error)
@@ -242,16 +248,24 @@ class StudyApp(ReportsWorkerFailures, App):
     def set_status(self, key: str, status: str) -> None:
         if self.state is None:
             return
-        old = self.session.store.set_status(key, status, source="tui")
+        try:
+            old = self.session.store.set_status(key, status, source="tui")
+        except crash.DATABASE_ERRORS as e:
+            self.show_damaged_database(e)
+            return
         if old != status:
             self.refresh_state()
 
     def action_undo(self) -> None:
         if self.state is None:
             return
-        if self.notes:
-            self.notes.flush()   # a note typed just now is a change too: undo sees it in order
-        undone = self.session.store.undo(source="tui")
+        try:
+            if self.notes:
+                self.notes.flush()   # a note typed just now is a change too: undo sees it in order
+            undone = self.session.store.undo(source="tui")
+        except crash.DATABASE_ERRORS as e:
+            self.show_damaged_database(e)
+            return
         if undone is None:
             self.notify("Nothing to undo.")
             return

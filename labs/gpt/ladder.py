@@ -138,20 +138,91 @@ def time_rung(shape: dict, s: dict, device: str, steps: int, warmup: int, seed: 
             "mfu": mfu(tok_per_s, per_token, peak), "loss": loss_value}
 
 
+def ladder_shape(s: dict, kind: str) -> tuple[str, dict]:
+    """The preset (auto: gpt2 on CUDA, tiny elsewhere) and the model/batch shape every rung times."""
+    preset = s["preset"] or "auto"
+    if preset == "auto":   # the manifest's choices are auto and the presets
+        preset = "gpt2" if kind == "cuda" else "tiny"
+    shape = {k: PRESETS[preset][k] for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")}
+    shape.update({k: s[k] for k in shape if s.get(k) is not None})
+    shape["vocab_size"] = s["vocab_size"] or GPT2_VOCAB
+    if shape["n_embd"] % shape["n_head"]:
+        raise SettingError(f"n_embd ({shape['n_embd']}) must be divisible by n_head ({shape['n_head']})")
+    return preset, shape
+
+
+class StepReporter:
+    """Emits every timed or warm-up step of the ladder as one `step` event, numbered across
+    rungs; `for_rung` gives time_rung its callback with the rung's name bound at that moment
+    (a closure over the loop variable would read whichever rung the loop had reached)."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.global_step = 0
+
+    def for_rung(self, rung: str):
+        def on_step(i, warm, dt, tokens, loss, utilization) -> bool:
+            self.global_step += 1
+            fields = dict(step=self.global_step, loss=loss, dt_ms=dt * 1000, tok_per_s=tokens / dt,
+                          rung=rung, warmup=i < warm)
+            if utilization is not None:
+                fields["mfu"] = utilization
+            self.ctx.emit("step", **fields)
+            return self.ctx.stop_requested
+        return on_step
+
+
+def empty_row(rung: Rung) -> dict:
+    return {"rung": rung.name, "change": rung.change, "status": "skipped", "ms_per_step": None,
+            "tok_per_s": None, "mfu": None, "speedup_prev": None, "speedup_fp32": None, "loss": None}
+
+
+def run_rung(rung: Rung, settings: dict, shape: dict, device: str, steps: int, warmup: int, seed: int,
+             on_step) -> dict:
+    """One rung's row; a rung that cannot run here is a row that says why, not an abort."""
+    row = empty_row(rung)
+    try:
+        row.update(time_rung(shape, settings, device, steps, warmup, seed, on_step))
+    except SettingError as e:
+        row["status"] = f"skipped: {e}"
+    except Exception as e:   # e.g. compile without a C compiler: report, go on
+        row["status"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return row
+
+
+def add_speedups(results: list[dict]) -> None:
+    """Each ok row against the previous ok row and against fp32 (when fp32 ran)."""
+    previous = first = None
+    for row in results:
+        if row["status"] != "ok":
+            continue
+        if previous is not None:
+            row["speedup_prev"] = row["tok_per_s"] / previous
+        if row["rung"] == "fp32":
+            first = row["tok_per_s"]
+        if first is not None:
+            row["speedup_fp32"] = row["tok_per_s"] / first
+        previous = row["tok_per_s"]
+
+
+def ladder_summary(results: list[dict]) -> dict:
+    ran = [r for r in results if r["status"] == "ok"]
+    summary = {"rungs_run": len(ran)}
+    if ran:
+        summary["tok_per_s"] = ran[-1]["tok_per_s"]
+        summary["best_rung"] = max(ran, key=lambda r: r["tok_per_s"])["rung"]
+        if ran[-1]["speedup_fp32"] is not None:
+            summary["speedup_fp32"] = ran[-1]["speedup_fp32"]
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     with RunContext.from_argv(LAB, argv) as ctx:
         s = ctx.settings
-        preset = s["preset"] or "auto"
         from labs.gpt import device as dev
         device = dev.pick_device(s["device"])
         kind = dev.device_type(device)
-        if preset == "auto":   # the manifest's choices are auto and the presets
-            preset = "gpt2" if kind == "cuda" else "tiny"
-        shape = {k: PRESETS[preset][k] for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")}
-        shape.update({k: s[k] for k in shape if s.get(k) is not None})
-        shape["vocab_size"] = s["vocab_size"] or GPT2_VOCAB
-        if shape["n_embd"] % shape["n_head"]:
-            raise SettingError(f"n_embd ({shape['n_embd']}) must be divisible by n_head ({shape['n_head']})")
+        preset, shape = ladder_shape(s, kind)
         steps = s["steps"] or (10 if kind == "cuda" else 5)
         warmup = s["warmup_steps"] if s["warmup_steps"] is not None else (3 if kind == "cuda" else 1)
         chosen = choose_rungs(s["rungs"], kind)
@@ -159,59 +230,24 @@ def main(argv: list[str] | None = None) -> int:
         ctx.start(config={"preset": preset, **shape, "steps": steps, "warmup_steps": warmup,
                           "rungs": chosen, "device": device, "seed": s["seed"]},
                   device=dev.describe(device), total=len(chosen))
+        reporter = StepReporter(ctx)
         results: list[dict] = []
-        global_step = 0
         stopped = False
-
-        def on_step(i, warm, dt, tokens, loss, utilization) -> bool:
-            nonlocal global_step
-            global_step += 1
-            fields = dict(step=global_step, loss=loss, dt_ms=dt * 1000, tok_per_s=tokens / dt,
-                          rung=current, warmup=i < warm)
-            if utilization is not None:
-                fields["mfu"] = utilization
-            ctx.emit("step", **fields)
-            return ctx.stop_requested
-
-        previous = first = None
         for done, rung in enumerate(RUNGS):
-            current = rung.name
-            row = {"rung": rung.name, "change": rung.change, "status": "skipped", "ms_per_step": None,
-                   "tok_per_s": None, "mfu": None, "speedup_prev": None, "speedup_fp32": None, "loss": None}
-            if rung.name in settings_by_rung and not stopped:
-                ctx.emit("log", message=f"rung {rung.name}: {rung.change}")
-                try:
-                    row.update(time_rung(shape, settings_by_rung[rung.name], device, steps, warmup,
-                                         s["seed"], on_step))
-                except SettingError as e:
-                    row["status"] = f"skipped: {e}"
-                except Exception as e:   # e.g. compile without a C compiler: report, go on
-                    row["status"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                if row["status"] == "stopped":
-                    stopped = True
-                if row["status"] == "ok":
-                    if previous is not None:
-                        row["speedup_prev"] = row["tok_per_s"] / previous
-                    if first is not None:
-                        row["speedup_fp32"] = row["tok_per_s"] / first
-                    previous = row["tok_per_s"]
-                    if rung.name == "fp32":
-                        first = row["tok_per_s"]
-                        row["speedup_fp32"] = 1.0
-                ctx.emit("progress", done=done + 1, total=len(RUNGS), rate=None, unit="rungs", eta_s=None)
-            results.append(row)
             stopped = stopped or ctx.stop_requested
-
+            if rung.name not in settings_by_rung or stopped:
+                results.append(empty_row(rung))
+                continue
+            ctx.emit("log", message=f"rung {rung.name}: {rung.change}")
+            row = run_rung(rung, settings_by_rung[rung.name], shape, device, steps, warmup, s["seed"],
+                           reporter.for_rung(rung.name))
+            results.append(row)
+            ctx.emit("progress", done=done + 1, total=len(RUNGS), rate=None, unit="rungs", eta_s=None)
+            stopped = row["status"] == "stopped" or ctx.stop_requested
+        add_speedups(results)
         write_json_atomic(ctx.path("ladder.json"), results)
         ctx.emit("table", name="ladder", columns=COLUMNS, rows=[_table_row(r) for r in results])
-        ran = [r for r in results if r["status"] == "ok"]
-        summary = {"rungs_run": len(ran)}
-        if ran:
-            summary["tok_per_s"] = ran[-1]["tok_per_s"]
-            summary["best_rung"] = max(ran, key=lambda r: r["tok_per_s"])["rung"]
-            if ran[-1]["speedup_fp32"] is not None:
-                summary["speedup_fp32"] = ran[-1]["speedup_fp32"]
-        ctx.end("stopped" if stopped else "done", summary)
+        ctx.end("stopped" if stopped else "done", ladder_summary(results))
     return 0
 
 

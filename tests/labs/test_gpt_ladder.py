@@ -99,8 +99,14 @@ def test_ladder_on_cpu_gives_a_complete_table(home):
 
 
 def test_ladder_runs_exactly_the_named_rungs(home):
-    ladder = json.loads((ladder_run(home, rungs="fp32,flash").joinpath("ladder.json")).read_text())
+    run_dir = ladder_run(home, rungs="fp32,flash")
+    ladder = json.loads(run_dir.joinpath("ladder.json").read_text())
     assert [r["rung"] for r in ladder if r["status"] == "ok"] == ["fp32", "flash"]
+    # each step event names the rung it timed; warm-up steps say so; numbering runs across rungs
+    steps = events(run_dir, "step")
+    assert [(e["rung"], e["warmup"]) for e in steps] == [("fp32", True), ("fp32", False), ("fp32", False),
+                                                         ("flash", True), ("flash", False), ("flash", False)]
+    assert [e["step"] for e in steps] == list(range(1, 7))
 
 
 def test_ladder_refuses_an_unknown_rung(home):
@@ -125,12 +131,33 @@ def test_gpt_lab_pads_the_vocabulary_and_keeps_the_loss(home, text_file):  # noq
     assert len(events(pad, "sample")[0]["text"]) == 20   # every sampled id decodes to a character
 
 
-def test_gpt_lab_takes_the_ladder_settings(home, text_file):  # noqa: F811
-    run_dir = run_inline(home, tiny_settings(text_file, max_iters=2, matmul_precision="highest",
-                                             attention="manual", fused_adamw=False, dtype="fp32"))
-    resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
-    assert (resolved["matmul_precision"], resolved["attention"], resolved["fused_adamw"]) == ("highest", "manual", False)
-    assert events(run_dir)[-1]["status"] == "done"
+@pytest.mark.parametrize("attention, precision, fused", [("manual", "highest", False), ("sdpa", "high", True)])
+def test_gpt_lab_takes_the_ladder_settings(home, text_file, monkeypatch, attention, precision, fused):  # noqa: F811
+    """The ladder's settings change what a training step does, not only what config.json says:
+    which attention kernel runs, the fp32 matmul precision in force, the optimizer's kernel."""
+    import torch
+    import torch.nn.functional as F
+    from labs.gpt.model import fused_adamw_available
+    from tests.labs.test_gpt_training_step import trainer_for
+    if fused and not fused_adamw_available("cpu"):
+        pytest.skip("this torch has no fused AdamW for the CPU")
+    sdpa_calls = []
+    real_sdpa = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention",
+                        lambda *a, **kw: sdpa_calls.append(1) or real_sdpa(*a, **kw))
+    settings = tiny_settings(text_file, max_iters=2, matmul_precision=precision, attention=attention,
+                             fused_adamw=fused, dtype="fp32")
+    precision_in_step = []
+    with trainer_for(home, settings) as trainer:
+        trainer.optimizer.register_step_pre_hook(
+            lambda *_: precision_in_step.append(torch.get_float32_matmul_precision()))
+        loss, _, _ = trainer.train_step()
+        optimizer_fused = bool(trainer.optimizer.param_groups[0].get("fused"))
+    torch.set_float32_matmul_precision("highest")   # this process's default again
+    assert bool(sdpa_calls) == (attention == "sdpa")
+    assert precision_in_step == [precision]
+    assert optimizer_fused == fused
+    assert math.isfinite(loss)
 
 
 @pytest.mark.parametrize("native_bf16, expected", [(True, "bf16"), (False, "fp16")])

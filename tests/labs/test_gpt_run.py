@@ -20,16 +20,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def tiny_settings(text_file: Path, **kw) -> dict:
     return {"tokenizer": "char", "data": str(text_file), "n_layer": 2, "n_head": 2, "n_embd": 32,
             "block_size": 32, "batch_size": 4, "max_iters": 8, "eval_interval": 1000, "eval_iters": 1,
-            "sample_interval": 0, "checkpoint_interval": 0, "learning_rate": 3e-3, **kw}
+            "sample_interval": 0, "checkpoint_interval": 0, "learning_rate": 3e-3, "device": "cpu", **kw}
 
 
 _counter = iter(range(10**6))
 
 
 def new_run(home: Path, settings: dict) -> Path:
+    """A run folder as studytui makes it. On the CPU unless a test names a device: these tests
+    compare losses exactly, which only the CPU promises (tests marked `gpu` use tolerances)."""
     run_id = f"gpt-20250101-000000-{next(_counter):04x}"
     run_dir = home / "runs" / run_id
     run_dir.mkdir()
+    settings = {"device": "cpu", **settings}
     (run_dir / "config.json").write_text(json.dumps({"lab": "gpt", "run_id": run_id, "settings": settings}))
     return run_dir
 
@@ -303,12 +306,27 @@ def test_ddp_refused_setting_is_one_line(home, tmp_path):
 
 
 def test_sampling_from_local_gpt2_weights(home, tmp_path):
+    """mode=sample with init_from: greedy decoding gives transformers' own greedy continuation
+    of the same local weights, token for token."""
     transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=50257)
-    transformers.GPT2LMHeadModel(config).save_pretrained(tmp_path / "gpt2-random")
+    import torch
+    from labs.gpt.data import load_codec
+    torch.manual_seed(0)
+    # weights far larger than GPT-2's init (0.02): a continuation that depends on its context
+    config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=50257,
+                                     initializer_range=0.5)
+    hf = transformers.GPT2LMHeadModel(config).eval()
+    hf.save_pretrained(tmp_path / "gpt2-random")
     run_dir = run_inline(home, {"mode": "sample", "init_from": str(tmp_path / "gpt2-random"),
-                                "prompt": "Hello", "max_new_tokens": 5, "seed": 1})
+                                "tokenizer": "gpt2", "prompt": "Hello, world", "max_new_tokens": 8,
+                                "temperature": 0.0, "seed": 1})
     (sample,) = events(run_dir, "sample")
-    assert sample["prompt"] == "Hello" and isinstance(sample["text"], str)
+    codec = load_codec("gpt2")
+    prompt_ids = codec.encode("Hello, world")
+    with torch.no_grad():
+        expected = hf.generate(torch.tensor([prompt_ids]), max_new_tokens=8, do_sample=False,
+                               pad_token_id=config.eos_token_id)[0, len(prompt_ids):].tolist()
+    assert len(expected) == 8 and len(set(expected)) > 1   # a real continuation, not one id repeated
+    assert sample["prompt"] == "Hello, world" and sample["text"] == codec.decode(expected)
     resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
     assert (resolved["n_layer"], resolved["n_embd"], resolved["vocab_size"]) == (1, 16, 50257)

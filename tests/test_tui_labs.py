@@ -193,3 +193,27 @@ async def test_keys_reach_the_runs_table_and_the_lab_list_from_a_settings_input(
         assert screen.focused is screen.query_one("#runs-table", DataTable)
         await pilot.press("ctrl+l")
         assert screen.focused.id == "lab-list"
+
+
+@sync
+async def test_a_new_panel_is_one_class_the_run_view_finds(sess):
+    """A lab's new visual: subclass RunPanel with a slot; nothing else is edited."""
+    from studytui.tui.widgets import run_panel_base
+    from studytui.tui.widgets.run_panel_base import RunPanel
+
+    class StepCounter(RunPanel, Static):
+        slot, order, title, panel_id = "side", 99, "steps seen", "step-counter"
+
+        def show_state(self, watch, now):
+            self.update(f"{watch.state.step} steps")
+
+    try:
+        run_id = fake_run(sess, "steps=3", "delay=0")
+        screen = RunScreen(sess, run_id)
+        async with Harness(screen).run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: screen.watch.status == "done")
+            await pilot.pause()
+            panel = screen.query_one("#step-counter", Static)
+            assert text_of(panel).strip() == "3 steps" and panel.border_title == "steps seen"
+    finally:
+        run_panel_base._REGISTRY.remove(StepCounter)

@@ -217,3 +217,16 @@ async def test_a_new_panel_is_one_class_the_run_view_finds(sess):
             assert text_of(panel).strip() == "3 steps" and panel.border_title == "steps seen"
     finally:
         run_panel_base._REGISTRY.remove(StepCounter)
+
+
+@sync
+async def test_a_failed_run_shows_the_end_of_its_stderr_as_text(sess):
+    run_id = fake_run(sess, "steps=50", "delay=0", "fail_at=2")
+    (sess.runs_dir / run_id / "stderr.log").write_text("Traceback (most recent call last):\n"
+                                                     "ValueError: bad [bold]value[/] \x1b]0;pwned\x07\n")
+    screen = RunScreen(sess, run_id)
+    async with Harness(screen).run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: screen.watch.status == "failed")
+        await until(pilot, lambda: not screen.query_one("#stderr").has_class("-empty"))
+        shown = text_of(screen.query_one("#stderr", Static))
+        assert "ValueError: bad [bold]value[/] ␛]0;pwned␇" in shown

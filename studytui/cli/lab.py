@@ -393,8 +393,8 @@ def _stderr_tail(run_dir: Path, lines: int = 12) -> str:
 
 
 def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | None,
-                now: float) -> Group:
-    """What `lab attach` shows: header, progress, last metrics, the latest events."""
+                now: float, judged: Verdict | None = None) -> Group:
+    """What `lab attach` shows: header, progress, last metrics, the verdict, the latest events."""
     head = Text.assemble((clean(run_id), "bold"), "  ", (clean(status), STATUS_STYLE.get(status, "")),
                          f"  on {clean(st.device)}" if st.device else "")
     elapsed = ((st.ended_t or now) - st.started_t) if st.started_t else None
@@ -417,6 +417,8 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
         metrics.add_row(*[plain(k, "dim") for k, _ in shown])
         metrics.add_row(*[plain(fmt_value(v)) for _, v in shown])
         parts.append(metrics)
+    if judged is not None and judged.status != "no reference":
+        parts.append(Text.assemble(("against the reference: ", "dim"), _verdict_text(judged)))
     if st.merges:
         merges = Table("rank", "pair", "token", "count", title="latest merges", title_justify="left")
         for m in list(st.merges)[-5:]:
@@ -447,7 +449,7 @@ def _attach(sess, run_id: str, run_dir: Path, manifest: LabManifest | None) -> N
             while watch.status == "running":
                 time.sleep(0.25)
                 watch.update()
-            console.print(attach_view(run_id, watch.status, watch.state, manifest, time.time()))
+            console.print(_attach_picture(run_id, watch, manifest))
         else:
             _follow_live(run_id, watch, manifest)
     except KeyboardInterrupt:
@@ -460,9 +462,6 @@ def _attach(sess, run_id: str, run_dir: Path, manifest: LabManifest | None) -> N
     status = watch.status
     if watch.state.end_reason:
         console.print(plain(f"  why: {watch.state.end_reason}", "red"))
-    judged = verdict(watch.state, reference_for_run(watch.lab, watch.state.resolved))
-    if judged.status not in ("no reference", "diverged"):
-        console.print(Text.assemble("  against the reference: ", _verdict_text(judged)))
     if (watch.run_dir / "report.md").is_file():
         console.print(plain(f"  report: {watch.run_dir / 'report.md'}"))
     if status in ("failed", "interrupted", "diverged"):
@@ -479,10 +478,16 @@ def ended_line(run_id: str, watch: RunWatch) -> Text:
                          f" — {clean(summary)}" if summary else "")
 
 
+def _attach_picture(run_id: str, watch: RunWatch, manifest: LabManifest | None) -> Group:
+    status = "stalled?" if watch.stalled() else watch.status
+    judged = verdict(watch.state, reference_for_run(watch.lab, watch.state.resolved))
+    return attach_view(run_id, status, watch.state, manifest, time.time(), judged)
+
+
 def _follow_live(run_id: str, watch: RunWatch, manifest: LabManifest | None) -> None:
-    with Live(attach_view(run_id, watch.status, watch.state, manifest, time.time()),
+    with Live(_attach_picture(run_id, watch, manifest),
               console=console, refresh_per_second=4, transient=False) as live:
         while watch.status == "running":
             time.sleep(0.25)
             watch.update()
-            live.update(attach_view(run_id, watch.status, watch.state, manifest, time.time()))
+            live.update(_attach_picture(run_id, watch, manifest))

@@ -17,7 +17,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from studytui.curriculum.model import KINDS
 from studytui.safetext import clean, plain
-from studytui.store import StoreError
+from studytui.store import DuplicateReading, StoreError
 from studytui.tui.format import shorten
 from studytui.tui.screens.synced import SyncedScreen, waiting_text
 from studytui.tui.state import StudyState
@@ -143,8 +143,12 @@ class ReadingScreen(SyncedScreen):
 
         def added(entry: dict | None) -> None:
             if entry:
-                self.app.session.store.add_reading(entry["url"], entry["title"], kind=entry["kind"],
-                                                   tags=entry["tags"], source="tui")
+                try:
+                    self.app.session.store.add_reading(entry["url"], entry["title"], kind=entry["kind"],
+                                                       tags=entry["tags"], source="tui")
+                except DuplicateReading as e:   # a refusal, not a damaged database
+                    self.app.notify(clean(str(e)), severity="warning", markup=False)
+                    return
                 self.app.notify("Added to the inbox.")
                 self.view = 0
                 self.show_rows()

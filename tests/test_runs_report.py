@@ -63,7 +63,9 @@ def test_guard_needs_a_whole_window_far_above_the_best():
         assert g.check(step, loss) is None
     assert g.check(4, 2.5) is None and g.check(5, 2.6) is None   # two spikes: noise
     assert g.check(6, 1.1) is None                                # back near its best: reset
+    assert not g.suspect
     assert g.check(7, 3.0) is None and g.check(8, 3.0) is None
+    assert g.suspect                                              # no checkpoint now
     reason = g.check(9, 3.0)
     assert reason and "above 2x its best (1)" in reason and "since step 7" in reason
     assert g.last_good_step == 8

@@ -4,7 +4,9 @@
     for step in ...:
         reason = guard.check(step, loss, val_loss)
         if reason:                      # e.g. "loss is nan at step 312"
-            save the last good checkpoint; ctx.end("diverged", summary, reason=reason); break
+            point at the last good checkpoint; ctx.end("diverged", summary, reason=reason); break
+        if checkpoint_due and not guard.suspect:
+            save a checkpoint          # a state already drifting up never replaces a good one
 
 Two ways a run diverges: its loss becomes NaN or infinite (one step is enough: nothing
 comes back from there), or it stays far above its own best for `window` checks in a row
@@ -33,6 +35,11 @@ class DivergenceGuard:
         self._above_since: dict[str, int | None] = {}
         self._above_count: dict[str, int] = {}
         self.last_good_step: int | None = None   # the last step whose losses were all fine
+
+    @property
+    def suspect(self) -> bool:
+        """Some loss is above its threshold now: don't overwrite the last good checkpoint."""
+        return any(self._above_count.values())
 
     def check(self, step: int, loss: float | None, val_loss: float | None = None) -> str | None:
         """None while the run is fine; else why it diverged (one line)."""

@@ -49,6 +49,10 @@ class ReviewError(LookupError):
         self.candidates = list(candidates)
 
 
+class DamagedCard(ReviewError):
+    """A stored card that cannot be read (hand-edited, or written by a bug): exit 2."""
+
+
 # -- fsrs ------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def scheduler() -> "fsrs.Scheduler":
@@ -197,11 +201,16 @@ def _review_card(row: Mapping[str, Any], curriculum: "Curriculum") -> ReviewCard
     if term is None:
         return None   # the term left the glossary: its card is kept (and counted), not asked
     forward = row["direction"] == "forward"
+    try:
+        due = dt.datetime.fromisoformat(row["due"])
+        last_review = dt.datetime.fromisoformat(row["last_review"]) if row["last_review"] else None
+    except (TypeError, ValueError):
+        raise DamagedCard(f"review card {row['term']!r} ({row['direction']}) holds a damaged time "
+                          f"{row['due']!r:.40}; restore from a backup (studytui restore FILE)") from None
     return ReviewCard(
         term_id=term.id, direction=row["direction"], term=term.term,
         prompt=term.term if forward else term.definition, answer=term.definition if forward else term.term,
-        state=_state_name(row), due=dt.datetime.fromisoformat(row["due"]),
-        last_review=dt.datetime.fromisoformat(row["last_review"]) if row["last_review"] else None,
+        state=_state_name(row), due=due, last_review=last_review,
         stability=row["stability"], difficulty=row["difficulty"], suspended=bool(row["suspended"]),
         flagged=bool(row["flagged"]), schedule={c: row[c] for c in SCHEDULE_COLUMNS})
 
@@ -338,7 +347,10 @@ def stats(store: "Store", curriculum: "Curriculum | None" = None, now: dt.dateti
     per_day: dict[str, int] = {}
     passed = judged = 0
     for entry in log:
-        day = dt.datetime.fromisoformat(entry["reviewed_at"]).astimezone().date().isoformat()
+        try:
+            day = dt.datetime.fromisoformat(entry["reviewed_at"]).astimezone().date().isoformat()
+        except (TypeError, ValueError, OverflowError):
+            continue   # one odd stored time must not break the figures forever
         per_day[day] = per_day.get(day, 0) + 1
         if _state_before(entry["before"]) == 2:
             judged += 1

@@ -116,3 +116,14 @@ def test_status_does_not_load_fsrs(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                          env=dict(os.environ, STUDYTUI_HOME=str(tmp_path)))
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_damaged_card_time_is_one_line_and_exit_2(cli, tmp_path):
+    cli("review", "add", "bigram")
+    from studytui.store import Store
+
+    store = Store(tmp_path / "home" / "studytui.db")
+    store.conn.execute("UPDATE review_cards SET due = '0000-damaged' WHERE direction = 'forward'")
+    store.close()
+    result = cli("review", code=2)
+    assert "holds a damaged time '0000-damaged'" in result.output and "studytui restore" in result.output

@@ -77,7 +77,10 @@ def due(ctx: typer.Context, as_json: bool = JsonOpt,
 
     sess = session(ctx)
     now = _now()
-    cards = due_cards(sess.store, sess.curriculum, now)
+    try:
+        cards = due_cards(sess.store, sess.curriculum, now)
+    except ReviewError as e:   # a damaged card row
+        fail(str(e), 2)
     figures = stats(sess.store, sess.curriculum, now)
     if as_json:
         print_json({"now": now.isoformat(), "due_count": len(cards), "due_today": figures["due_today"],

@@ -144,8 +144,11 @@ def add_finished(store: "Store", curriculum: "Curriculum", now: dt.datetime | No
     """Add the cards of every term taught by an item already done (for progress made
     before the deck existed). Returns the (term, direction) pairs added."""
     statuses = effective_statuses(curriculum, store.progress())
-    terms = [t for key, status in statuses.items() if status == "done" for t in taught_terms(curriculum, key)]
-    return store.add_cards(new_cards(terms, enabled_directions(store), now, added_by="done")) if terms else []
+    directions = enabled_directions(store)
+    cards = [card for key, status in statuses.items() if status == "done"
+             for card in new_cards(curriculum.items_by_key[key].terms, directions, now, added_by=key)
+             if card["term"] in curriculum.terms_by_id]
+    return store.add_cards(cards) if cards else []
 
 
 def resolve_term(curriculum: "Curriculum", text: str) -> "Term":

@@ -287,3 +287,14 @@ def test_the_desk_count_and_a_session_summary(sess):
     assert review.summarize([])["next_due"] is None
     card = review.deck(store, cur, "attention")[0]
     assert (card.label(), card.label(ascii_only=True)) == ("term → definition", "term -> definition")
+
+
+def test_add_finished_catches_up_on_items_done_before_the_deck(sess):
+    store, cur = sess.store, sess.curriculum
+    store.set_status("basics/cs25", "done")   # as an older studytui did: no cards
+    store.set_status("basics/makemore", "doing")
+    assert store.cards() == []
+    added = review.add_finished(store, cur, T0)
+    assert sorted(added) == [("attention", "forward"), ("attention", "reverse")]
+    assert {c["added_by"] for c in store.cards()} == {"basics/cs25-intro"}
+    assert review.add_finished(store, cur, T0) == []

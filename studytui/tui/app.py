@@ -327,10 +327,7 @@ class StudyApp(ReportsWorkerFailures, App):
         if self.current_mode in BLOCKING_MODES:
             return
         self.switch_mode(mode)
-        self.screen_stacks_base(mode).post_message(message)
-
-    def screen_stacks_base(self, mode: str):
-        return self._screen_stacks[mode][0]
+        self.screen_stack[0].post_message(message)   # the mode's own screen, under any dialog
 
     def show_item(self, key: str) -> None:
         """Go to an item (or a `course:ID` branch) in the curriculum tree."""
@@ -354,7 +351,7 @@ class StudyApp(ReportsWorkerFailures, App):
             # Asked for one lab (from an item): show the list, not a run left open earlier.
             while len(self.screen_stack) > 1:
                 self.pop_screen()
-            self.screen_stacks_base("labs").post_message(PickLab(lab))
+            self.screen_stack[0].post_message(PickLab(lab))
 
     def action_help(self) -> None:
         from textual.screen import ModalScreen

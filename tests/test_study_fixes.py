@@ -9,12 +9,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from studytui.cli.main import app
 from studytui.curriculum import cache
 from studytui.curriculum.loader import load_curriculum, validate_paths
-from studytui.curriculum.urls import resource_key
+from studytui.curriculum.urls import _split_key, resource_key
 from studytui.glossary import find_term, fuzzy_terms
 from studytui.search import search
 from studytui.store import DuplicateReading, Store
@@ -341,3 +343,15 @@ def test_dead_false_is_alive(tmp_path):
     write(tmp_path / "c", "c.yaml", COURSE_B.replace("kind: post\n", "kind: post\n        dead: false\n"))
     result = load_curriculum([tmp_path / "c"])
     assert result.problems == [] and result.curriculum.items_by_key["beta/unknown-length"].dead is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(scheme=st.sampled_from(["http", "https", "HTTPS"]), www=st.booleans(),
+       host=st.from_regex(r"[a-zA-Z0-9-]{1,12}(\.[a-zA-Z]{2,6}){1,2}\.?", fullmatch=True),
+       port=st.one_of(st.none(), st.integers(1, 65535)),
+       path=st.lists(st.from_regex(r"[A-Za-z0-9._~!$&'()*+,;=:-]{1,8}", fullmatch=True), max_size=4),
+       slash=st.booleans())
+def test_the_fast_path_of_resource_key_agrees_with_urlsplit(scheme, www, host, port, path, slash):
+    url = (f"{scheme}://{'www.' if www else ''}{host}{f':{port}' if port else ''}"
+           + "".join("/" + p for p in path) + ("/" if slash else ""))
+    assert resource_key(url) == _split_key(url)

@@ -235,18 +235,34 @@ def orphan_keys(curriculum: Curriculum, *key_sets: Iterable[str]) -> list[str]:
 
 def next_items(curriculum: Curriculum, progress: Mapping[str, object], limit: int = 5) -> list[Item]:
     """What to study next: items in progress first, then the first unfinished leaves in
-    curriculum order whose prerequisites are all finished."""
+    curriculum order whose prerequisites are all finished. A resource listed in several
+    courses is suggested once: the copy marked in progress, or the first ready one."""
     statuses = effective_statuses(curriculum, progress)
-    doing = [i for i in leaves(_top_items(curriculum)) if statuses[i.key] == "doing"]
+    in_progress = [i for i in leaves(_top_items(curriculum)) if statuses[i.key] == "doing"]
+    marked = [i for i in in_progress if getattr(progress.get(i.key), "status", progress.get(i.key)) == "doing"]
+    seen: set[str] = set()
+    kept = {i.key for i in _one_per_resource(curriculum, marked + in_progress, seen)}
+    doing = [i for i in in_progress if i.key in kept]
     ready = []
     for item in leaves(_top_items(curriculum)):
         if len(doing) + len(ready) >= limit:
             break
-        if statuses[item.key] != "todo":
+        if statuses[item.key] != "todo" or item.key in seen:
             continue
         if all(_finished(curriculum, statuses, p) for p in _all_prerequisites(curriculum, item)):
-            ready.append(item)
+            ready += _one_per_resource(curriculum, [item], seen)
     return (doing + ready)[:limit]
+
+
+def _one_per_resource(curriculum: Curriculum, items: Iterable[Item], seen: set[str]) -> list[Item]:
+    """`items` less those whose resource is in `seen` already (which grows with each kept)."""
+    out = []
+    for item in items:
+        if item.key not in seen:
+            seen.add(item.key)
+            seen.update(curriculum.copies.get(item.key, ()))
+            out.append(item)
+    return out
 
 
 def _top_items(curriculum: Curriculum) -> list[Item]:

@@ -355,3 +355,12 @@ def test_the_fast_path_of_resource_key_agrees_with_urlsplit(scheme, www, host, p
     url = (f"{scheme}://{'www.' if www else ''}{host}{f':{port}' if port else ''}"
            + "".join("/" + p for p in path) + ("/" if slash else ""))
     assert resource_key(url) == _split_key(url)
+
+
+def test_next_suggests_a_shared_resource_once(cur):
+    from studytui.study import next_items
+
+    fresh = [i.key for i in next_items(cur, {}, 9)]
+    assert "alpha/build-gpt" in fresh and "beta/gpt-video" not in fresh   # the first copy stands
+    doing = [i.key for i in next_items(cur, {"beta/gpt-video": "doing"}, 9)]
+    assert doing[0] == "beta/gpt-video" and "alpha/build-gpt" not in doing    # the copy the learner marked

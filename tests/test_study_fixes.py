@@ -5,7 +5,6 @@ suggestions, and a reading list without duplicates."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labs.tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer, get_encoding, train_fast, train_reference  # noqa: E402
+from labs.tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer, get_encoding, to_tiktoken, train_fast, train_reference  # noqa: E402
 from labs.tokenizer.corpus import load_text  # noqa: E402
 
 
@@ -140,9 +140,9 @@ def main() -> None:
     tok_gpt2.train(text, args.vocab_size)
     encoders = {
         "tiktoken gpt2": get_encoding("gpt2"),
-        f"ours {args.vocab_size}, GPT-2 split, exported": tok_gpt2.to_tiktoken(),
+        f"ours {args.vocab_size}, GPT-2 split, exported": to_tiktoken(tok_gpt2),
         "tiktoken cl100k_base": get_encoding("cl100k_base"),
-        f"ours {args.vocab_size}, GPT-4 split, exported": tok.to_tiktoken(),
+        f"ours {args.vocab_size}, GPT-4 split, exported": to_tiktoken(tok),
     }
     for ours_py, name in ((tok_gpt2, "GPT-2"), (tok, "GPT-4")):
         exported = encoders[f"ours {args.vocab_size}, {name} split, exported"]

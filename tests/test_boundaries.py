@@ -166,28 +166,13 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-# Known, being untangled (issue 11, part 2: base -> basic/regex -> gpt4 as in minbpe).
-# Everywhere else a cycle fails now; this one fails the day it is fixed (strict xfail),
-# so its exemption cannot outlive it.
-KNOWN_CYCLE_PACKAGE = "labs.tokenizer."
-
-
 def _cycle_message(cycles: list[list[str]]) -> str:
     return "modules that import each other (directly or in a ring): " + "; ".join(
         " <-> ".join(c) for c in cycles)
 
 
 def test_no_import_cycles():
-    cycles = [c for c in strongly_connected(import_graph())
-              if not all(m.startswith(KNOWN_CYCLE_PACKAGE) for m in c)]
-    assert cycles == [], _cycle_message(cycles)
-
-
-@pytest.mark.xfail(strict=True, reason="known cycle labs/tokenizer base <-> trainers <-> "
-                   "tiktoken_bridge <-> regex_tokenizer, being fixed in the tokenizer lab")
-def test_no_import_cycles_in_the_tokenizer_lab():
-    cycles = [c for c in strongly_connected(import_graph())
-              if all(m.startswith(KNOWN_CYCLE_PACKAGE) for m in c)]
+    cycles = strongly_connected(import_graph())
     assert cycles == [], _cycle_message(cycles)
 
 

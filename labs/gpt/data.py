@@ -119,7 +119,7 @@ class MinbpeCodec(Codec):
 
     def __init__(self, model_text: str, label: str):
         import tempfile
-        from labs.tokenizer import load_tokenizer
+        from labs.tokenizer import load_tokenizer, to_tiktoken
         # load_tokenizer reads a file; the text may come from a checkpoint, so go through one
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp, "tokenizer.model")
@@ -131,7 +131,7 @@ class MinbpeCodec(Codec):
         self.name = "minbpe:" + hashlib.sha256(model_text.encode("utf-8")).hexdigest()[:16]
         self.label = label
         try:
-            self.fast = self.tok.to_tiktoken()   # the same ids at tiktoken's speed
+            self.fast = to_tiktoken(self.tok)   # the same ids at tiktoken's speed
         except (ValueError, AttributeError):
             self.fast = None   # a vocabulary tiktoken cannot hold: the Python encoder it is
 

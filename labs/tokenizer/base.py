@@ -1,4 +1,4 @@
-"""The pieces every BPE tokenizer shares: pair counting, merging, and the minbpe file format.
+"""The BPE tokenizer's base class: its tables, its one training loop, the minbpe file format.
 
 A tokenizer here is three tables, as in minbpe:
 - `merges`: `(id0, id1) -> id`, in the order they were learned (ids 256, 257, ...);
@@ -20,42 +20,21 @@ from __future__ import annotations
 
 import heapq
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from labs.protocol import write_atomic
+from labs.tokenizer.pairs import Merge, Trainer, get_stats, merge
+from labs.tokenizer.train_fast import train_fast
+
+__all__ = ["Merge", "OnMerge", "Tokenizer", "build_vocab", "get_stats", "merge", "render_token"]
+
+# Called after each merge with it and its token's bytes; a true result stops training there.
+OnMerge = Callable[[Merge, bytes], bool | None]
 
 MODEL_VERSION = "minbpe v1"
 _NEVER = float("inf")
 _LONG = 64   # sequences longer than this are merged with a heap (BasicTokenizer's whole text)
-
-
-def get_stats(ids: list[int], counts: dict[tuple[int, int], int] | None = None,
-              weight: int = 1) -> dict[tuple[int, int], int]:
-    """Count adjacent pairs: [1, 2, 3, 1, 2] -> {(1, 2): 2, (2, 3): 1, (3, 1): 1}.
-
-    Overlapping pairs count: [a, a, a] holds (a, a) twice. `weight` lets a caller count a
-    chunk that occurs several times in one go.
-    """
-    counts = {} if counts is None else counts
-    for pair in zip(ids, ids[1:]):
-        counts[pair] = counts.get(pair, 0) + weight
-    return counts
-
-
-def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
-    """Replace every occurrence of `pair`, left to right, by `idx`: [a, a, a] -> [X, a]."""
-    out = []
-    i, n = 0, len(ids)
-    a, b = pair
-    while i < n:
-        if i < n - 1 and ids[i] == a and ids[i + 1] == b:
-            out.append(idx)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
 
 
 def _bpe_long(ids: list[int], merges: dict[tuple[int, int], int]) -> list[int]:
@@ -146,25 +125,29 @@ class Tokenizer:
         """The chunks training counts pairs within (no merge crosses two chunks)."""
         raise NotImplementedError
 
-    def train(self, text: str, vocab_size: int, verbose: bool = False,
-              trainer: str = "fast") -> list["Merge"]:
-        """Learn `vocab_size - 256` merges (fewer if the text runs out of pairs).
+    def train(self, text: str, vocab_size: int, verbose: bool = False, *,
+              trainer: Trainer = train_fast, on_merge: OnMerge | None = None) -> list[Merge]:
+        """Learn `vocab_size - 256` merges (fewer if the text runs out of pairs). Returns them.
 
-        `trainer` is "fast" or "reference"; both learn the same merges. Returns them.
+        The lab's one training loop. `trainer` yields the merges: `train_fast` or
+        `train_reference` (both learn the same ones), or any callable of that shape.
+        `on_merge(merge, token_bytes)` hears of each merge as it is learned (the lab run
+        reports progress with it); when it returns true, training stops there and the
+        merges so far make a complete, smaller tokenizer.
         """
-        from labs.tokenizer.trainers import get_trainer   # trainers import this module
-
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256, got {vocab_size}")
         num_merges = vocab_size - 256
         learned = []
         vocab = {i: bytes([i]) for i in range(256)}
-        for m in get_trainer(trainer)(self.split(text), num_merges):
+        for m in trainer(self.split(text), num_merges):
             learned.append(m)
             vocab[m.new_id] = vocab[m.pair[0]] + vocab[m.pair[1]]
             if verbose:
                 print(f"merge {m.rank + 1}/{num_merges}: {m.pair} -> {m.new_id} "
                       f"({render_token(vocab[m.new_id])}) had {m.count} occurrences")
+            if on_merge is not None and on_merge(m, vocab[m.new_id]):
+                break
         self.byte_ids = list(range(256))
         self.set_merges({m.pair: m.new_id for m in learned})
         return learned
@@ -197,17 +180,12 @@ class Tokenizer:
         """Token ids -> text; bytes that are not valid UTF-8 become U+FFFD."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
-    def to_tiktoken(self, name: str = "trained"):
-        """A tiktoken Encoding with this vocabulary: the same ids, a Rust-speed encoder."""
-        from labs.tokenizer.tiktoken_bridge import to_tiktoken
-        return to_tiktoken(self, name)
-
     # -- files ---------------------------------------------------------------------------
     def save(self, file_prefix: str | Path) -> None:
         """Write `file_prefix.model` (for `load`) and `file_prefix.vocab` (for people)."""
         if self.byte_ids != list(range(256)):
             raise ValueError("this tokenizer keeps tiktoken's byte order, which the minbpe "
-                             "format cannot hold; use to_tiktoken() instead")
+                             "format cannot hold; use tiktoken_bridge.to_tiktoken() instead")
         prefix = str(file_prefix)
         lines = [MODEL_VERSION, self.pattern, str(len(self.special_tokens))]
         lines += [f"{special} {idx}" for special, idx in self.special_tokens.items()]
@@ -264,12 +242,3 @@ class Tokenizer:
 
 def _write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, text)   # the protocol's: temp file, fsync, rename
-
-
-class Merge(NamedTuple):
-    """One step of training, as a trainer yields it: merge number `rank` (0, 1, ...) joined
-    `pair` into the new token `new_id` (= 256 + rank), and `pair` occurred `count` times."""
-    rank: int
-    pair: tuple[int, int]
-    new_id: int
-    count: int

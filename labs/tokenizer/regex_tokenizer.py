@@ -11,9 +11,9 @@ The pattern first cuts text into chunks (words with their leading space, runs of
 digits, punctuation, whitespace); merges never cross a chunk boundary, so "dog." and
 "dog!" share the token " dog" instead of learning " dog." and " dog!".
 
-`RegexTokenizer.from_tiktoken(enc)` rebuilds the merges of a tiktoken encoding (gpt2,
-cl100k_base) so this Python encoder gives tiktoken's ids; `to_tiktoken()` goes the other
-way, to encode fast.
+`tiktoken_bridge.from_tiktoken(enc)` rebuilds the merges of a tiktoken encoding (gpt2,
+cl100k_base) so this Python encoder gives tiktoken's ids; `tiktoken_bridge.to_tiktoken(tok)`
+goes the other way, to encode fast.
 """
 
 from __future__ import annotations
@@ -114,10 +114,3 @@ class RegexTokenizer(Tokenizer):
             elif part:
                 ids.extend(self.encode_ordinary(part))
         return ids
-
-    # -- tiktoken ------------------------------------------------------------------------
-    @classmethod
-    def from_tiktoken(cls, enc) -> "RegexTokenizer":
-        """The merges behind a tiktoken Encoding, recovered from its ranks (see tiktoken_bridge)."""
-        from labs.tokenizer.tiktoken_bridge import from_tiktoken
-        return from_tiktoken(enc)

@@ -28,10 +28,13 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 from labs.common.runctx import RunContext
-from labs.tokenizer.base import Merge, Tokenizer, render_token
+from labs.tokenizer.base import Tokenizer, render_token
 from labs.tokenizer.basic import BasicTokenizer
 from labs.tokenizer.corpus import load_corpus
+from labs.tokenizer.encodings import get_encoding
+from labs.tokenizer.pairs import Merge
 from labs.tokenizer.regex_tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer
+from labs.tokenizer.tiktoken_bridge import to_tiktoken
 from labs.tokenizer.trainers import get_trainer
 
 PATTERNS = {"gpt4": GPT4_SPLIT_PATTERN, "gpt2": GPT2_SPLIT_PATTERN, "none": None}
@@ -61,29 +64,43 @@ def merge_record(m: Merge, token: bytes) -> dict:
             "text": render_token(token), "count": m.count}
 
 
+class MergeReporter:
+    """The run's ears on Tokenizer.train: `on_merge` keeps the newest merges, emits
+    `progress` and `merges` about five times a second, and asks to stop on SIGTERM."""
+
+    def __init__(self, ctx: RunContext, total: int):
+        self.ctx, self.total = ctx, total
+        self.newest: deque[dict] = deque(maxlen=NEWEST_MERGES)
+        self.done = 0
+        self.stopped = False
+        self.t0 = self.last = time.perf_counter()
+
+    def on_merge(self, m: Merge, token: bytes) -> bool:
+        self.done += 1
+        self.newest.append(merge_record(m, token))
+        now = time.perf_counter()
+        if now - self.last >= REPORT_EVERY_S:
+            self.last = now
+            report(self.ctx, self.done, self.total, now - self.t0, self.newest)
+        # between two merges: what is learned so far is a complete, smaller tokenizer
+        self.stopped = self.ctx.stop_requested
+        return self.stopped
+
+    def finish(self) -> float:
+        """The final report; the seconds training took."""
+        seconds = time.perf_counter() - self.t0
+        report(self.ctx, self.done, self.total, seconds, self.newest)
+        return seconds
+
+
 def train(ctx: RunContext, tok: Tokenizer, text: str, cfg: TokenizerConfig) -> tuple[list[Merge], float, bool]:
-    """Learn merges, reporting as we go. Returns (merges, seconds, stopped early?)."""
-    total = cfg.vocab_size - 256
-    vocab = {i: bytes([i]) for i in range(256)}
-    learned: list[Merge] = []
-    newest: deque[dict] = deque(maxlen=NEWEST_MERGES)
-    t0 = last = time.perf_counter()
-    stopped = ctx.stop_requested
-    if not stopped:
-        for m in get_trainer(cfg.trainer)(tok.split(text), total):
-            learned.append(m)
-            vocab[m.new_id] = vocab[m.pair[0]] + vocab[m.pair[1]]
-            newest.append(merge_record(m, vocab[m.new_id]))
-            now = time.perf_counter()
-            if now - last >= REPORT_EVERY_S:
-                last = now
-                report(ctx, len(learned), total, now - t0, newest)
-            if ctx.stop_requested:
-                stopped = True
-                break   # between two merges: what we have is a complete, smaller tokenizer
-    seconds = time.perf_counter() - t0
-    report(ctx, len(learned), total, seconds, newest)
-    return learned, seconds, stopped
+    """Learn merges with the tokenizer's own loop, reporting as it goes.
+    Returns (merges, seconds, stopped early?)."""
+    reporter = MergeReporter(ctx, cfg.vocab_size - 256)
+    if ctx.stop_requested:   # asked to stop before the first merge: an empty tokenizer
+        return [], reporter.finish(), True
+    learned = tok.train(text, cfg.vocab_size, trainer=get_trainer(cfg.trainer), on_merge=reporter.on_merge)
+    return learned, reporter.finish(), reporter.stopped
 
 
 def report(ctx: RunContext, done: int, total: int, seconds: float, newest: deque) -> None:
@@ -113,9 +130,6 @@ def mb_per_s(encode, text: str, repeats: int = 3, reset=None) -> float:
 
 def measure(ctx: RunContext, tok: Tokenizer, heldout: str, cfg: TokenizerConfig) -> dict:
     """The compression and encode_speed tables; returns the figures for the summary."""
-    from labs.tokenizer.encodings import get_encoding
-    from labs.tokenizer.tiktoken_bridge import to_tiktoken
-
     ours = tok.encode_ordinary if isinstance(tok, RegexTokenizer) else tok.encode
     ids = ours(heldout)
     gpt2, cl100k = get_encoding("gpt2"), get_encoding("cl100k_base")
@@ -167,7 +181,6 @@ def main(argv: list[str] | None = None) -> None:
         ctx.start(config=resolved, total=cfg.vocab_size - 256)
 
         learned, seconds, stopped = train(ctx, tok, train_text, cfg)
-        tok.set_merges({m.pair: m.new_id for m in learned})
         tok.save(ctx.path("tokenizer"))
         ctx.emit("checkpoint", step=len(learned), path="tokenizer.model")
 

@@ -10,7 +10,7 @@ ranks below r: it stops at exactly two parts, and those are the pair T was merge
 One more twist: tiktoken's single-byte tokens are not in byte order (GPT-2's encoder
 put printable bytes first), so byte b is token `ranks[bytes([b])]`, not b. Our
 tokenizer carries this as `byte_ids` and maps bytes through it before merging; the
-vocab maps back. With both, `RegexTokenizer.from_tiktoken(enc).encode(s)` equals
+vocab maps back. With both, `from_tiktoken(enc).encode(s)` equals
 `enc.encode(s)` for gpt2 and cl100k_base alike.
 """
 

@@ -28,7 +28,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 
-from labs.tokenizer.base import Merge
+from labs.tokenizer.pairs import Merge
 
 
 def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:

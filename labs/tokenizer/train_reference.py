@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from labs.tokenizer.base import Merge, get_stats, merge
+from labs.tokenizer.pairs import Merge, get_stats, merge
 
 
 def train_reference(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:

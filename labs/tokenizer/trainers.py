@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-
-from labs.tokenizer.base import Merge
+from labs.tokenizer.pairs import Trainer
 from labs.tokenizer.train_fast import train_fast
 from labs.tokenizer.train_reference import train_reference
 
-Trainer = Callable[[Iterable[bytes], int], Iterator[Merge]]
 TRAINERS: dict[str, Trainer] = {"fast": train_fast, "reference": train_reference}
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from labs.tokenizer import (GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BasicTokenizer, RegexTokenizer,
                             load_tokenizer, train_fast, train_reference)
-from labs.tokenizer.base import get_stats, merge
+from labs.tokenizer.pairs import get_stats, merge
 
 # A little real text: a slice of the standard library's own source, plus some non-ASCII.
 STDLIB_TEXT = Path(sysconfig.get_paths()["stdlib"], "textwrap.py").read_text(encoding="utf-8")[:6000]
@@ -77,7 +77,7 @@ def test_training_stops_when_pairs_run_out():
     assert len(merges) < 10 and tok.vocab_size == 256 + len(merges)
 
 
-@pytest.mark.parametrize("trainer", ["fast", "reference"])
+@pytest.mark.parametrize("trainer", [train_fast, train_reference], ids=["fast", "reference"])
 def test_train_then_encode_compresses(trainer):
     tok = RegexTokenizer()
     tok.train(TRAIN_TEXT, 256 + 64, trainer=trainer)
@@ -183,3 +183,38 @@ def test_load_rejects_bad_files_with_one_line(content, tmp_path):
     with pytest.raises(ValueError) as e:
         RegexTokenizer().load(path)
     assert "\n" not in str(e.value) and "bad.model" in str(e.value)
+
+
+def test_training_reports_each_merge_and_can_stop_between_two():
+    """The one training loop: on_merge hears every merge with its token's bytes; a true
+    answer stops there, leaving a complete tokenizer of the merges so far."""
+    heard = []
+    tok = RegexTokenizer()
+    learned = tok.train(TRAIN_TEXT, 256 + 50, trainer=train_reference,
+                        on_merge=lambda m, token: heard.append((m, token)) or len(heard) == 10)
+    assert len(learned) == 10 and [m for m, _ in heard] == learned
+    assert all(token == tok.vocab[m.new_id] for m, token in heard)
+    assert tok.vocab_size == 256 + 10
+    full = RegexTokenizer()
+    full.train(TRAIN_TEXT, 256 + 50)
+    assert dict(list(full.merges.items())[:10]) == tok.merges   # the same first ten merges
+
+
+@pytest.mark.parametrize("change", ["set_merges", "register_special_tokens", "load"])
+def test_the_encode_cache_does_not_survive_new_tables(change, tmp_path):
+    """The encoder remembers chunks it encoded; new merges (or tables) must not be answered
+    from that memory."""
+    tok = RegexTokenizer()
+    tok.train(TRAIN_TEXT, 256 + 80)
+    text = "the the the return return"
+    trained_ids = tok.encode(text)
+    assert len(trained_ids) < len(text.encode("utf-8"))   # merges used, chunks now remembered
+    if change == "set_merges":
+        tok.set_merges({})
+    elif change == "register_special_tokens":
+        tok.merges = {}   # tables replaced by hand, then a rebuild through the public call
+        tok.register_special_tokens({"<|endoftext|>": 256})
+    else:
+        RegexTokenizer().save(tmp_path / "empty")
+        tok.load(tmp_path / "empty.model")
+    assert tok.encode(text) == list(text.encode("utf-8"))

@@ -9,6 +9,7 @@ import tiktoken
 from hypothesis import given, settings, strategies as st
 
 from labs.tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BasicTokenizer, RegexTokenizer
+from labs.tokenizer import from_tiktoken, to_tiktoken
 from labs.tokenizer import encodings
 from labs.tokenizer.corpus import load_corpus
 from labs.tokenizer.tiktoken_bridge import recover_merges
@@ -41,13 +42,13 @@ def cl100k():
 
 @pytest.fixture(scope="module")
 def ours_gpt2(gpt2):
-    return RegexTokenizer.from_tiktoken(gpt2)
+    return from_tiktoken(gpt2)
 
 
 @pytest.fixture(scope="module")
 def ours_cl100k(cl100k):
     # recovering 100k merges in pure Python takes ~2 s: once per module
-    return RegexTokenizer.from_tiktoken(cl100k)
+    return from_tiktoken(cl100k)
 
 
 def test_encodings_build_without_the_network(monkeypatch):
@@ -135,7 +136,7 @@ def trained(request, corpus):
 
 
 def test_to_tiktoken_gives_our_ids(trained, corpus):
-    enc = trained.to_tiktoken()
+    enc = to_tiktoken(trained)
     assert isinstance(enc, tiktoken.Encoding)
     heldout = corpus[1][:20_000]
     for text in [heldout] + TEXTS:
@@ -148,7 +149,7 @@ def test_to_tiktoken_gives_our_ids(trained, corpus):
 @settings(max_examples=100, deadline=None)
 @given(text=st.text(max_size=100))
 def test_to_tiktoken_on_any_text(trained, text):
-    enc = trained.to_tiktoken()
+    enc = to_tiktoken(trained)
     ours = trained.encode_ordinary(text) if isinstance(trained, RegexTokenizer) else trained.encode(text)
     assert enc.encode_ordinary(text) == ours
 
@@ -157,4 +158,4 @@ def test_to_tiktoken_refuses_duplicate_bytes():
     tok = RegexTokenizer()
     tok.set_merges({(97, 98): 256, (256, 99): 257, (98, 99): 258, (97, 258): 259})  # "abc" twice
     with pytest.raises(ValueError, match="same bytes"):
-        tok.to_tiktoken()
+        to_tiktoken(tok)

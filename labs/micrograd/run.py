@@ -83,7 +83,8 @@ def show_boundary(ctx: RunContext, model: MLP, X: list[list[float]], y: list[int
     grid = boundary_grid(lambda a, b: model([a, b]).data, X)
     ctx.emit("visual", kind="grid", name="decision_boundary", step=step, **grid,
              points=[[round(a, 4), round(b, 4), label] for (a, b), label in zip(X, y)])
-    ctx.emit("sample", step=step, prompt="", text=boundary_text(grid, X, y))
+    # the leading newline: the run view prints "step N: " before a sample's text
+    ctx.emit("sample", step=step, prompt="", text="\n" + boundary_text(grid, X, y))
 
 
 def main(argv: list[str] | None = None) -> None:

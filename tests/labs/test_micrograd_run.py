@@ -47,7 +47,8 @@ def test_a_tiny_run_writes_every_event(tmp_path):
     assert len(grids[0]["values"]) == 14 and len(grids[0]["values"][0]) == 32
     assert len(grids[0]["points"]) == 20
     drawings = [e for e in evs if e["event"] == "sample"]
-    assert len(drawings) == 2 and len(drawings[0]["text"].splitlines()) == 14
+    assert len(drawings) == 2 and drawings[0]["text"].startswith("\n")
+    assert len(drawings[0]["text"].lstrip("\n").splitlines()) == 14
     end = evs[-1]
     assert end["status"] == "done" and end["summary"]["steps"] == 6
     assert end["summary"]["parameters"] == 2 * 4 + 4 + 4 + 1

@@ -121,6 +121,11 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
             v = _curve_verdict(compared, word, caveat, base)
             extra = _published(reference, state)
             return replace(v, text=v.text + extra) if extra else v
+        first_step = reference.curve()[0][0]
+        mine = _run_points(state, reference.metric)
+        so_far = f"; {word} {fmt_value(mine[-1][1])} at step {mine[-1][0]} so far" if mine else ""
+        return Verdict("too early", f"the reference's {word} curve starts at step {first_step}{so_far}{caveat}",
+                       **base)
     end = reference.end_point
     if end is None:
         return Verdict("no reference", f"reference {reference.name} has no {word} figure")

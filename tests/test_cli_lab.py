@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -163,3 +164,6 @@ def test_an_attached_run_says_how_it_ended_against_the_reference(home):
     assert r.exit_code == 0
     assert "against the reference: val 2.072 at step 20, reference 2.071: on track" in r.stdout
     assert "report: " in r.stdout
+    run_id = r.stdout.split()[1]
+    report = (home / "runs" / run_id / "report.md").read_text()
+    assert f"| python | {sys.version.split()[0]} |" in report   # what the lab said it ran on

@@ -250,14 +250,16 @@ class RunContext:
         """A result table (compression, encoding speed, ladder rungs), checked to be square."""
         self.emit("table", **protocol.table_fields(name, columns, rows))
 
-    def start(self, *, config: dict[str, Any], device: str = "cpu", total: int | None = None) -> None:
-        """Record the resolved config in config.json and announce the start."""
+    def start(self, *, config: dict[str, Any], device: str = "cpu", total: int | None = None,
+              **info: str | int | float | bool) -> None:
+        """Record the resolved config in config.json and announce the start. `info`: what
+        else the run's report should say it ran on (`torch="2.13.0"`, `cuda="12.4"`)."""
         if self._emit_enabled:
             path = self.run_dir / CONFIG_FILE
             doc = protocol.read_json_object(path)
             doc["resolved"] = config
             write_json_atomic(path, doc)
-        self.emit("start", pid=os.getpid(), device=device, config=config, total=total)
+        self.emit("start", pid=os.getpid(), device=device, config=config, total=total, **info)
 
     def end(self, status: str, summary: dict[str, Any] | None = None, *,
             reason: str | None = None) -> None:

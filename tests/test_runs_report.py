@@ -421,3 +421,21 @@ def test_the_shipped_cpu_curve_judges_a_baby_gpt_run():
     mid = ref.value_at(600)
     v = verdict(state_with(evals=[(600, mid + 0.02)], config={"preset": "shakespeare-char"}), ref)
     assert v.status == "on track" and v.reference_value == pytest.approx(mid)
+
+
+def test_stalled_waits_ten_usual_gaps_when_those_are_long(runs):
+    import fcntl
+    events = [{"event": "step", "t": 1000.0 + 120 * s, "step": s, "loss": 3.0} for s in range(1, 12)]
+    d = write_run(runs, "fake-20260101-000000-aeae", events)   # a step every 2 minutes
+    fd = os.open(d / "run.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        w = RunWatch(d)
+        w.poll()
+        assert w.state.typical_gap_s() == 120.0
+        mtime = (d / "metrics.jsonl").stat().st_mtime
+        assert not w.stalled(now=mtime + 600)      # 10 minutes: five steps' worth, not stuck
+        assert w.stalled(now=mtime + 1300)         # past ten usual gaps
+        assert not w.stalled(now=mtime + 200)
+    finally:
+        os.close(fd)

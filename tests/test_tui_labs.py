@@ -143,7 +143,8 @@ async def test_form_refuses_bad_settings_and_starts_good_ones(sess):
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
         run_screen = app.screen
-        await until(pilot, lambda: run_screen.watch.status == "done")
+        # A fresh lab process: its Python start-up alone takes seconds on a loaded 2-core box.
+        await until(pilot, lambda: run_screen.watch.status == "done", timeout=30)
         assert run_screen.watch.state.config["settings"] == {"steps": 4, "delay": 0.0}
 
 

@@ -21,7 +21,12 @@ from conftest import HOSTILE_KEYS, HOSTILE_NOTE, assert_terminal_safe
 
 @pytest.fixture
 def studytui(hostile_home, hostile_curriculum, monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "400")   # tables unfolded, so the assertions can read them
+    # Tables unfolded, so the assertions can read them. The consoles may have been built
+    # by an earlier test in this worker, so their width is set as well as COLUMNS.
+    monkeypatch.setenv("COLUMNS", "400")
+    from studytui.cli import common
+    monkeypatch.setattr(common.console, "width", 400)
+    monkeypatch.setattr(common.err_console, "width", 400)
 
     def invoke(*args: str, stdin: bytes = b"", code: int | None = 0):
         argv = ["studytui", "--no-builtin", "-c", str(hostile_curriculum), *args]

@@ -36,6 +36,7 @@ from textual.binding import Binding
 from studytui import safetext
 from studytui.safetext import clean
 from studytui.session import Session
+from studytui.store import StoreError
 from studytui.tui import crash, links
 from studytui.tui.glyphs import ascii_from_env, glyphs_for
 from studytui.tui.messages import NoteChanged, PickLab, ShowItem, ShowTerm, StateChanged
@@ -228,6 +229,8 @@ class StudyApp(ReportsWorkerFailures, App):
             await super()._dispatch_message(message)
         except crash.DATABASE_ERRORS as error:
             self.show_damaged_database(error)
+        except StoreError as error:   # a request the store refused, which a screen did not expect
+            self.notify(clean(str(error)), severity="error", markup=False)
 
     def _handle_exception(self, error: Exception) -> None:
         if crash.is_database_error(error) and self._exception is None:

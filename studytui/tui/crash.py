@@ -16,11 +16,12 @@ from pathlib import Path
 
 from rich.text import Text
 
-from studytui.store import DamagedDatabase, StoreError
+from studytui.store import DamagedDatabase, ForeignDatabase, StoreError
 
-# The store's own "cannot use this database" errors (DamagedDatabase names the file, what is
-# wrong and the newest backup), and SQLite's, from any read the store does not wrap.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (DamagedDatabase, StoreError, sqlite3.DatabaseError)
+# The store's "cannot use this database" errors (DamagedDatabase names the file, what is
+# wrong and the newest backup), and SQLite's, from any read the store does not wrap. A plain
+# StoreError is a refused request (a duplicate URL, an unknown entry), not damage.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DamagedDatabase, ForeignDatabase, sqlite3.DatabaseError)
 
 WHAT_TO_DO = ("Quit (q), then restore your latest backup with `studytui restore FILE` "
               "(made by `studytui export -o FILE`), or move the database file aside to start "

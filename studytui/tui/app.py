@@ -47,7 +47,7 @@ from studytui.tui.timer import StudyTimer
 from studytui.tui.workers import ReportsWorkerFailures
 
 STORE_POLL_S = 1.0      # how soon a `studytui mark` in another terminal shows up here
-MODE_KEYS = {"desk": "d", "curriculum": "c", "glossary": "g", "reading": "r", "labs": "l"}
+MODE_KEYS = {"desk": "d", "curriculum": "c", "glossary": "g", "reading": "r", "labs": "l", "review": "V"}
 # Below this the desk's panes cannot show a line of text each: say so instead of drawing.
 MIN_SIZE = (50, 14)
 BLOCKING_MODES = ("too-small", "damaged")
@@ -63,6 +63,7 @@ class StudyApp(ReportsWorkerFailures, App):
         Binding("g", "switch_mode('glossary')", "Glossary"),
         Binding("r", "switch_mode('reading')", "Reading"),
         Binding("l", "labs", "Labs"),
+        Binding("V", "switch_mode('review')", "Review", show=False),   # v is the run view's
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("u", "undo", "Undo", show=False),
@@ -252,7 +253,10 @@ class StudyApp(ReportsWorkerFailures, App):
         if self.state is None:
             return
         try:
-            old = self.session.store.set_status(key, status, source="tui")
+            # Through the review module: marking an item done adds its terms' cards to the deck.
+            from studytui import review
+
+            old = review.set_status(self.session.store, self.state.curriculum, key, status, source="tui")
         except crash.DATABASE_ERRORS as e:
             self.show_damaged_database(e)
             return
@@ -438,7 +442,7 @@ class StudyApp(ReportsWorkerFailures, App):
 
 SCREENS = {"desk": ("desk", "DeskScreen"), "curriculum": ("curriculum", "CurriculumScreen"),
            "glossary": ("glossary", "GlossaryScreen"), "reading": ("reading", "ReadingScreen"),
-           "labs": ("labs", "LabsScreen"), "too-small": ("too_small", "TooSmallScreen"),
+           "labs": ("labs", "LabsScreen"), "review": ("review", "ReviewScreen"), "too-small": ("too_small", "TooSmallScreen"),
            "damaged": ("damaged", "DamagedDatabaseScreen")}
 NEEDS_SESSION = ("labs",)
 

@@ -22,6 +22,7 @@ def desk_commands(app) -> list[tuple[str, object, str]]:
         ("Go to the glossary", partial(app.action_switch_mode, "glossary"), "terms and definitions"),
         ("Go to the reading list", partial(app.action_switch_mode, "reading"), "inbox and archive"),
         ("Open the labs", app.action_labs, "start a run, watch runs"),
+        ("Review the glossary cards", partial(app.action_switch_mode, "review"), "cards due now (V)"),
         ("Undo the last change", app.action_undo, "status, note or logged time"),
         ("Stop the study timer", app.stop_timer, "log the time studied"),
         ("Toggle ASCII glyphs", app.toggle_ascii, "for terminals that show empty boxes"),

@@ -15,6 +15,7 @@ KEYS = {
         ("d c g r", "desk, curriculum, glossary, reading list"),
         ("l", "labs (start a run, watch runs); d c g r leave them, l comes back"),
         ("ctrl+p", "search everything: items, terms, commands"),
+        ("V", "review the glossary cards due now"),
         ("u", "undo the last change (status, note, logged time)"),
         ("? / f1", "this help"),
         ("tab / shift+tab", "next / previous pane"),
@@ -37,6 +38,13 @@ KEYS = {
         ("enter", "follow a see-also or an item that teaches the term"),
         ("b", "back to the previous term"),
         ("o", "open the term's first link"),
+    ],
+    "Review": [
+        ("space", "show the answer (and the interval each grade would give)"),
+        ("1 2 3 4", "grade: again, hard, good, easy"),
+        ("u", "take back the last grade"),
+        ("s / f", "suspend the card / flag it"),
+        ("esc", "end the session (its summary), again: back to the desk"),
     ],
     "Reading list": [
         ("a", "add a link (url, title, kind, tags)"),

@@ -27,6 +27,7 @@ import math
 import os
 import pickle
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -83,7 +84,9 @@ def load_checkpoint(path: Path) -> dict:
     state (data position, dropout, sampler) a uint8 tensor.
     """
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # e.g. "pickle protocol 4" for a foreign file: the error says enough
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise SettingError(f"{path} is not a checkpoint of the GPT lab: it holds Python objects, "
                            "which are never loaded") from None

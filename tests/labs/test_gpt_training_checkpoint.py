@@ -4,6 +4,7 @@ one line and exit 2, and our own checkpoints hold only what a weights-only load 
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,11 @@ def test_a_planted_pickle_never_runs(home, tmp_path, text_file, write, mode):
         planted.write_bytes(pickle.dumps(contents))
     settings = {"mode": "sample", "checkpoint": str(planted)} if mode == "sample" else \
         tiny_settings(text_file, resume=str(planted))
-    message = refused(home, settings)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        message = refused(home, settings)
     assert not marker.exists()
+    assert not [str(w.message) for w in warned if issubclass(w.category, UserWarning)]   # one line, no torch warning
     assert str(planted) in message
 
 

@@ -10,7 +10,9 @@ import datetime as dt
 from studytui import review
 from studytui.curriculum.model import Curriculum, Term
 from studytui.tui.app import build_app
+from studytui.tui.glyphs import UNICODE
 from studytui.tui.screens.review import ReviewScreen
+from studytui.tui.widgets.heatmap import REVIEW_STYLES, Heatmap, heatmap_text
 from test_tui_fixtures import (TODAY, home, make_session, sample_curriculum, screen_text,  # noqa: F401
                                sync, until)
 
@@ -144,3 +146,49 @@ async def test_ascii_and_hostile_card_text(home, monkeypatch):
         assert len(own) == 4 and all(line.isascii() for line in own), own
         await pilot.press("f")
         assert "! flagged" in screen_text(app)
+
+
+@sync
+async def test_desk_counts_cards_due_and_tells_review_days_apart(home):
+    s = with_cards(home, "bpe", "attention")
+    app = build_app(s, today=dt.date.today, poll_s=None, watch_runs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.pause()
+        assert "2 cards due today: V" in screen_text(app)
+        screen = await open_review(app, pilot)
+        await pilot.press("space", "4", "space", "4")        # easy: both leave today's count
+        assert screen.phase == "summary"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.current_mode == "desk")
+        await pilot.pause()
+        assert "due today" not in screen_text(app)
+        heat = app.screen.query_one(Heatmap).content
+        assert any(str(span.style) in REVIEW_STYLES for span in heat.spans)   # today: reviews only
+
+
+def test_heatmap_draws_review_only_days_in_their_own_style():
+    days = {TODAY: 2, TODAY - dt.timedelta(days=1): 2}
+    plain_map = heatmap_text(days, TODAY, 2, UNICODE)
+    split_map = heatmap_text(days, TODAY, 2, UNICODE, review_only={TODAY})
+    assert plain_map.plain == split_map.plain                  # the same glyphs (ASCII twins hold)
+    assert [str(s.style) for s in split_map.spans].count(REVIEW_STYLES[4]) == 1
+    assert REVIEW_STYLES[4] not in [str(s.style) for s in plain_map.spans]
+
+
+@sync
+async def test_glossary_learn_this_term(home):
+    s = make_session(home)
+    app = desk(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        app.show_term("attention")
+        await until(pilot, lambda: getattr(app.screen, "term_id", None) == "attention")
+        await pilot.pause()
+        assert "in your review deck" not in screen_text(app)
+        await pilot.press("a")
+        assert [c["direction"] for c in s.store.cards("attention")] == ["forward", "reverse"]
+        await pilot.pause()
+        assert "in your review deck" in screen_text(app)
+        await pilot.press("a")                                 # again: nothing new, said so
+        assert len(s.store.cards("attention")) == 2

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from studytui import review
 from studytui.safetext import clean
 from studytui.study import course_summaries, next_items
 from studytui.curriculum.durations import format_duration
@@ -87,9 +88,15 @@ class DeskScreen(SyncedScreen):
         logged = sum(state.time_by_key.values())
         self.query_one("#streak", Static).update(Text.assemble(
             (f"{g.streak} ", "yellow"), (f"{streak} day streak", "bold"), (f"  {HEATMAP_WEEKS} weeks", "dim")))
-        counts = store.activity_by_day(days=HEATMAP_WEEKS * 7, today=today)
-        self.query_one(Heatmap).show(counts, today, HEATMAP_WEEKS, g)
-        self.query_one("#totals", Static).update(Text(f"studied {format_duration(logged)} in all", style="dim"))
+        split = store.activity_split(days=HEATMAP_WEEKS * 7, today=today)
+        counts = {day: sum(kinds.values()) for day, kinds in split.items()}
+        review_only = {day for day, kinds in split.items() if kinds["review"] and not kinds["study"]}
+        self.query_one(Heatmap).show(counts, today, HEATMAP_WEEKS, g, review_only)
+        totals = Text(f"studied {format_duration(logged)} in all", style="dim")
+        due_today = review.due_counts(store, cur)["today"]
+        if due_today:
+            totals.append(f"\n{due_today} card{'s' if due_today > 1 else ''} due today: V", style="bold")
+        self.query_one("#totals", Static).update(totals)
 
         self._fill_list("#next-up", [i.key for i in next_items(cur, state.progress, limit=8)],
                         "Nothing left: every item is done or skipped.")

@@ -27,6 +27,7 @@ class GlossaryScreen(SyncedScreen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("b", "back", "Back"),
         Binding("o", "open_link", "Open link"),
+        Binding("a", "learn_term", "Learn term"),
         Binding("escape", "leave_filter", "List", show=False),
     ]
 
@@ -116,6 +117,8 @@ class GlossaryScreen(SyncedScreen):
             self.history.append(self.term_id)
         self.term_id = term_id
         title = plain(term.term, style="bold")
+        if self.app.session.store.cards(term.id):
+            title.append("  in your review deck", style="green")
         if term.aliases:
             title.append(f"\naka {clean(', '.join(term.aliases))}", style="dim")
         self.query_one("#term-title", Static).update(title)
@@ -164,6 +167,19 @@ class GlossaryScreen(SyncedScreen):
 
     def action_leave_filter(self) -> None:
         self.query_one("#term-list", OptionList).focus()
+
+    def action_learn_term(self) -> None:
+        """"Learn this term": its cards join the review deck (V asks them)."""
+        from studytui import review
+
+        if self.term_id is None or self.app.state is None:
+            return
+        term, added = review.add_term(self.app.session.store, self.app.state.curriculum, self.term_id)
+        if added:
+            self.app.notify(clean(f"{term.term}: {len(added)} card(s) added to your review deck (V)"), markup=False)
+        else:
+            self.app.notify(clean(f"{term.term} is already in your review deck"), markup=False)
+        self.show_term(term.id, remember=False)
 
     def action_back(self) -> None:
         if self.history:

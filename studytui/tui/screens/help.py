@@ -38,6 +38,7 @@ KEYS = {
         ("enter", "follow a see-also or an item that teaches the term"),
         ("b", "back to the previous term"),
         ("o", "open the term's first link"),
+        ("a", "learn this term: its cards join your review deck (V)"),
     ],
     "Review": [
         ("space", "show the answer (and the interval each grade would give)"),

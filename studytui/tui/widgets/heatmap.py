@@ -10,6 +10,8 @@ from textual.widgets import Static
 from studytui.tui.glyphs import Glyphs
 
 LEVEL_STYLES = ("grey42", "green4", "green3", "green1", "bold bright_green")
+# A day with review grades only (no study) is drawn in blue: both count in the streak.
+REVIEW_STYLES = ("grey42", "blue", "dodger_blue2", "dodger_blue1", "bold deep_sky_blue1")
 DAY_LABELS = ("M", " ", "W", " ", "F", " ", "S")
 
 
@@ -20,7 +22,8 @@ def level(count: int, peak: int) -> int:
     return min(4, 1 + (4 * count - 1) // peak) if peak > 1 else 4
 
 
-def heatmap_text(counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyphs) -> Text:
+def heatmap_text(counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyphs,
+                 review_only: frozenset[dt.date] | set[dt.date] = frozenset()) -> Text:
     # The last column is this week; days after today are blank.
     this_monday = today - dt.timedelta(days=today.weekday())
     first_monday = this_monday - dt.timedelta(weeks=weeks - 1)
@@ -34,12 +37,14 @@ def heatmap_text(counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyp
                 text.append("  ")
                 continue
             lv = level(counts.get(day, 0), peak)
-            text.append(g.heat[lv] + " ", style=LEVEL_STYLES[lv])
+            styles = REVIEW_STYLES if day in review_only else LEVEL_STYLES
+            text.append(g.heat[lv] + " ", style=styles[lv])
         if weekday < 6:
             text.append("\n")
     return text
 
 
 class Heatmap(Static):
-    def show(self, counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyphs) -> None:
-        self.update(heatmap_text(counts, today, weeks, g))
+    def show(self, counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyphs,
+             review_only: frozenset[dt.date] | set[dt.date] = frozenset()) -> None:
+        self.update(heatmap_text(counts, today, weeks, g, review_only))

@@ -48,9 +48,17 @@ def imported_top_level_modules() -> set[str]:
     return {n for n in names if n not in sys.stdlib_module_names and n not in {"studytui", "labs", "__future__"}}
 
 
+def declared_dependencies() -> list[str]:
+    """pyproject.toml's, not the installed metadata's (stale until the next `make setup`)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        return [r for r in requires("studytui") or [] if Requirement(r).marker is None]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+
+
 def test_every_dependency_is_imported_and_every_import_declared():
-    declared = {canonical(Requirement(r).name) for r in requires("studytui") or []
-                if Requirement(r).marker is None}
+    declared = {canonical(Requirement(r).name) for r in declared_dependencies()}
     dists_by_module = packages_distributions()
     imported = {canonical(d) for m in imported_top_level_modules() for d in dists_by_module.get(m, [m])}
     assert imported | set(DATA_ONLY) == declared

@@ -21,6 +21,7 @@ from studytui.atomic import write_atomic
 from studytui.cli import render
 from studytui.cli.lab import lab_app
 from studytui.cli.review import review_app
+from studytui.cli.serve import in_browser, serve
 from studytui.cli.common import console, echo, err_console, error_line, fail, print_json, session
 from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import KINDS, STATUSES
@@ -65,7 +66,7 @@ def main(
 
 
 def _open_desk(sess: Session) -> None:
-    if not sys.stdout.isatty():
+    if not sys.stdout.isatty() and not in_browser():   # `studytui serve`'s desks talk over pipes
         fail("the study desk needs a terminal; see `studytui --help` for commands", 2)
     sess.store.check()  # a damaged or unwritable database: one line here, not a crash inside the desk
     from studytui.tui.app import build_app  # textual only when the desk opens
@@ -460,6 +461,7 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
 
 app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): detachable, re-attachable.")
 app.add_typer(review_app, name="review", help="Review glossary terms with spaced repetition (FSRS).")
+app.command("serve")(serve)
 
 
 def run() -> None:

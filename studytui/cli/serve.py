@@ -102,6 +102,7 @@ def serve(
                                                   "(ssh -L to another local port, a proxy)."),
 ) -> None:
     """Open the study desk in a browser (textual-serve), on 127.0.0.1 unless told otherwise."""
+    host = host.strip("[]")   # `[::1]`, as a URL spells it, is the address ::1
     if not is_loopback(host) and not public:
         fail(f"--host {host}: not a loopback address; anyone who reaches it drives your desk. "
              "Add --public to mean it, or reach 127.0.0.1 with `ssh -L`", 2)

@@ -44,7 +44,7 @@ class AttentionConfig:
     checkpoint: str | None = None
     layer: int = 0
     head: int = 0
-    prompt: str = ""
+    prompt: str = "First Citizen:\nBefore we proceed any further, hear me speak."
 
 
 def pick_device(setting: str) -> str:

@@ -138,6 +138,10 @@ class GpuPanel(RunPanel, Static):
         show_text(self, lines)
 
 
+def visible_breaks(text: str) -> str:
+    return text.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
 class SamplesPanel(RunPanel, Static):
     """The latest text samples the model wrote (the prompt in bold, as typed in mode=sample)."""
 
@@ -145,8 +149,15 @@ class SamplesPanel(RunPanel, Static):
 
     def show_state(self, watch: Any, now: float) -> None:
         samples = list(watch.state.samples)[-3:]
-        self.set_empty(not samples)
+        resolved = watch.state.resolved
+        prompt_given = resolved.get("prompt") if resolved.get("mode") == "sample" else None
+        self.set_empty(not samples and prompt_given is None)
         out = Text()
+        if prompt_given is not None:
+            # Sampling from a checkpoint: the prompt is the learner's question, shown whole
+            # with its line breaks visible (the default prompt is a bare newline).
+            out.append("prompt: ", style="bold cyan")
+            out.append(clean(visible_breaks(str(prompt_given))) + "\n", style="bold")
         for s in reversed(samples):
             out.append(f"step {clean(s.get('step'))}: ", style="bold cyan")
             prompt, text = str(s.get("prompt") or ""), str(s.get("text") or "")

@@ -16,9 +16,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Select, Static, Switch
+from textual.widgets import Button, DataTable, Footer, Input, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
 from studytui.runs import LabManifest, RunError, SettingError, duration_s, load_manifests, parse_settings, start_run
@@ -27,6 +27,7 @@ from studytui.safetext import clean, plain
 from studytui.session import Session
 from studytui.tui.glyphs import UNICODE, Glyphs
 from studytui.tui.messages import PickLab, RunsChanged
+from studytui.tui.widgets.settings_form import SettingsForm
 from studytui.tui.widgets.status_bar import StatusBar
 from studytui.tui.workers import ReportsWorkerFailures
 
@@ -64,9 +65,9 @@ class LabsScreen(ReportsWorkerFailures, Screen):
                 yield Static("Labs", classes="section-title")
                 yield OptionList(id="lab-list")
                 yield Static(id="lab-summary")
-                yield VerticalScroll(id="settings-form")
+                yield SettingsForm(id="settings-form")
                 yield Static(id="form-error")
-                yield Button("Start run (ctrl+r)", id="start", variant="primary")
+                yield Button("Start run (ctrl+r)", id="start", variant="primary", compact=True)
             with Vertical(id="labs-right"):
                 yield Static("Runs  (ctrl+o here, enter opens one)", classes="section-title")
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
@@ -111,25 +112,7 @@ class LabsScreen(ReportsWorkerFailures, Screen):
         self.lab = manifest
         self.query_one("#lab-summary", Static).update(plain(manifest.summary))
         self.query_one("#form-error", Static).update("")
-        form = self.query_one("#settings-form", VerticalScroll)
-        await form.remove_children()
-        await form.mount_all([w for spec in manifest.settings for w in self._setting_widgets(spec)])
-
-    def _setting_widgets(self, spec: dict[str, Any]) -> list:
-        name, kind, default = spec["name"], spec["type"], spec.get("default")
-        wid = f"set-{name}"
-        label = Label(Text.assemble((clean(name), "bold cyan"), f"  {clean(kind)}"), classes="setting-name")
-        if kind == "choice":
-            field: Any = Select([(plain(c), c) for c in spec["choices"]], value=default,
-                                allow_blank=default is None, id=wid)
-        elif kind == "bool":
-            field = Switch(value=bool(default), id=wid)
-        else:
-            placeholder = "unset" if default is None else clean(default)
-            if kind in ("int", "float") and ("min" in spec or "max" in spec):
-                placeholder += f"   ({spec.get('min', '')}..{spec.get('max', '')})"
-            field = Input(placeholder=placeholder, id=wid)
-        return [label, field, Static(plain(spec.get("help", "")), classes="setting-help")]
+        await self.query_one(SettingsForm).show_lab(manifest)
 
     def form_pairs(self) -> list[str]:
         """The form as `--set` pairs: only what differs from the manifest's defaults."""
@@ -203,7 +186,7 @@ class LabsScreen(ReportsWorkerFailures, Screen):
         m = self.manifests.get(r["lab"])
         key = m.key_metric if m else None
         value = key_figure(r, key)
-        status = str(r["status"])
+        status = "stalled?" if r.get("stalled") else str(r["status"])
         return (Text(status, style=STATUS_STYLE.get(status, "")), plain(r["id"]),
                 plain(f"{key} {fmt_value(value)}" if value is not None else self.glyphs.dash),
                 plain(fmt_started(r["created_at"])), plain(fmt_duration(duration_s(r))), plain(r["lab"]))

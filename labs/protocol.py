@@ -431,7 +431,42 @@ def check_settings(manifest: LabManifest, given: dict[str, Any], *,
             names = ", ".join(specs) or "none"
             raise SettingError(f"unknown setting {key!r} for lab {manifest.name}"
                                f"{did_you_mean(key, list(specs))} (settings: {names})")
-    return {key: coerce_setting(specs[key], raw, runs=runs) for key, raw in given.items()}
+    checked = {key: coerce_setting(specs[key], raw, runs=runs) for key, raw in given.items()}
+    check_combinations(manifest, checked)
+    return checked
+
+
+def check_combinations(manifest: LabManifest, checked: dict[str, Any]) -> None:
+    """The manifest's `checks` between settings (e.g. n_embd divisible by n_head), on the
+    values a run would get: the given ones over the preset's over the defaults. `preset=auto`
+    picks by device at run time, so without a device named it is refused only when no preset
+    it may pick can work (the lab checks the one it picked)."""
+    checks = manifest.raw.get("checks") or []
+    if not checks:
+        return
+    defaults = {s["name"]: s.get("default") for s in manifest.settings}
+    presets = manifest.raw.get("presets") or {}
+    chosen = checked.get("preset") or defaults.get("preset")
+    if chosen == "auto":
+        auto = manifest.raw.get("preset_auto") or {}
+        device = str(checked.get("device") or "auto")
+        kind = "cuda" if device.startswith("cuda") else "cpu" if device == "cpu" else None
+        candidates = [auto[kind]] if kind in auto else sorted(set(auto.values()))
+    else:
+        candidates = [chosen]
+    problems = [_combination_problem(checks, {**defaults, **(presets.get(p) or {}),
+                                              **{k: v for k, v in checked.items() if v is not None}})
+                for p in candidates or [None]]
+    if all(problems):
+        raise SettingError(problems[0])
+
+
+def _combination_problem(checks: list[dict[str, Any]], values: dict[str, Any]) -> str | None:
+    for check in checks:
+        a, b = values.get(check.get("divisible")), values.get(check.get("by"))
+        if isinstance(a, int) and isinstance(b, int) and b > 0 and a % b:
+            return check["message"].format(**values)
+    return None
 
 
 def resolve_settings(manifest: LabManifest, given: dict[str, Any], *,

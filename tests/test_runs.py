@@ -705,3 +705,21 @@ def test_a_labs_own_step_numbers_are_kept_so_its_key_figure_shows_while_running(
     assert st.figure("accuracy") == 0.75
     st.apply([{"event": "step", "step": 4, **{f"m{i}": 1.0 for i in range(100)}}])
     assert len(st.last) == 32 and st.last["step"] == 4
+
+
+def test_settings_that_cannot_work_together_are_refused_before_launch():
+    """gpt's manifest says n_embd must divide by n_head: checked on the values the run would
+    get (given over preset over defaults), for every preset `auto` may pick."""
+    from labs import protocol
+
+    gpt = protocol.parse_manifest(Path(__file__).parents[1] / "labs" / "gpt" / "gpt.lab.json")
+    with pytest.raises(SettingError, match=r"n_embd \(128\) must be divisible by n_head \(5\)"):
+        protocol.check_settings(gpt, {"n_head": "5"})
+    with pytest.raises(SettingError, match=r"n_embd \(102\)"):
+        protocol.check_settings(gpt, {"n_embd": "102", "preset": "shakespeare-char"})
+    assert protocol.check_settings(gpt, {"n_head": "5", "n_embd": "130"})["n_head"] == 5
+    assert protocol.check_settings(gpt, {"n_head": "6", "preset": "shakespeare-char-gpu"})
+    # auto picks by device at run time: refused only when no preset it may pick works
+    assert protocol.check_settings(gpt, {"n_embd": "64"})                  # fine on the CPU preset
+    with pytest.raises(SettingError, match=r"n_head \(6\)"):
+        protocol.check_settings(gpt, {"n_embd": "64", "device": "cuda"})

@@ -44,6 +44,7 @@ from studytui.tui.notes import NoteSaver
 from studytui.tui.run_monitor import RunMonitor
 from studytui.tui.state import StudyState
 from studytui.tui.timer import StudyTimer
+from studytui.tui.ui_settings import UiSettings
 from studytui.tui.workers import ReportsWorkerFailures
 
 STORE_POLL_S = 1.0      # how soon a `studytui mark` in another terminal shows up here
@@ -90,7 +91,8 @@ class StudyApp(ReportsWorkerFailures, App):
         self._blocked_from: str | None = None   # the mode a blocking mode covers
         self.database_problem: str | None = None
         self.crash_log = None
-        self.run_monitor = RunMonitor(self, periodic=watch_runs)
+        self.ui_settings = UiSettings(session.home)
+        self.run_monitor = RunMonitor(self, periodic=watch_runs, settings=self.ui_settings)
         # Screens (and the widgets they import) load on first visit: the first paint only
         # pays for the desk.
         for mode in (*MODE_KEYS, *BLOCKING_MODES):
@@ -103,8 +105,20 @@ class StudyApp(ReportsWorkerFailures, App):
         self.set_interval(1.0, self._tick, name="timer-tick")
         self.run_monitor.start()
         self.set_class(self.ascii_only, "-ascii")   # panel borders drawn in ASCII too
+        self._restore_theme()
         self._check_size()
         self.load_curriculum()
+
+    def _restore_theme(self) -> None:
+        """The theme chosen last time (ctrl+p, "theme"), then remember every change."""
+        theme = self.ui_settings.get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _remember_theme(self, theme) -> None:
+        if self.ui_settings.get("theme") != theme.name:
+            self.ui_settings.set("theme", theme.name)
 
     @work(thread=True, exit_on_error=False, group="load")
     def load_curriculum(self) -> None:

@@ -64,3 +64,13 @@ class RunEvents(Message):
         self.run_id = run_id
         self.watch = watch
         self.changed = changed
+
+
+class RunsEnded(Message):
+    """Runs ended: `just` while the app was open (already notified), `unseen` before it
+    opened (the desk lists those). Items are studytui.tui.run_endings.Ending."""
+
+    def __init__(self, just: list[Any], unseen: list[Any]) -> None:
+        super().__init__()
+        self.just = just
+        self.unseen = unseen

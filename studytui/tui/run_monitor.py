@@ -8,6 +8,10 @@ Widgets never poll runs themselves. They subscribe here and handle what the moni
   UI thread (a capped, incremental read of one file), so no thread ever changes a run's
   state while a screen draws it.
 
+When a run ends (done, failed, diverged, interrupted) the monitor says so wherever the learner
+is: a notification with the run's ending line and verdict, and the terminal bell. Runs that
+ended while the app was closed are kept in `unseen_endings` for the desk (studytui.tui.run_endings).
+
 Every call into the runs layer from a thread (the index refresh, a stop) holds one lock:
 `studytui.runs` keeps a watch per run folder, and two threads updating one watch at once
 applied each event several times.
@@ -16,13 +20,17 @@ applied each event several times.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from textual.widget import Widget
 
-from studytui.runs import RunError, RunWatch, refresh_runs, stop_run
+from studytui.runs import RunError, RunWatch, ending_line, refresh_runs, stop_run, verdict_for_run, watch_for
+from studytui.safetext import clean
 from studytui.tui.background import BackgroundSession
-from studytui.tui.messages import RunEvents, RunsChanged
+from studytui.tui.messages import RunEvents, RunsChanged, RunsEnded
+from studytui.tui.run_endings import Ending, RunEndings
+from studytui.tui.ui_settings import UiSettings
 
 # A live chart needs no more than a redraw a second, and on a small machine every redraw is
 # CPU taken from the training it shows (bench/bench_watch.py measures that cost).
@@ -30,8 +38,12 @@ TICK_S = 1.0
 
 
 class RunMonitor:
-    def __init__(self, app, *, periodic: bool = True, tick_s: float = TICK_S):
+    def __init__(self, app, *, periodic: bool = True, tick_s: float = TICK_S,
+                 settings: UiSettings | None = None):
         self.app = app
+        self.settings = settings            # where "seen" endings are remembered (None: nowhere)
+        self.endings = RunEndings(settings.seen_runs() if settings else None)
+        self.unseen_endings: list[Ending] = []
         self.periodic = periodic
         self.tick_s = tick_s
         self.rows: list[dict[str, Any]] | None = None
@@ -87,15 +99,51 @@ class RunMonitor:
     def _read_index(self) -> None:
         try:
             with self._runs_lock:
-                rows = refresh_runs(self._bg.get())
+                session = self._bg.get()
+                rows = [self._with_stall(session, r) for r in refresh_runs(session)]
+                just, unseen = self.endings.read(rows)
+                just = [self._described(session, e) for e in just]
+                unseen = [self._described(session, e) for e in unseen]
         finally:
             self._index_busy = False
-        self._from_thread(self._deliver_rows, rows)
+        self._from_thread(self._deliver_rows, rows, just, unseen)
 
-    def _deliver_rows(self, rows: list[dict[str, Any]]) -> None:
+    @staticmethod
+    def _run_dir(session, row: dict[str, Any]) -> Path:
+        return Path(row.get("dir") or session.runs_dir / row["id"])
+
+    def _with_stall(self, session, row: dict[str, Any]) -> dict[str, Any]:
+        stalled = row.get("status") == "running" and watch_for(self._run_dir(session, row)).stalled()
+        return dict(row, stalled=stalled)
+
+    def _described(self, session, ending: Ending) -> Ending:
+        """The ending with its one line (status, reason or verdict), from the run's events."""
+        watch = watch_for(session.runs_dir / ending.run_id)
+        try:
+            watch.poll()
+            judged, _ = verdict_for_run(watch.lab, watch.state)
+        except Exception:   # noqa: BLE001 - a damaged reference: the ending is still news
+            judged = None
+        line = ending_line(ending.run_id, ending.status, watch.state, judged)
+        return Ending(ending.run_id, ending.status, clean(line))
+
+    def _deliver_rows(self, rows: list[dict[str, Any]], just: list[Ending] = (),
+                      unseen: list[Ending] = ()) -> None:
         self.rows = rows
+        for ending in just:
+            self.app.notify(ending.line, title="run ended", markup=False, timeout=10,
+                            severity="warning" if ending.bad else "information")
+        if just:
+            self.app.bell()
+        if unseen:
+            self.unseen_endings = list(unseen)
+        if self.settings is not None and (just or unseen or self.endings.seen is None):
+            self.settings.mark_seen(self.endings.ended_ids())
+            self.endings.seen = self.settings.seen_runs()
         for widget in list(self._index_subscribers):
             widget.post_message(RunsChanged(rows))
+            if just or unseen:
+                widget.post_message(RunsEnded(list(just), list(self.unseen_endings)))
 
     # -- asking a run to stop ------------------------------------------------------------------
     def stop(self, run_id: str, *, grace: float, done: Callable[[str, str], None]) -> None:

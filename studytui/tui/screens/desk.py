@@ -11,12 +11,13 @@ from textual.widgets.option_list import Option
 
 from studytui import review
 from studytui.safetext import clean
-from studytui.study import course_summaries, next_items
+from studytui.study import course_summaries, left_text, next_items, overall_tally
 from studytui.curriculum.durations import format_duration
 from studytui.tui.format import bar, shorten
 from studytui.tui.glyphs import status_mark
 from studytui.tui.screens.synced import SyncedScreen
 from studytui.tui.state import StudyState, course_node
+from studytui.tui.widgets.desk_notice import DeskNotice
 from studytui.tui.widgets.heatmap import Heatmap
 from studytui.tui.widgets.labs_strip import LabsStrip
 from studytui.tui.widgets.status_bar import StatusBar
@@ -24,6 +25,7 @@ from studytui.tui.widgets.status_bar import StatusBar
 HEATMAP_WEEKS = 12
 TITLE_WIDTH = 26
 BAR_WIDTH = 12
+ALL_COURSES = "-all-courses"   # the total row's key: no course id starts with "-"
 
 
 class DeskScreen(SyncedScreen):
@@ -35,6 +37,7 @@ class DeskScreen(SyncedScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar("desk")
+        yield DeskNotice(id="desk-notice")
         with Vertical(id="desk-courses"):
             yield Static("Progress", classes="panel-title")
             yield DataTable(id="course-table", cursor_type="row", show_cursor=True)
@@ -72,15 +75,19 @@ class DeskScreen(SyncedScreen):
         table = self.query_one("#course-table", DataTable)
         cursor = table.cursor_row
         table.clear()
-        for s in course_summaries(cur, state.progress, state.time_by_key):
-            t = s.tally
+        summaries = course_summaries(cur, state.progress, state.time_by_key)
+        rows = [(s.course.id, s.course.title, s.tally) for s in summaries]
+        if len(summaries) > 1:   # a resource shared by several courses counts once here
+            rows.append((ALL_COURSES, "all courses", overall_tally(cur, state.progress, state.time_by_key)))
+        for key, title, t in rows:
             table.add_row(
-                Text(shorten(clean(s.course.title), TITLE_WIDTH, g.ellipsis)),
+                Text(shorten(clean(title), TITLE_WIDTH, g.ellipsis), style="bold" if key == ALL_COURSES else ""),
                 Text(bar(g, t.done, t.total, BAR_WIDTH) + f" {t.percent:3.0f}%", style="green"),
                 Text(f"{t.done}/{t.total}", justify="right"),
                 Text(format_duration(t.seconds_done), justify="right"),
-                Text(format_duration(t.seconds_left), justify="right"),
-                key=s.course.id)
+                Text(left_text(t), justify="right"),
+                key=key)
+        self.query_one(DeskNotice).show_welcome(not state.progress)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
 
@@ -122,6 +129,9 @@ class DeskScreen(SyncedScreen):
 
     @on(DataTable.RowSelected, "#course-table")
     def _course_chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value == ALL_COURSES:
+            self.app.switch_mode("curriculum")
+            return
         self.app.show_item(course_node(str(event.row_key.value)))
 
     @on(OptionList.OptionSelected)

@@ -26,3 +26,32 @@ def shorten(text: str, width: int, ellipsis: str = "…") -> str:
     if len(text) <= width:
         return text
     return text[: max(0, width - len(ellipsis))] + ellipsis
+
+
+MIN_SHARED_CHARS = 10   # "Let's " is too short a prefix to hide; "Building makemore " is not
+
+
+def distinct_titles(titles: list[str], ellipsis: str = "…") -> list[str]:
+    """Sibling titles as a narrow tree shows them: the words a title shares with a sibling
+    are folded into `ellipsis`, keeping the last shared word, so at 80 columns the part
+    that tells them apart stays visible:
+
+    >>> distinct_titles(["Building makemore Part 2: MLP", "Building makemore Part 3: BatchNorm", "Intro"])
+    ['…Part 2: MLP', '…Part 3: BatchNorm', 'Intro']
+    """
+    words = [t.split(" ") for t in titles]
+    out = []
+    for i, mine in enumerate(words):
+        shared = 0
+        for j, other in enumerate(words):
+            if j != i:
+                n = 0
+                while n < min(len(mine), len(other)) - 1 and mine[n] == other[n]:
+                    n += 1
+                shared = max(shared, n)
+        hidden = " ".join(mine[:shared - 1]) if shared > 1 else ""
+        if len(hidden) + 1 >= MIN_SHARED_CHARS and shared < len(mine):
+            out.append(ellipsis + " ".join(mine[shared - 1:]))
+        else:
+            out.append(titles[i])
+    return out

@@ -2,7 +2,8 @@
 
 Keys act on the item under the tree cursor: x / i / s toggle done / doing / skipped
 (again: back to todo), u undoes the last change, t starts or stops the study timer, n
-edits the note (saved as you type), o opens the item's link, L opens its lab.
+edits the note (saved as you type), o opens the item's link, L runs its lab (an item
+without a lab of its own has its parent's: the button at the top of the detail says so).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, OptionList, Static, Tree
+from textual.widgets import Button, Footer, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
 from studytui.curriculum.model import Item
 from studytui.safetext import clean, link, plain
-from studytui.study import tally
+from studytui.study import also_in, dead_text, left_text, tally
 from studytui.curriculum.durations import format_duration
 from studytui.tui.glyphs import status_mark
 from studytui.tui.messages import NoteChanged, ShowItem
@@ -32,6 +33,7 @@ class CurriculumScreen(SyncedScreen):
     CSS_PATH = "curriculum.tcss"
     HELP_SECTION = "Curriculum"
     BINDINGS = [
+        Binding("L", "open_lab", "Run the lab"),
         Binding("x", "mark('done')", "Done"),
         Binding("i", "mark('doing')", "Doing"),
         Binding("s", "mark('skipped')", "Skip"),
@@ -39,7 +41,6 @@ class CurriculumScreen(SyncedScreen):
         Binding("t", "timer", "Timer"),
         Binding("n", "edit_note", "Note"),
         Binding("o", "open_link", "Open link"),
-        Binding("L", "open_lab", "Lab", show=False),
         Binding("escape", "focus_tree", "Tree", show=False),
     ]
 
@@ -53,6 +54,7 @@ class CurriculumScreen(SyncedScreen):
         with Horizontal(id="cur-body"):
             yield CurriculumTree(id="cur-tree")
             with VerticalScroll(id="detail"):
+                yield Button("", id="run-lab", variant="success", compact=True)
                 yield Static("", id="detail-title")
                 yield Static("", id="detail-meta")
                 yield Static("", id="detail-summary")
@@ -129,6 +131,7 @@ class CurriculumScreen(SyncedScreen):
         is_item = item is not None
         for wid in ("#related-title", "#detail-related", "#note-title", "#note"):
             self.query_one(wid).display = is_item
+        self._show_run_lab(item)
         if item is None:
             self._show_branch(node_id)
             return
@@ -147,8 +150,10 @@ class CurriculumScreen(SyncedScreen):
         if item.by or item.date:
             meta.append("  " + clean(" ".join(str(x) for x in (item.by, item.date) if x)), style="dim")
         if item.children:
-            t = tally(list(item.children), state.statuses)
-            meta.append(f"\n{t.done}/{t.total} done  {g.sep}  {format_duration(t.seconds_left)} left")
+            t = tally(list(item.children), state.statuses, state.time_by_key)
+            meta.append(f"\n{t.done}/{t.total} done  {g.sep}  {left_text(t)} left")
+        if item.dead:
+            meta.append(f"\n{dead_text(item.dead)}: the link may not open", style="yellow")
         self.query_one("#detail-meta", Static).update(meta)
         self.query_one("#detail-summary", Static).update(plain(item.summary or "", multiline=True))
         self._fill_related(related, item)
@@ -171,20 +176,23 @@ class CurriculumScreen(SyncedScreen):
             section = next((s for s in course.sections if s.id == section_id), None) if course else None
             if section:
                 title, summary, items = section.title, section.summary, list(section.items)
-        t = tally(items, state.statuses)
+        t = tally(items, state.statuses, state.time_by_key)
         self.query_one("#detail-title", Static).update(plain(title, style="bold"))
         self.query_one("#detail-meta", Static).update(Text(
             f"{done}/{total} done  {g.sep}  {format_duration(t.seconds_done)} done  {g.sep}  "
-            f"{format_duration(t.seconds_left)} left"))
+            f"{left_text(t)} left"))
         self.query_one("#detail-summary", Static).update(plain(summary or "", multiline=True))
         self.query_one(NoteEditor).load_note(None, "")
 
     def _fill_related(self, related: OptionList, item: Item) -> None:
         state, g = self.app.state, self.app.glyphs
         cur = state.curriculum
-        urls = ([("Open", item.url)] if item.url else []) + [(link.title, link.url) for link in item.links]
-        for n, (title, url) in enumerate(urls):
+        urls = ([("Open", item.url, item.dead)] if item.url else []) + [
+            (link.title, link.url, link.dead) for link in item.links]
+        for n, (title, url, dead) in enumerate(urls):
             line = Text.assemble((f"{g.link} ", "cyan"), clean(title), "  ")
+            if dead:
+                line.append(f"({dead_text(dead)}) ", style="yellow")
             line.append_text(link(url, style="dim"))
             related.add_option(Option(line, id=f"url:{n}"))
         for term_id in item.terms:
@@ -202,7 +210,25 @@ class CurriculumScreen(SyncedScreen):
                                       id=f"lab:{item.lab}"))
         if not related.option_count:
             related.add_option(Option(Text("(none)", style="dim"), disabled=True))
-        self._urls = [u for _, u in urls]
+        for other in also_in(cur, item):
+            course = cur.course(other.course_id)
+            related.add_option(Option(Text.assemble(("also in ", "green"),
+                                                    clean(course.title if course else other.course_id)),
+                                      id=f"item:{other.key}"))
+        self._urls = [u for _, u, _ in urls]
+
+    def _show_run_lab(self, item: Item | None) -> None:
+        """The first line of an item with a lab (its own or its parent's): a button, key L."""
+        button = self.query_one("#run-lab", Button)
+        button.display = bool(item is not None and item.lab)
+        if item is None or not item.lab:
+            return
+        whose = "  (the lab of the part it belongs to)" if item.lab_inherited else ""
+        button.label = Text(f"Run the lab: {clean(item.lab)}  (L){whose}")
+
+    @on(Button.Pressed, "#run-lab")
+    def _run_lab_pressed(self) -> None:
+        self.action_open_lab()
 
     @on(OptionList.OptionSelected, "#detail-related")
     def _related_chosen(self, event: OptionList.OptionSelected) -> None:

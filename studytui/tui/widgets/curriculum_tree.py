@@ -14,6 +14,7 @@ from textual.widgets.tree import TreeNode
 
 from studytui.curriculum.model import Item
 from studytui.safetext import clean
+from studytui.tui.format import distinct_titles
 from studytui.tui.glyphs import Glyphs, status_mark
 from studytui.tui.state import StudyState, course_node, section_node
 
@@ -27,6 +28,7 @@ class CurriculumTree(Tree[str]):
         self.guide_depth = 2
         self._filled: set[str] = set()
         self._branches: dict[str, TreeNode[str]] = {}
+        self._shown_titles: dict[str, str] = {}   # item key -> title told apart from its siblings
         self.state: StudyState | None = None
         self.g: Glyphs | None = None
 
@@ -64,12 +66,17 @@ class CurriculumTree(Tree[str]):
             course_id, section_id = node_id[len("section:"):].split("/", 1)
             course = cur.course(course_id)
             section = next((s for s in course.sections if s.id == section_id), None) if course else None
-            for item in section.items if section else ():
-                self._add(node, item.key, bool(item.children))
+            self._add_items(node, section.items if section else ())
         else:
             item = cur.items_by_key.get(node_id)
-            for child in item.children if item else ():
-                self._add(node, child.key, bool(child.children))
+            self._add_items(node, item.children if item else ())
+
+    def _add_items(self, node: TreeNode[str], items) -> None:
+        g = self.g
+        shown = distinct_titles([clean(i.title) for i in items], g.ellipsis if g else "...")
+        for item, title in zip(items, shown):
+            self._shown_titles[item.key] = title
+            self._add(node, item.key, bool(item.children))
 
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         self.fill(event.node)
@@ -92,7 +99,8 @@ class CurriculumTree(Tree[str]):
             item: Item | None = cur.items_by_key.get(node_id)
             status = state.status(node_id)
             text = Text(status_mark(g, status) + " ", style=STATUS_STYLE[status])
-            text.append(clean(item.title if item else node_id), style="dim" if status == "skipped" else "")
+            title = self._shown_titles.get(node_id) or clean(item.title if item else node_id)
+            text.append(title, style="dim" if status == "skipped" else "")
             if item is None or not item.children:
                 return text
         text.append(f"  {done}/{total}", style="green" if total and finished == total else "dim")

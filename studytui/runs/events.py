@@ -25,6 +25,8 @@ MAX_SERIES_POINTS = 2000
 MAX_RECENT = 200
 MAX_VISUALS = 64
 MAX_LAST_KEYS = 32
+MAX_SAMPLE_NAMES = 100
+MAX_SERIES_VISUALS = 500   # `series` visuals kept per name (a curve over steps)
 NOT_METRICS = {"v", "t", "step", "event"}
 START_NOT_INFO = {"v", "t", "event", "config", "pid", "total"}
 BEST_KEYS = ("loss", "val_loss")   # lower is better: their best (finite) values are kept exactly
@@ -173,6 +175,11 @@ class RunState:
     merges_total: int = 0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     visuals: dict[str, dict[str, Any]] = field(default_factory=dict)   # name -> latest visual event
+    # A lab's own step numbers over steps (micrograd's accuracy curve), same bound as `last`.
+    lab_series: dict[str, Series] = field(default_factory=dict)
+    # `series` visuals with a step, oldest first: each is one point of a curve (makemore's
+    # update-to-data ratios); the panel needs the history, not only the latest.
+    visual_history: dict[str, deque] = field(default_factory=dict)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))   # (t, text) lines
     event_times: deque = field(default_factory=lambda: deque(maxlen=33))   # to judge a stall
@@ -249,6 +256,10 @@ class RunState:
                     and (key in self.last or len(self.last) < MAX_LAST_KEYS)):
                 self.last[key] = v
         x = self.step if self.step is not None else self.events_seen
+        for key, value in e.items():
+            v = metric_value(value)
+            if v is not None and key in self.last and key not in METRIC_KEYS and key not in NOT_METRICS:
+                self.lab_series.setdefault(key, Series()).add(x, v)
         self._keep_best("loss", self.step, metric_value(e.get("loss")))
         for key in ("loss", "tok_per_s", "lr"):
             v = metric_value(e.get(key))
@@ -271,8 +282,10 @@ class RunState:
             self.best[key] = (step, v)
 
     def _on_sample(self, e, t):
+        names = e.get("names")   # makemore: the sampled names, one each (the text joins them)
         self.samples.append({"step": e.get("step"), "prompt": e.get("prompt") or "",
-                             "text": str(e.get("text") or "")})
+                             "text": str(e.get("text") or ""),
+                             "names": [str(n) for n in names[:MAX_SAMPLE_NAMES]] if isinstance(names, list) else None})
 
     def _on_progress(self, e, t):
         self.progress = {k: e.get(k) for k in ("done", "total", "rate", "unit", "eta_s")}
@@ -300,6 +313,8 @@ class RunState:
         if name not in self.visuals and len(self.visuals) >= MAX_VISUALS:
             return   # a lab naming a new visual every step must not grow this without end
         self.visuals[name] = {k: v for k, v in e.items() if k not in ("v", "event", "t")}
+        if kind == "series" and isinstance(e.get("step"), int):
+            self.visual_history.setdefault(name, deque(maxlen=MAX_SERIES_VISUALS)).append(self.visuals[name])
 
     def _on_checkpoint(self, e, t):
         self.checkpoints.append({"step": e.get("step"), "path": e.get("path")})

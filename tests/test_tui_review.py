@@ -192,3 +192,15 @@ async def test_glossary_learn_this_term(home):
         assert "in your review deck" in screen_text(app)
         await pilot.press("a")                                 # again: nothing new, said so
         assert len(s.store.cards("attention")) == 2
+
+
+@sync
+async def test_typing_a_capital_v_in_a_text_field_stays_there(home):
+    s = make_session(home)
+    app = desk(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("g")
+        await until(pilot, lambda: app.current_mode == "glossary")
+        await pilot.press("slash", "V")
+        assert app.current_mode == "glossary" and app.screen.query_one("#term-filter").value == "V"

@@ -102,11 +102,12 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "auto"
     matmul_precision: str = "high"
-    compile: bool = False
+    compile: bool = False                # resolve_config: True for gpt2* presets on CUDA unless given
     fused_adamw: bool | None = None      # None: fused where the device has it
     nproc: int = 1
     resume: str | None = None
     checkpoint: str | None = None
+    guard: bool = True                   # stop as `diverged` on NaN/inf or a loss far above its best
 
 
 # settings a resumed run may change; everything else comes from the checkpoint. (`seed`
@@ -114,7 +115,11 @@ class TrainConfig:
 RESUME_OVERRIDES = {"mode", "max_iters", "eval_interval", "eval_iters", "sample_interval",
                     "checkpoint_interval", "max_new_tokens", "temperature", "top_k", "top_p",
                     "prompt", "num_samples", "seed", "device", "dtype", "matmul_precision",
-                    "compile", "attention", "fused_adamw", "nproc", "resume", "checkpoint"}
+                    "compile", "attention", "fused_adamw", "nproc", "resume", "checkpoint", "guard"}
+# The GPT-2 shapes: on CUDA they default to what nanoGPT/build-nanogpt run (a vocabulary
+# padded to 50304 and torch.compile), 1.3-2x faster than 50257 without compile.
+GPT2_PRESETS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+CUDA_GPT2_DEFAULTS = {"compile": True, "vocab_pad": 64}
 
 
 def parse_vocab_pad(value) -> int:
@@ -151,12 +156,15 @@ def choose_preset(preset: str | None, device: str | None,
     """A preset's name; `auto` becomes the CPU or the GPU Shakespeare preset."""
     preset = preset or "auto"
     if preset == "auto":
-        kind = (device or "auto").split(":")[0]
-        on_cuda = kind == "cuda" or (kind == "auto" and has_cuda())
-        return AUTO_PRESET["cuda" if on_cuda else "cpu"]
+        return AUTO_PRESET["cuda" if runs_on_cuda(device, has_cuda) else "cpu"]
     if preset not in PRESETS:
         raise SettingError(f"preset: {preset!r} is not one of auto, {', '.join(PRESETS)}")
     return preset
+
+
+def runs_on_cuda(device: str | None, has_cuda: Callable[[], bool]) -> bool:
+    kind = (device or "auto").split(":")[0]
+    return kind == "cuda" or (kind == "auto" and has_cuda())
 
 
 def reference_for(preset: str, preset_values: dict, given: dict) -> dict | None:
@@ -183,7 +191,12 @@ def resolve_config(settings: dict, has_cuda: Callable[[], bool] = cuda_available
     if given.get("init_from") and "tokenizer" not in given:
         values["tokenizer"] = "gpt2"   # GPT-2's weights read GPT-2's tokens, whatever the preset's
     values["preset"] = preset
-    values["vocab_pad"] = parse_vocab_pad(settings.get("vocab_pad"))
+    if preset in GPT2_PRESETS and any(settings.get(k) is None for k in CUDA_GPT2_DEFAULTS) \
+            and runs_on_cuda(settings.get("device"), has_cuda):
+        for key, value in CUDA_GPT2_DEFAULTS.items():
+            if settings.get(key) is None:
+                values[key] = value
+    values["vocab_pad"] = parse_vocab_pad(values.get("vocab_pad", settings.get("vocab_pad")))
     values["reference"] = reference_for(preset, preset_values, given)
     cfg = TrainConfig(**values)
     if settings.get("warmup_iters") is None:

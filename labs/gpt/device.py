@@ -10,12 +10,22 @@ The speed-up ladder's precision rungs, as in build-nanogpt:
 - `dtype`: "bf16" runs matmuls and activations under autocast to bfloat16 (parameters and
   optimizer state stay fp32); "fp16" likewise but needs a GradScaler because fp16's range
   is narrow, so small gradients would flush to zero.
+
+Which GPU is `cuda:N`: torch numbers the GPUs it can see, by default fastest first
+(CUDA_DEVICE_ORDER=FASTEST_FIRST), while nvidia-smi and NVML number them by PCI bus. Set
+CUDA_DEVICE_ORDER=PCI_BUS_ID so that cuda:1 is nvidia-smi's GPU 1, and CUDA_VISIBLE_DEVICES
+to pick GPUs (their numbers, or UUIDs). A MIG slice is a GPU of its own to CUDA: name it by
+its MIG UUID in CUDA_VISIBLE_DEVICES (`nvidia-smi -L` lists them); a process sees one slice
+only, so DDP over MIG slices of one card is not possible, and NVML reports no utilization
+for a slice (the GPU panel then shows memory only).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import shutil
 
 import torch
 
@@ -107,16 +117,69 @@ def set_matmul_precision(precision: str) -> None:
 
 
 def synchronize(device: str) -> None:
-    """Wait for queued GPU work, so step timings measure the work and not the queueing."""
+    """Wait for queued GPU work, so step timings measure the work and not the queueing.
+    The device is named: on cuda:1 a bare synchronize() would wait on the current device."""
     kind = device_type(device)
     if kind == "cuda":
-        torch.cuda.synchronize()
+        torch.cuda.synchronize(torch.device(device))
     elif kind == "mps":
         torch.mps.synchronize()
 
 
+def use_device(device: str) -> None:
+    """Make `cuda:N` the current device, so that kernels, RNG calls (torch.cuda.manual_seed)
+    and allocations without an explicit device land on it, not on cuda:0."""
+    if device_type(device) == "cuda" and torch.device(device).index is not None:
+        torch.cuda.set_device(torch.device(device))
+
+
+def c_compiler() -> str | None:
+    """The C compiler torch.compile's Inductor will call (it honours $CC), or None."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def compile_missing(device: str) -> str | None:
+    """Why torch.compile cannot work here (one line), or None when its prerequisites are
+    present: Inductor writes C++ (CPU) or Triton kernels (CUDA) and compiles them on the
+    first step, so a missing compiler or Triton fails there, 40 s in, with a long trace."""
+    if not hasattr(torch, "compile"):
+        return "this torch has no torch.compile"
+    kind = device_type(device)
+    if kind == "cuda" and importlib.util.find_spec("triton") is None:
+        return "torch.compile on CUDA needs Triton (pip install triton, or the CUDA build of torch, which ships it)"
+    if kind == "cpu" and not any(shutil.which(n) for n in (os.environ.get("CXX"), "c++", "g++", "clang++") if n):
+        return "torch.compile on the CPU needs a C++ compiler (install g++ or clang)"
+    if c_compiler() is None:
+        return "torch.compile needs a C compiler (install gcc or clang, or set CC)"
+    if kind == "mps":
+        return "torch.compile is not supported on MPS here"
+    return None
+
+
+def reset_peak_memory(device: str) -> None:
+    """Free cached blocks and start the peak-memory count afresh (one ladder rung, one run)."""
+    if device_type(device) == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+
+
+def peak_memory_mb(device: str) -> dict:
+    """Peak memory since the last reset: `allocated` is what tensors held at most (what a model
+    needs); `reserved` is what torch's caching allocator took from the GPU (what nvidia-smi sees)."""
+    if device_type(device) != "cuda":
+        return {}
+    d = torch.device(device)
+    return {"gpu_mem_mb": round(torch.cuda.max_memory_allocated(d) / 2**20, 1),
+            "gpu_mem_reserved_mb": round(torch.cuda.max_memory_reserved(d) / 2**20, 1)}
+
+
 class GpuStats:
-    """Peak memory (torch's allocator) and utilization (NVML, if nvidia-ml-py is installed)."""
+    """Peak memory (torch's allocator: `gpu_mem_mb` is the peak *allocated*, what tensors held;
+    `gpu_mem_reserved_mb` the peak *reserved*, what the allocator took from the GPU) and
+    utilization (NVML, if nvidia-ml-py is installed)."""
 
     def __init__(self, device: str):
         self.device = device
@@ -134,7 +197,7 @@ class GpuStats:
     def fields(self) -> dict:
         if not self.cuda:
             return {}
-        out = {"gpu_mem_mb": round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)}
+        out = peak_memory_mb(self.device)
         if self.handle is not None:
             try:
                 out["gpu_util"] = float(self.nvml.nvmlDeviceGetUtilizationRates(self.handle).gpu)

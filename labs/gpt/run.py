@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from labs.common.runctx import RunContext
+from labs.gpt import procs
 from labs.gpt.config import check_shape, resolve_config
 
 LAB = "gpt"
@@ -59,11 +61,23 @@ def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
         agent = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         # Workers print to torchrun's stderr: rank 0's one-line errors land in the log too,
         # so the launcher repeats the error event's message below.
-        while True:
-            try:
-                return agent.wait()
-            except KeyboardInterrupt:
-                continue   # Ctrl+C reached torchrun too (one process group): it stops the workers
+        forwarded = False
+        try:
+            while True:
+                try:
+                    return agent.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    pass
+                except KeyboardInterrupt:
+                    pass   # Ctrl+C reached torchrun too (one process group); the workers below
+                if ctx.stop_requested and not forwarded:
+                    # torchrun put each worker in a process group of its own: a stop sent to
+                    # ours reaches torchrun, not them, so pass it on (they stop at one step)
+                    procs.signal_workers(ctx.run_dir, signal.SIGTERM)
+                    forwarded = True
+        finally:
+            # torchrun has exited (or this process is going): no worker may outlive the run
+            procs.signal_workers(ctx.run_dir, signal.SIGKILL)
 
 
 def _last(run_dir: Path) -> dict:
@@ -105,23 +119,39 @@ def main(argv: list[str] | None = None) -> int:
 def run(ctx: RunContext, cfg, given: dict) -> int:
     from labs.gpt.train import Trainer   # torch is imported here, after the settings are checked
     if os.environ.get(DDP_ENV):
-        import torch
-        import torch.distributed as dist
-        rank, local_rank, world = (int(os.environ[k]) for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
-        dist.init_process_group(backend="nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
-        try:
-            trainer = Trainer(cfg, ctx, given, rank=rank, local_rank=local_rank, world_size=world)
-            trainer.setup()
-            trainer.train()
-        finally:
-            dist.destroy_process_group()
-        return 0
+        return run_worker(ctx, cfg, given, Trainer)
     trainer = Trainer(cfg, ctx, given)
     trainer.setup()
     if trainer.cfg.mode == "sample":
         trainer.sample_only()
     else:
         trainer.train()
+    return 0
+
+
+def run_worker(ctx: RunContext, cfg, given: dict, trainer_class) -> int:
+    """One DDP process under torchrun: dies with torchrun, joins the group on its own GPU."""
+    import torch
+    import torch.distributed as dist
+    procs.die_with_parent()
+    pid_file = procs.record_worker(ctx.run_dir, int(os.environ["RANK"]))
+    rank, local_rank, world = (int(os.environ[k]) for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
+    on_cuda = torch.cuda.is_available() and cfg.device != "cpu"
+    kwargs = {}
+    if on_cuda:
+        # the device first, and named to the group: NCCL then builds its communicator on
+        # this GPU (without it every rank may start one on cuda:0)
+        torch.cuda.set_device(local_rank)
+        kwargs["device_id"] = torch.device("cuda", local_rank)
+    dist.init_process_group(backend="nccl" if on_cuda else "gloo", **kwargs)
+    try:
+        trainer = trainer_class(cfg, ctx, given, rank=rank, local_rank=local_rank, world_size=world)
+        trainer.setup()
+        trainer.train()
+        dist.barrier()   # nobody tears the group down while another rank still talks to it
+    finally:
+        dist.destroy_process_group()
+        procs.forget_worker(pid_file)
     return 0
 
 

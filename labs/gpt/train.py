@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from labs.common.guard import DivergenceGuard
 from labs.common.runctx import RunContext, SettingError
 from labs.gpt import device as dev
 from labs.gpt.cadence import Cadence, Eta
@@ -43,6 +44,13 @@ from labs.gpt.mfu import flops_per_token, mfu, peak_flops
 from labs.gpt.model import GPT, GPTConfig, fused_adamw_available
 
 CHECKPOINT = "ckpt.pt"
+# Steps after a (re)start under torch.compile that include compiling: marked `warmup`, no MFU.
+COMPILE_WARMUP_STEPS = 1
+# A step that reads more than this share of the training tokens: the run is many epochs
+# of a small corpus (a gpt2-shaped step over the default corpus is ~0.6 of an epoch).
+EPOCH_SHARE_WARNING = 0.05
+# The divergence guard: `factor` times its best for `window` steps in a row (or NaN/inf at once).
+GUARD_WINDOW, GUARD_FACTOR = 100, 2.0
 
 
 def get_lr(it: int, cfg: TrainConfig) -> float:
@@ -86,7 +94,9 @@ def load_checkpoint(path: Path) -> dict:
     try:
         with warnings.catch_warnings():   # e.g. "pickle protocol 4" for a foreign file: the error says enough
             warnings.simplefilter("ignore")
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            # mmap: tensors are read from the file as they are copied into the model, so
+            # resuming a large model does not hold a second full copy in memory
+            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError:
         raise SettingError(f"{path} is not a checkpoint of the GPT lab: it holds Python objects, "
                            "which are never loaded") from None
@@ -151,6 +161,9 @@ class Trainer:
         self.ckpt_path: Path | None = None
         self.best_val_loss: float | None = None
         self.last_loss: float | None = None
+        self.resumed_step = 0                          # the checkpoint's step (0: none)
+        self.last_checkpoint_step: int | None = None   # the last checkpoint this run wrote
+        self.notes: list[str] = []                     # log lines for after the start event
 
     # -- setup --------------------------------------------------------------------------
     def setup(self) -> None:
@@ -167,9 +180,14 @@ class Trainer:
             self.model = self._build_model()
         self.raw_model = self.model
         self._make_samplers()
+        self._seed_dropout_per_rank()
         self._build_optimizer()
         self._wrap_model()
         self._measure_setup()
+        if self.ckpt:
+            # restored: drop the checkpoint's tensors (a second copy of model and optimizer)
+            self.resumed_step = self.ckpt.get("step", 0)
+            self.ckpt = None
 
     def _load_source_checkpoint(self) -> None:
         """resume=/checkpoint=: the checkpoint, and the config it dictates."""
@@ -187,7 +205,7 @@ class Trainer:
             if gpus < wanted:
                 raise SettingError(f"nproc={wanted}: this machine has {gpus} GPU(s); one process per GPU")
             self.device = f"cuda:{self.local_rank}"
-            torch.cuda.set_device(self.device)
+        dev.use_device(self.device)   # cuda:N: RNG calls and synchronize act on it, not cuda:0
         self.device_type = dev.device_type(self.device)
 
     def _check_device_settings(self) -> None:
@@ -197,14 +215,32 @@ class Trainer:
         dev.check_precision(self.device, cfg.dtype)
         if cfg.fused_adamw and not fused_adamw_available(self.device_type):
             raise SettingError(f"fused_adamw: this torch has no fused AdamW for {self.device_type}")
-        if cfg.compile and not hasattr(torch, "compile"):
-            raise SettingError("compile: this torch has no torch.compile")
+        if cfg.compile:
+            missing = dev.compile_missing(self.device)
+            if missing and "compile" in self.given:
+                raise SettingError(f"compile: {missing}")
+            if missing:   # the gpt2 presets' CUDA default, not asked for: run without it
+                cfg.compile = False
+                self.notes.append(f"compile off: {missing}")
         dev.set_matmul_precision(cfg.matmul_precision)
 
     def _seed(self) -> None:
         torch.manual_seed(self.cfg.seed)
         if self.device_type == "cuda":
-            torch.cuda.manual_seed(self.cfg.seed)
+            torch.cuda.manual_seed(self.cfg.seed)   # the current device: use_device set it
+
+    def _seed_dropout_per_rank(self) -> None:
+        """Every rank built the same initial model from the seed (DDP also broadcasts rank
+        0's); from here each rank draws its own dropout masks, or N processes would drop the
+        same units on their different batches. Rank 0 keeps the seed's stream, so one process
+        and rank 0 of many draw alike. (A resumed run restores rank 0's state, then reseeds
+        the others by rank and step.)"""
+        if self.rank == 0:
+            return
+        seed = self.cfg.seed + 1_000_003 * self.rank + self.step
+        torch.manual_seed(seed)
+        if self.device_type == "cuda":
+            torch.cuda.manual_seed(seed)
 
     def _load_tokens(self) -> None:
         """The tokenizer (the checkpoint's, when there is one) and, to train, the data."""
@@ -255,6 +291,15 @@ class Trainer:
         if self.ckpt:
             with damaged_checkpoint_means(str(self.ckpt_path)):
                 self._restore_training_state(self.ckpt)
+            # load_state_dict brings back the saved run's `fused` flag (e.g. off, from a CPU
+            # run): this run's device and setting decide
+            fused = cfg.fused_adamw if cfg.fused_adamw is not None else fused_adamw_available(self.device_type)
+            for group in self.optimizer.param_groups:
+                group["fused"] = bool(fused)
+                if fused:
+                    group["foreach"] = None
+            if self.rank:
+                self._seed_dropout_per_rank()
 
     def _wrap_model(self) -> None:
         """Compile before the DDP wrap, as build-nanogpt does."""
@@ -263,7 +308,9 @@ class Trainer:
         if self.ddp:
             from torch.nn.parallel import DistributedDataParallel as DDP
             ids = [self.local_rank] if self.device_type == "cuda" else None
-            self.model = DDP(self.model, device_ids=ids)
+            # broadcast_buffers=False: the only buffers are the causal masks, equal everywhere;
+            # broadcasting them every forward pass is wasted traffic
+            self.model = DDP(self.model, device_ids=ids, broadcast_buffers=False)
 
     def _measure_setup(self) -> None:
         """What MFU and the GPU panel need: parameters, FLOPs per token, the device's peak."""
@@ -272,7 +319,27 @@ class Trainer:
         self.flops_per_token = flops_per_token(self.n_params, cfg.n_layer, cfg.n_head,
                                                cfg.n_embd // cfg.n_head, cfg.block_size)
         self.peak = peak_flops(dev.gpu_name(self.device), cfg.dtype, cfg.matmul_precision)
+        dev.reset_peak_memory(self.device)
         self.gpu = dev.GpuStats(self.device)
+        self._check_epoch_share()
+
+    def _check_epoch_share(self) -> None:
+        """A step that reads a big share of the corpus (gpt2's 524288 tokens over the default
+        ~1M-token corpus) overfits within tens of steps and looks broken: say so, and how."""
+        cfg = self.cfg
+        if cfg.mode != "train" or self.data is None or not len(self.data.train):
+            return
+        share = cfg.total_batch_size / len(self.data.train)
+        if share > EPOCH_SHARE_WARNING:
+            self.epoch_warning = (
+                f"one step reads {share:.0%} of the {len(self.data.train):,} training tokens: "
+                f"{cfg.max_iters * share:,.0f} epochs in {cfg.max_iters} steps, so the model will "
+                "memorize this corpus; give more data, e.g. data=DIR of uint16 .bin token shards "
+                "(nanoGPT's prepare.py or llm.c's fineweb.py make them)")
+            self.notes.append(self.epoch_warning)
+            import sys
+            if self.master:
+                print(f"warning: {self.epoch_warning}", file=sys.stderr, flush=True)
 
     def _build_model(self) -> GPT:
         cfg = self.cfg
@@ -306,7 +373,7 @@ class Trainer:
         return model.to(self.device)
 
     def _restore_training_state(self, ckpt: dict) -> None:
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])   # copies: the mmap'd file is not kept
         self.step = ckpt["step"]
         self.batches.load_state(ckpt["data_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
@@ -388,6 +455,7 @@ class Trainer:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)   # a kill -9 mid-write leaves the previous checkpoint whole
+        self.last_checkpoint_step = self.step
         self.ctx.emit("checkpoint", step=self.step, path=CHECKPOINT)
 
     def _stop_everywhere(self) -> bool:
@@ -400,8 +468,18 @@ class Trainer:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
 
+    def _any_rank(self, flag: bool) -> bool:
+        """True on every process when it is true on any (rank 0 alone judges val loss)."""
+        if not self.ddp:
+            return flag
+        import torch.distributed as dist
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
     def train_step(self) -> tuple[float, float, float]:
-        """One optimizer step; returns (mean loss, grad norm, lr)."""
+        """One optimizer step; returns (mean loss, grad norm, lr). `self.skipped` says whether
+        fp16's loss scaler skipped the update (inf/NaN gradients: it lowers the scale instead)."""
         cfg = self.cfg
         lr = get_lr(self.step, cfg)
         for group in self.optimizer.param_groups:
@@ -431,9 +509,12 @@ class Trainer:
             self.scaler.unscale_(self.optimizer)
         max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
         norm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), max_norm)
+        self.skipped = False
         if self.scaler is not None:
+            scale = self.scaler.get_scale()
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            self.skipped = self.scaler.get_scale() < scale   # update() lowers it only after a skip
         else:
             self.optimizer.step()
         self.step += 1
@@ -441,8 +522,11 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------
     def start_event(self, total: int) -> None:
-        self.ctx.start(config=asdict(self.cfg), device=dev.describe(self.device), total=total)
+        self.ctx.start(config=asdict(self.cfg), device=dev.describe(self.device), total=total,
+                       torch=torch.__version__, cuda=torch.version.cuda or "none")
         if self.master:
+            for note in self.notes:
+                self.ctx.emit("log", message=note)
             source = self.data.source if self.data is not None else "checkpoint"
             self.ctx.emit("log", message=f"{self.n_params / 1e6:.2f}M parameters, tokenizer "
                                           f"{self.cfg.tokenizer} ({self.codec.vocab_size} ids), "
@@ -458,6 +542,10 @@ class Trainer:
         val_loss = None
         cadence, eta = Cadence(cfg, self.given), Eta(cfg)
         progress_t = time.perf_counter()   # the first progress after 3 steps (or a second)
+        guard = (DivergenceGuard(GUARD_WINDOW, GUARD_FACTOR, min_steps=cfg.warmup_iters)
+                 if cfg.guard and cfg.mode == "train" else None)
+        diverged = None
+        steps_here = 0
         while self.step < cfg.max_iters:
             if self._stop_everywhere():
                 stopped = True
@@ -470,25 +558,35 @@ class Trainer:
                 loss, norm, lr = self.train_step()
             dev.synchronize(self.device)
             dt = time.perf_counter() - t0
-            eta.add_step(dt)
+            steps_here += 1
+            # under compile the first step(s) include compiling: not a speed, and not the ETA's
+            warming = cfg.compile and steps_here <= COMPILE_WARMUP_STEPS
+            if not warming:
+                eta.add_step(dt)
             self.last_loss = loss
             tok_per_s = tokens_per_step / dt
             step = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
                         tok_per_s=tok_per_s)
+            if warming:
+                step["warmup"] = True
+            if self.skipped:
+                step["skipped"] = True   # fp16: gradients overflowed, the scaler skipped this update
             # the peak is one device's: under DDP each of world_size devices did 1/world_size of it
             utilization = mfu(tok_per_s / self.world_size, self.flops_per_token, self.peak)
-            if utilization is not None:
+            if utilization is not None and not warming:
                 step["mfu"] = utilization
             step.update(self.gpu.fields())
             ctx.emit("step", **step)
             last = self.step == cfg.max_iters
             reports_s = 0.0
+            evaluated = None
             if self.master and cadence.eval_due(self.step, last):
                 t_eval = time.perf_counter()
                 losses = self.estimate_loss()
                 val_loss = losses["val"]
                 if self.best_val_loss is None or val_loss < self.best_val_loss:
                     self.best_val_loss = val_loss
+                evaluated = val_loss
                 ctx.emit("eval", step=self.step, val_loss=val_loss, train_loss=losses["train"])
                 eta.add_eval(time.perf_counter() - t_eval)
                 reports_s += eta.eval_s
@@ -498,7 +596,13 @@ class Trainer:
                     ctx.emit("sample", step=self.step, prompt=cfg.prompt, text=text)
                 eta.add_sample(time.perf_counter() - t_sample)
                 reports_s += eta.sample_s
-            if cfg.checkpoint_interval > 0 and self.step % cfg.checkpoint_interval == 0 and not last:
+            if guard is not None:
+                reason = guard.check(self.step, loss, evaluated)
+                if self._any_rank(reason is not None):
+                    diverged = reason or "another process's loss diverged"
+                    break
+            if (cfg.checkpoint_interval > 0 and self.step % cfg.checkpoint_interval == 0 and not last
+                    and not (guard is not None and guard.suspect)):   # never replace a good one with a suspect
                 self.save_checkpoint()
             now = time.perf_counter()
             eta.add_other(now - t0 - dt - reports_s)   # checkpoints, events: the loop's own cost
@@ -509,6 +613,8 @@ class Trainer:
                 step_s = eta.median_step_s()
                 ctx.emit("progress", done=self.step, total=cfg.max_iters, unit="steps",
                          rate=1 / step_s if step_s else None, eta_s=round(eta.seconds_left(self.step), 1))
+        if diverged is not None:
+            return self._end_diverged(diverged)
         self.save_checkpoint()
         summary = {"steps": self.step, "loss": self.last_loss}
         if val_loss is not None or self.best_val_loss is not None:
@@ -517,10 +623,21 @@ class Trainer:
         ctx.end("stopped" if stopped else "done", summary)
         return summary
 
+    def _end_diverged(self, reason: str) -> dict:
+        """The run stops here; ckpt.pt (if any) still holds the last good state: point at it."""
+        summary = {"steps": self.step, "loss": self.last_loss,
+                   "last_good_checkpoint_step": self.last_checkpoint_step}
+        if self.best_val_loss is not None:
+            summary["best_val_loss"] = self.best_val_loss
+        if self.last_checkpoint_step is not None:
+            self.ctx.emit("checkpoint", step=self.last_checkpoint_step, path=CHECKPOINT, last_good=True)
+        self.ctx.end("diverged", summary, reason=reason)
+        return summary
+
     def sample_only(self) -> dict:
         """mode=sample: generate from the loaded checkpoint (or GPT-2 weights)."""
         cfg = self.cfg
-        step = self.ckpt["step"] if self.ckpt else 0
+        step = self.resumed_step
         self.start_event(cfg.num_samples)
         torch.manual_seed(cfg.seed)
         self.sample_gen.manual_seed(cfg.seed)

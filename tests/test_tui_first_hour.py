@@ -20,7 +20,7 @@ from studytui.runs import get_manifest
 from studytui.session import Session
 from studytui.tui.app import build_app
 from studytui.tui.format import distinct_titles
-from studytui.tui.run_endings import Ending, RunEndings
+from studytui.tui.run_endings import RunEndings
 from studytui.tui.screens.labs import LabsScreen
 from studytui.tui.screens.run_view import RunScreen
 from studytui.tui.ui_settings import UiSettings
@@ -302,3 +302,16 @@ async def test_item_with_an_inherited_lab_shows_run_the_lab_and_L_opens_it(home,
         assert "…Part 2: a long title" in text and "…Part 3: a long title" in text   # told apart at 80 columns
         await pilot.press("L")
         await until(pilot, lambda: opened == ["fake"])
+
+
+def test_lab_list_name_shows_one_lab(lab_home):
+    from typer.testing import CliRunner
+
+    from studytui.cli.lab import lab_app
+
+    one = CliRunner().invoke(lab_app, ["list", "fake", "--json"])
+    assert one.exit_code == 0 and [m["name"] for m in json.loads(one.output)] == ["fake"]
+    shown = CliRunner().invoke(lab_app, ["list", "fake"], env={"COLUMNS": "120"})
+    assert "steps" in shown.output and "GPT training" not in shown.output
+    missing = CliRunner().invoke(lab_app, ["list", "nope"])
+    assert missing.exit_code == 1 and "no lab named 'nope'" in missing.output

@@ -78,9 +78,16 @@ def run_json(row: dict[str, Any], manifests: dict[str, LabManifest],
 # -- commands --------------------------------------------------------------------------------
 
 @lab_app.command("list")
-def list_labs(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
-    """The labs you can run, with their settings and defaults."""
+def list_labs(ctx: typer.Context,
+              name: Optional[str] = typer.Argument(None, help="Only this lab (all of them if left out)."),
+              as_json: bool = JsonOpt) -> None:
+    """The labs you can run, with their settings and defaults (NAME: one lab)."""
     manifests = load_manifests()
+    if name is not None:
+        try:
+            manifests = {name: get_manifest(name, manifests)}
+        except SettingError as e:
+            fail(str(e), 1)
     if as_json:
         print_json([manifest_json(m) for m in manifests.values()])
         return

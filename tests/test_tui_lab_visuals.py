@@ -227,8 +227,11 @@ async def test_makemore_panels_heatmap_names_histograms_ratios(sess):
         await until(pilot, lambda: screen.watch.status == "done")
         await pilot.pause()
         heat = text_of(screen.query_one("#heatmap-text", Static))
-        assert "bigram counts" in heat and "also sent: bigram_probabilities" in heat
+        assert "bigram counts" in heat and "also sent (h): bigram_probabilities" in heat
         assert " ".join(CHARS) in heat
+        screen.query_one("#heatmap-panel").focus()
+        await pilot.press("h")                                 # the next heat map the run sent
+        assert "also sent (h): bigram_counts" in text_of(screen.query_one("#heatmap-text", Static))
         names = text_of(screen.query_one("#names", Static))
         assert "emma" in names and "olivia" in names and "[bold red]x[/]" in names and "\x1b" not in names
         assert "Tanh 1" in text_of(screen.query_one("#histograms", Static))

@@ -66,6 +66,7 @@ KEYS = {
     "Run view": [
         ("v", "results view: the result tables get the whole left side (tab to scroll them)"),
         ("l / m", "loss chart: log scale / smoothing"),
+        ("h", "the next heat map a run sent (with the heat map focused: tab, or v)"),
         ("s", "stop the run (it saves a checkpoint first)"),
         ("t", "the token viewer, on this run's tokenizer"),
         ("esc", "back to the labs screen"),

@@ -1,7 +1,9 @@
-"""Heat maps with labels on both axes: makemore's 27x27 bigram counts, an attention map.
+"""Heat maps with labels on both axes: makemore's 27x27 bigram counts (then the
+probabilities), an attention map over a prompt's tokens.
 
-Scrollable (an attention map over 48 tokens is wider than 80 columns) and shown in the
-results view (`v`)."""
+Scrollable (an attention map over 48 tokens is wider than 80 columns), shown in the
+results view (`v`), and `h` (when the panel has focus) steps through the heat maps a run sent.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +11,22 @@ from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
-from studytui.tui.widgets.lab_visuals import heatmap_text
 from studytui.safetext import clean
+from studytui.tui.widgets.lab_visuals import heatmap_text
 from studytui.tui.widgets.run_panel_base import RunPanel, show
 
 OTHERS_SHOWN = 3
 
 
 class HeatmapPanel(RunPanel, ScrollableContainer):
-    slot, order, title, panel_id = "main", 14, "heat map", "heatmap-panel"
+    slot, order, title, panel_id = "main", 14, "heat map (h: next)", "heatmap-panel"
     focusable_results = True
     can_focus = True
+    BINDINGS = [Binding("h", "next_heatmap", "Next heat map")]
     SCOPED_CSS = False   # the App.-ascii rule below names the app, outside this widget
     DEFAULT_CSS = """
     HeatmapPanel { height: 1fr; min-height: 8; padding: 0 1; border: round $panel-lighten-2;
@@ -32,10 +36,11 @@ class HeatmapPanel(RunPanel, ScrollableContainer):
     HeatmapPanel > Static { width: auto; height: auto; }
     """
 
+    _watch: Any = None
+    shown_index = 0   # the first heat map sent is the lecture's figure: it comes first
+
     def compose(self) -> ComposeResult:
         yield Static(id="heatmap-text")
-
-    _watch: Any = None
 
     def show_state(self, watch: Any, now: float) -> None:
         self._watch = watch
@@ -43,18 +48,21 @@ class HeatmapPanel(RunPanel, ScrollableContainer):
         self.set_empty(not heatmaps)
         if not heatmaps:
             return
-        # The first one sent is the lecture's figure (makemore: the counts, then the
-        # probabilities); the others are named below it.
-        text = heatmap_text(heatmaps[0], self.glyphs, width=max(self.size.width - 2, 40))
-        others = [str(v.get("name")) for v in heatmaps[1:OTHERS_SHOWN + 1]]
+        shown = heatmaps[self.shown_index % len(heatmaps)]
+        text = heatmap_text(shown, self.glyphs, width=max(self.size.width - 2, 40))
+        others = [str(v.get("name")) for v in heatmaps if v is not shown][:OTHERS_SHOWN]
         if others:
-            text.append("\nalso sent: " + clean(", ".join(others)), style="dim")
+            text.append("\nalso sent (h): " + clean(", ".join(others)), style="dim")
         # Laid out again on any change: the width picks one or two cells per value.
         show(self.query_one("#heatmap-text", Static), text, text.plain, None)
 
-    def show_state_again(self) -> None:
-        if self._watch is not None:
-            self.show_state(self._watch, 0.0)
+    def action_next_heatmap(self) -> None:
+        self.shown_index += 1
+        self._show_again()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.show_state_again()
+        self._show_again()
+
+    def _show_again(self) -> None:
+        if self._watch is not None:
+            self.show_state(self._watch, 0.0)

@@ -30,7 +30,7 @@ KEYS = {
         ("t", "start or stop the study timer on this item"),
         ("n", "edit the note (saved as you type); esc: back to the tree"),
         ("o", "open the item's link"),
-        ("L", "open the item's lab"),
+        ("L", "run the item's lab (its own or its part's) in the labs"),
         ("tab, enter", "links, glossary terms, prerequisites, lab"),
     ],
     "Glossary": [
@@ -56,7 +56,8 @@ KEYS = {
         ("delete", "delete the entry (u undoes nothing here: it asks first)"),
     ],
     "Labs": [
-        ("up/down", "pick a lab; its settings show below"),
+        ("up/down", "pick a lab; its main settings show below, the rest under advanced"),
+        ("filter", "type part of a setting's name in the filter line to find it; empty fields use the preset's value"),
         ("ctrl+r", "start a run with the settings shown"),
         ("ctrl+o / ctrl+l", "jump to the runs table / the lab list (even from a setting)"),
         ("enter", "open the run under the cursor (the run view)"),

@@ -222,11 +222,13 @@ async def test_a_run_that_ends_notifies_with_the_bell_and_is_then_seen(lab_home)
 async def test_runs_ended_while_away_are_listed_on_the_desk_once(lab_home):
     session = Session(home=lab_home)
     UiSettings(lab_home).mark_seen([])
-    write_run(session.runs_dir, "gpt-20261129-120000-dddd", evals=((2000, 1.85, 1.89),))
+    for n in range(7):
+        write_run(session.runs_dir, f"gpt-20261129-12000{n}-dddd", evals=((2000, 1.85, 1.89),))
     app = desk_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "Ended while you were away" in screen_text(app), timeout=10)
-        assert "gpt-20261129-120000-dddd: done" in screen_text(app)
+        text = screen_text(app)
+        assert text.count("-dddd: done") == 3 and "+4 more" in text
     app = desk_app(Session(home=lab_home))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.run_monitor.rows is not None, timeout=10)

@@ -17,7 +17,7 @@ from typing import Any
 # How a run may end that the learner should hear about ("stopped" is their own doing).
 ENDINGS = ("done", "failed", "diverged", "interrupted")
 BAD_ENDINGS = ("failed", "diverged", "interrupted")
-MAX_UNSEEN_SHOWN = 5
+MAX_UNSEEN_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class RunEndings:
             ended = [Ending(run_id, s) for run_id, s in statuses.items() if s in ENDINGS]
             if self.seen is None:
                 return [], []
-            return [], [e for e in ended if e.run_id not in self.seen][:MAX_UNSEEN_SHOWN]
+            return [], [e for e in ended if e.run_id not in self.seen]
         just = [Ending(run_id, s) for run_id, s in statuses.items()
                 if s in ENDINGS and previous.get(run_id, "running") == "running"
                 and (self.seen is None or run_id not in self.seen)]

@@ -29,7 +29,7 @@ from studytui.runs import RunError, RunWatch, ending_line, refresh_runs, stop_ru
 from studytui.safetext import clean
 from studytui.tui.background import BackgroundSession
 from studytui.tui.messages import RunEvents, RunsChanged, RunsEnded
-from studytui.tui.run_endings import Ending, RunEndings
+from studytui.tui.run_endings import MAX_UNSEEN_SHOWN, Ending, RunEndings
 from studytui.tui.ui_settings import UiSettings
 
 # A live chart needs no more than a redraw a second, and on a small machine every redraw is
@@ -44,6 +44,7 @@ class RunMonitor:
         self.settings = settings            # where "seen" endings are remembered (None: nowhere)
         self.endings = RunEndings(settings.seen_runs() if settings else None)
         self.unseen_endings: list[Ending] = []
+        self.unseen_more = 0                # unseen endings beyond those listed
         self.periodic = periodic
         self.tick_s = tick_s
         self.rows: list[dict[str, Any]] | None = None
@@ -103,10 +104,11 @@ class RunMonitor:
                 rows = [self._with_stall(session, r) for r in refresh_runs(session)]
                 just, unseen = self.endings.read(rows)
                 just = [self._described(session, e) for e in just]
-                unseen = [self._described(session, e) for e in unseen]
+                more = max(0, len(unseen) - MAX_UNSEEN_SHOWN)
+                unseen = [self._described(session, e) for e in unseen[:MAX_UNSEEN_SHOWN]]
         finally:
             self._index_busy = False
-        self._from_thread(self._deliver_rows, rows, just, unseen)
+        self._from_thread(self._deliver_rows, rows, just, unseen, more)
 
     @staticmethod
     def _run_dir(session, row: dict[str, Any]) -> Path:
@@ -128,7 +130,7 @@ class RunMonitor:
         return Ending(ending.run_id, ending.status, clean(line))
 
     def _deliver_rows(self, rows: list[dict[str, Any]], just: list[Ending] = (),
-                      unseen: list[Ending] = ()) -> None:
+                      unseen: list[Ending] = (), more: int = 0) -> None:
         self.rows = rows
         for ending in just:
             self.app.notify(ending.line, title="run ended", markup=False, timeout=10,
@@ -136,7 +138,7 @@ class RunMonitor:
         if just:
             self.app.bell()
         if unseen:
-            self.unseen_endings = list(unseen)
+            self.unseen_endings, self.unseen_more = list(unseen), more
         if self.settings is not None and (just or unseen or self.endings.seen is None):
             self.settings.mark_seen(self.endings.ended_ids())
             self.endings.seen = self.settings.seen_runs()

@@ -8,6 +8,7 @@ run-folder text and were cleaned by the monitor; they are shown as plain text.
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.widgets import Static
@@ -47,15 +48,17 @@ class DeskNotice(Static):
             self._draw()
 
     def _draw(self) -> None:
-        text = Text()
+        parts: list[Text] = []
         if self.welcome:
-            text.append(WELCOME, style="bold")
+            parts.append(Text(WELCOME, style="bold"))
         if self.unseen:
-            if text:
-                text.append("\n")
-            text.append("Ended while you were away (l: the labs):", style="bold")
+            parts.append(Text("Ended while you were away (l: the labs):", style="bold"))
             for ending in self.unseen:
-                text.append("\n  " + (ending.line or f"{ending.run_id}: {ending.status}"),
-                            style="red" if ending.bad else "")
-        self.display = bool(text)
-        self.update(text)
+                # One line each, cut at the edge: the full line is in the run's view.
+                parts.append(Text("  " + (ending.line or f"{ending.run_id}: {ending.status}"),
+                                  style="red" if ending.bad else "", no_wrap=True, overflow="ellipsis"))
+            more = self.app.run_monitor.unseen_more
+            if more:
+                parts.append(Text(f"  (+{more} more: see the runs table, l)", style="dim"))
+        self.display = bool(parts)
+        self.update(Group(*parts))

@@ -26,6 +26,7 @@ def md_text(text: object) -> str:
 
 def checklist(curriculum: Curriculum, store) -> str:
     progress, notes, time_by_key = store.progress(), store.notes(), store.time_by_key()
+    runs = _runs_by_lab(curriculum, store)
     statuses = effective_statuses(curriculum, progress)
     lines: list[str] = []
     for summary in course_summaries(curriculum, progress, time_by_key):
@@ -36,12 +37,12 @@ def checklist(curriculum: Curriculum, store) -> str:
         for section in course.sections:
             lines += [f"## {md_text(section.title)}", ""]
             for item in section.items:
-                _item_lines(item, statuses, notes, time_by_key, 0, lines)
+                _item_lines(item, statuses, notes, time_by_key, runs, 0, lines)
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _item_lines(item: Item, statuses, notes, time_by_key, depth: int, lines: list[str]) -> None:
+def _item_lines(item: Item, statuses, notes, time_by_key, runs, depth: int, lines: list[str]) -> None:
     title = md_text(item.title)
     if item.url:
         url = clean(item.url)
@@ -63,5 +64,18 @@ def _item_lines(item: Item, statuses, notes, time_by_key, depth: int, lines: lis
         if item_link.dead:   # a live extra link needs no line; a dead one must not be followed unwarned
             lines.append("  " * (depth + 1) + f"- ⚠️ {dead_text(item_link.dead)}: "
                          f"{md_text(item_link.title)} ({md_text(clean(item_link.url))})")
+    if item.lab and not item.lab_inherited:
+        for run in runs.get(item.lab, ()):
+            report = f": report card {md_text(run['report'])}" if run["report"] else ""
+            lines.append("  " * (depth + 1) + f"- run {md_text(run['id'])} ({md_text(run['status'])}){report}")
     for child in item.children:
-        _item_lines(child, statuses, notes, time_by_key, depth + 1, lines)
+        _item_lines(child, statuses, notes, time_by_key, runs, depth + 1, lines)
+
+
+def _runs_by_lab(curriculum: Curriculum, store) -> dict[str, list[dict]]:
+    """Each paired lab's newest indexed runs and their report cards, as the checklist lists
+    them under the item that pairs with the lab."""
+    from studytui.runs.index import lab_runs
+
+    labs = {item.lab for item in curriculum.items_by_key.values() if item.lab}
+    return {lab: lab_runs(store, lab) for lab in labs}

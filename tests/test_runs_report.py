@@ -439,3 +439,31 @@ def test_stalled_waits_ten_usual_gaps_when_those_are_long(runs):
         assert not w.stalled(now=mtime + 200)
     finally:
         os.close(fd)
+
+
+def test_the_item_that_pairs_with_a_lab_links_its_runs_report_cards(runs, tmp_path):
+    """`show` and the markdown export list the lab's runs under the item, with the report
+    card the index wrote when it first saw the run's end."""
+    from typer.testing import CliRunner
+
+    from studytui.cli.main import app
+
+    curriculum = tmp_path / "curriculum"
+    curriculum.mkdir()
+    (curriculum / "c.yaml").write_text(
+        "id: c\ntitle: C\nsections:\n  - id: s\n    title: S\n    items:\n"
+        "      - id: fake-item\n        title: Fake lecture\n        kind: video\n"
+        "        url: https://example.org/v\n        lab: fake\n")
+    write_run(runs, "fake-20260101-000000-aaaa",
+              canned_events() + [{"event": "end", "t": 130.0, "status": "done", "summary": {"loss": 1.97}}])
+    runner = CliRunner()
+    args = ["--no-builtin", "-c", str(curriculum)]
+    shown = runner.invoke(app, [*args, "show", "fake-item", "--json"])
+    assert shown.exit_code == 0, shown.output
+    report = runs / "fake-20260101-000000-aaaa" / "report.md"
+    assert report.is_file()
+    assert json.loads(shown.stdout)["runs"] == [
+        {"id": "fake-20260101-000000-aaaa", "status": "done", "report": str(report)}]
+    assert f"report: {report}" in runner.invoke(app, [*args, "show", "fake-item"]).stdout
+    exported = runner.invoke(app, [*args, "export", "-f", "md"]).stdout
+    assert f"- run fake-20260101-000000-aaaa (done): report card {report}" in exported

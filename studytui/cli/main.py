@@ -169,11 +169,21 @@ def show(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
         "history": [{"at": e["at"], "kind": e["kind"], "old": e["old"], "new": e["new"]}
                     for e in store.events(key=it.key, limit=20)],
         "children": [c.key for c in it.children],
+        "runs": _lab_runs(sess, it.lab) if it.lab and not it.lab_inherited else [],
     }
     if as_json:
         print_json(doc)
         return
     render.item_detail(console, it, doc, cur)
+
+
+def _lab_runs(sess, lab: str) -> list[dict]:
+    """The item's lab runs and their report cards (the index refreshed first: a run that
+    ended since the last look gets its report written now)."""
+    from studytui.runs import lab_runs, refresh_runs   # only items that pair with a lab pay for it
+
+    refresh_runs(sess)
+    return lab_runs(sess.store, lab)
 
 
 @app.command()

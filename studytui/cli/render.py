@@ -141,6 +141,10 @@ def item_detail(console: Console, item: Item, doc: dict[str, Any], cur: Curricul
     if item.lab:
         whose = " (from the item it belongs to)" if item.lab_inherited else ""
         console.print(plain(f"lab: {item.lab}{whose}  (studytui lab run {item.lab})"), highlight=False)
+    for run in doc.get("runs", ()):
+        report = f"  report: {run['report']}" if run["report"] else ""
+        console.print(plain(f"  run {run['id']} ({run['status']}){report}"), highlight=False,
+                      soft_wrap=True)   # a path stays whole, to copy
     if item.prerequisites:
         console.print(plain("prerequisites: ") + _joined(item.prerequisites), highlight=False)
     if doc["children"]:

@@ -13,7 +13,7 @@ run ended in one line, `run_report(watch, ...)` is its markdown report card.
 
 from labs.protocol import METRIC_KEYS
 from studytui.runs.events import Line, RunState, RunTail, Series
-from studytui.runs.index import RunError, duration_s, refresh_runs, resolve_run, watch_for
+from studytui.runs.index import RunError, duration_s, lab_runs, refresh_runs, resolve_run, watch_for
 from studytui.runs.launcher import start_run, stop_run
 from studytui.runs.manifest import (LabManifest, SettingError, get_manifest, lab_names,
                                     load_manifests, parse_settings)
@@ -22,7 +22,7 @@ from studytui.runs.report import report_parts, run_report
 from studytui.runs.verdict import Verdict, ending_line, verdict, verdict_for_run
 from studytui.runs.watch import RunChange, RunWatch
 
-__all__ = ["METRIC_KEYS", "LabManifest", "Line", "Reference", "RunChange", "RunError",
+__all__ = ["METRIC_KEYS", "lab_runs", "LabManifest", "Line", "Reference", "RunChange", "RunError",
            "RunState", "RunTail", "RunWatch", "Series", "SettingError", "Verdict", "duration_s",
            "ending_line", "get_manifest", "lab_names", "load_manifests", "parse_settings",
            "reference_curve", "reference_for_run", "refresh_runs", "report_parts", "resolve_run",

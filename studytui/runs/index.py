@@ -101,3 +101,14 @@ def duration_s(row: dict[str, Any], now: float | None = None) -> float | None:
     else:
         return None
     return max(0.0, end - start)
+
+
+def lab_runs(store, lab: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The newest indexed runs of `lab`, each with its report card's path once one is written:
+    what a curriculum item that pairs with the lab links to (`show`, the markdown export)."""
+    runs = []
+    for row in store.runs(lab)[:limit]:
+        report = Path(row["dir"]) / "report.md" if row.get("dir") else None
+        runs.append({"id": row["id"], "status": row["status"],
+                     "report": str(report) if report is not None and report.is_file() else None})
+    return runs

@@ -118,6 +118,9 @@ class _FakeStore:
     def time_by_key(self):
         return {}
 
+    def runs(self, lab=None):   # hostile run rows too (ids and statuses from a copied folder)
+        return [{"id": v, "status": v, "dir": None} for v in self._notes.values()]
+
 
 @settings(max_examples=40, deadline=None)
 @given(message=st.one_of(text, big))

@@ -317,3 +317,22 @@ def test_lab_list_name_shows_one_lab(lab_home):
     assert "steps" in shown.output and "GPT training" not in shown.output
     missing = CliRunner().invoke(lab_app, ["list", "nope"])
     assert missing.exit_code == 1 and "no lab named 'nope'" in missing.output
+
+
+@sync
+async def test_a_hostile_resolved_config_does_not_break_the_run_view(lab_home):
+    session = make_session(lab_home)
+    write_run(session.runs_dir, "gpt-20261129-120000-eeee", evals=((10, 2.5, 2.4),),
+              resolved={"reference": {"val_loss": 1.0, "source": "\x1b[31mred\x1b]8;;x\x07", "differs": 5}})
+    listed = write_run(session.runs_dir, "gpt-20261129-120000-ffff", evals=((10, 2.5, 2.4),))
+    (listed / "config.json").write_text(json.dumps({"lab": "gpt", "resolved": ["not", "a dict"]}))
+    app = desk_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_view(pilot, app, "gpt-20261129-120000-eeee")
+        await until(pilot, lambda: "reproduces" in screen_text(app))
+        assert "\x1b" not in screen_text(app) and "red" in screen_text(app)
+        app.pop_screen()
+        await run_view(pilot, app, "gpt-20261129-120000-ffff")
+        await until(pilot, lambda: "gpt-20261129-120000-ffff" in screen_text(app))
+        await pilot.pause()
+        assert "reproduces" not in screen_text(app)

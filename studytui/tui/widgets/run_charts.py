@@ -62,7 +62,7 @@ class LossChart(RunPanel, PlotextPlot):
             self.replot()
 
     def _reference_of(self, watch: Any) -> tuple:
-        resolved = watch.state.resolved
+        resolved = watch.state.resolved if isinstance(watch.state.resolved, dict) else {}
         key = (watch.lab, repr(resolved))
         if key != self._reference_for:
             self._reference_for = key

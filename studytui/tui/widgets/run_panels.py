@@ -149,7 +149,7 @@ class SamplesPanel(RunPanel, Static):
 
     def show_state(self, watch: Any, now: float) -> None:
         samples = list(watch.state.samples)[-3:]
-        resolved = watch.state.resolved
+        resolved = watch.state.resolved if isinstance(watch.state.resolved, dict) else {}
         prompt_given = resolved.get("prompt") if resolved.get("mode") == "sample" else None
         self.set_empty(not samples and prompt_given is None)
         out = Text()

@@ -24,9 +24,9 @@ VERDICT_STYLE = {"on track": "green", "ahead": "bold green", "behind": "yellow",
                  "diverging": "bold red", "diverged": "bold red"}
 
 
-def published_reference(resolved: dict[str, Any]) -> dict[str, Any] | None:
+def published_reference(resolved: Any) -> dict[str, Any] | None:
     """The start event's `config.reference` (the GPT lab's presets carry one), or None."""
-    ref = resolved.get("reference")
+    ref = resolved.get("reference") if isinstance(resolved, dict) else None
     if not isinstance(ref, dict) or not isinstance(ref.get("val_loss"), (int, float)):
         return None
     return ref
@@ -38,7 +38,7 @@ def verdict_lines(watch: Any) -> Text:
     out = Text()
     ref = published_reference(state.resolved)
     if ref is not None:
-        differs = [clean(d) for d in ref.get("differs") or []]
+        differs = [clean(d) for d in ref["differs"]] if isinstance(ref.get("differs"), list) else []
         out.append("reproduces  ", style="dim")
         out.append(clean(ref.get("source") or "a published figure"))
         out.append(f" (val {fmt_value(ref['val_loss'])})", style="bold")

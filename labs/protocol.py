@@ -400,12 +400,19 @@ def find_manifest(name: str, manifests: dict[str, LabManifest] | None = None) ->
                        + (f" (labs: {', '.join(known)})" if known else " (no labs installed)"))
 
 
-def did_you_mean(word: str, options: list[str]) -> str:
-    """`; did you mean 'x'?` for the closest option, or ''."""
+def closest(word: str, options, cutoff: float = 0.5) -> str | None:
+    """The option `word` is most likely a typo of, or None: the one matcher behind every
+    "did you mean" in studytui and the labs."""
     import difflib  # only on error paths: listing labs stays cheap
 
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, options) -> str:
+    """`; did you mean 'x'?` for the closest option, or ''."""
+    close = closest(word, options)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 # -- settings ----------------------------------------------------------------------------------

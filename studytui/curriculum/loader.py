@@ -12,7 +12,6 @@ model objects are built.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import re
 import stat
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Iterator, Sequence
 
+from labs.protocol import closest
 from studytui.curriculum import cache, safeyaml
 from studytui.curriculum.durations import parse_duration
 from studytui.curriculum.model import KINDS, Course, Curriculum, Item, Link, Section, Term
@@ -211,8 +211,8 @@ def _no_gc() -> Iterator[None]:
 
 
 def _did_you_mean(word: str, candidates) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(word, candidates, cutoff=0.6)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 # -- reading one file ---------------------------------------------------------------------------

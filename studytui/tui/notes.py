@@ -21,10 +21,6 @@ class NoteSaver:
         self._handle = None
         self.on_saved = on_saved
 
-    @property
-    def pending(self) -> dict[str, str]:
-        return dict(self._pending)
-
     def changed(self, key: str, body: str) -> None:
         self._pending[key] = body
         if self._schedule is None:

@@ -3,13 +3,15 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# The CPU build of PyTorch. On a GPU box: `make setup TORCH=torch` for the CUDA build.
+# Which PyTorch build: on Linux, PyPI's torch==2.13.0 wheel is the CUDA build (several GB;
+# it runs on a CPU too); macOS and Windows get the CPU build. For the small CPU-only build on
+# Linux: `PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make setup TORCH=torch==2.13.0+cpu`.
 TORCH  ?= torch==2.13.0
 # `make lowest`: a second venv with every direct dependency at its declared minimum.
 LOWEST_VENV ?= .venv-lowest
 LOWEST      := .ci/lowest.txt
 
-.PHONY: setup run test lowest mutants bench clean
+.PHONY: setup run test lowest mutants bench gpu-check clean
 
 setup: $(VENV)/.installed
 
@@ -48,6 +50,11 @@ mutants: setup
 
 bench: setup
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# On a CUDA machine (~8 min on one H100): the GPT lab's GPU paths, one report in gpu-check/
+# (docs/performance.md). Without CUDA: one line, exit 2. `make gpu-check DRY=1`: CPU, tiny.
+gpu-check: setup
+	$(PY) scripts/gpu_check.py $(if $(DRY),--dry)
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) .pytest_cache mutants

@@ -51,8 +51,11 @@ def test_list_json_shape(home):
 
 
 def test_list_human(home):
-    r = cli("list")
-    assert r.exit_code == 0 and "fake" in r.stdout and "flavour" in r.stdout
+    r = cli("list")   # a line a lab; the settings only for one lab
+    assert r.exit_code == 0 and "fake" in r.stdout and "flavour" not in r.stdout
+    assert "studytui lab list NAME" in r.stdout
+    r = cli("list", "fake")
+    assert r.exit_code == 0 and "flavour" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [

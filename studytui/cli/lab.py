@@ -81,7 +81,7 @@ def run_json(row: dict[str, Any], manifests: dict[str, LabManifest],
 def list_labs(ctx: typer.Context,
               name: Optional[str] = typer.Argument(None, help="Only this lab (all of them if left out)."),
               as_json: bool = JsonOpt) -> None:
-    """The labs you can run, with their settings and defaults (NAME: one lab)."""
+    """The labs you can run, a line each; NAME: one lab with its settings and defaults."""
     manifests = load_manifests()
     if name is not None:
         try:
@@ -93,6 +93,16 @@ def list_labs(ctx: typer.Context,
         return
     if not manifests:
         console.print("No labs found. (Labs are found beside the `labs` package and in STUDYTUI_LABS_PATH.)")
+        return
+    if name is None:   # every lab in full is hundreds of lines: one line each, settings on demand
+        table = Table(expand=False, box=box.SIMPLE_HEAD)
+        table.add_column("lab", style="bold", no_wrap=True)
+        table.add_column("what it is", overflow="fold")
+        table.add_column("settings", justify="right")
+        for m in manifests.values():
+            table.add_row(plain(m.name), plain(m.title), str(len(m.settings)))
+        console.print(table)
+        console.print("  one lab and its settings: studytui lab list NAME", highlight=False, markup=False)
         return
     for m in manifests.values():
         table = Table(title=Text.assemble((clean(m.name), "bold"), " — ", clean(m.title)), title_justify="left",

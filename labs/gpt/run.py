@@ -26,6 +26,18 @@ by hand, from the run folder studytui made on the first machine (on a shared fil
         --rdzv_endpoint=HOST0:29500 --rdzv_id=gpt -m labs.gpt.run RUN_DIR
 
 (with STUDYTUI_GPT_DDP=1 in the environment, and the same RUN_DIR path on every machine).
+What several machines need:
+- a shared file system holding RUN_DIR and the data at the same path everywhere (rank 0
+  writes the run folder and checkpoints; every rank reads the data); give the data as
+  `.bin` token shards, so no machine tokenizes text into its own cache;
+- NCCL able to reach every machine: the same torch/NCCL build, the interface named if the
+  default is wrong (NCCL_SOCKET_IFNAME=eth0; NCCL_IB_DISABLE=1 without InfiniBand),
+  port 29500 open on HOST0, and NCCL_DEBUG=WARN to see why a group does not form;
+- a stop: `studytui lab stop` signals the first machine only. Each step all-reduces the
+  stop flag, so every rank on every machine stops at the same step and rank 0 saves; a
+  machine killed outright makes the others fail in their next collective (NCCL's timeout).
+- DDP workers die with their torchrun (PR_SET_PDEATHSIG) on every machine, and the
+  launcher passes a stop straight to its workers' process groups (labs/gpt/procs.py).
 """
 
 from __future__ import annotations

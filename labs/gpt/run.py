@@ -49,7 +49,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labs.common.runctx import RunContext
+from labs.common.runctx import RunContext, SettingError
 from labs.gpt import procs
 from labs.gpt.config import check_shape, resolve_config
 
@@ -143,14 +143,25 @@ def run(ctx: RunContext, cfg, given: dict) -> int:
 
 def run_worker(ctx: RunContext, cfg, given: dict, trainer_class) -> int:
     """One DDP process under torchrun: dies with torchrun, joins the group on its own GPU."""
-    import torch
-    import torch.distributed as dist
     procs.die_with_parent()
     pid_file = procs.record_worker(ctx.run_dir, int(os.environ["RANK"]))
+    try:
+        _join_and_train(ctx, cfg, given, trainer_class)
+    finally:
+        procs.forget_worker(pid_file)
+    return 0
+
+
+def _join_and_train(ctx: RunContext, cfg, given: dict, trainer_class) -> None:
+    import torch
+    import torch.distributed as dist
     rank, local_rank, world = (int(os.environ[k]) for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
     on_cuda = torch.cuda.is_available() and cfg.device != "cpu"
     kwargs = {}
     if on_cuda:
+        gpus, wanted = torch.cuda.device_count(), int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        if gpus < wanted:   # before set_device, which would fail with "invalid device ordinal"
+            raise SettingError(f"nproc={wanted}: this machine has {gpus} GPU(s); one process per GPU")
         # the device first, and named to the group: NCCL then builds its communicator on
         # this GPU (without it every rank may start one on cuda:0)
         torch.cuda.set_device(local_rank)
@@ -163,8 +174,6 @@ def run_worker(ctx: RunContext, cfg, given: dict, trainer_class) -> int:
         dist.barrier()   # nobody tears the group down while another rank still talks to it
     finally:
         dist.destroy_process_group()
-        procs.forget_worker(pid_file)
-    return 0
 
 
 if __name__ == "__main__":

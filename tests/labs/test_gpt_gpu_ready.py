@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -257,3 +258,55 @@ def test_compile_prerequisites_name_what_is_missing(monkeypatch):
     assert "Triton" in dev.compile_missing("cuda")
     monkeypatch.setattr(dev.shutil, "which", lambda name: f"/usr/bin/{name}")
     assert dev.compile_missing("cpu") is None
+
+
+# -- a DDP run's stop, end to end (gloo on the CPU) ----------------------------------------
+
+def children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def start_ddp(home, text_file):
+    from tests.labs.test_gpt_run import _wait_for, start_process
+    run_dir, proc = start_process(home, tiny_settings(text_file, max_iters=100_000, nproc=2,
+                                                      total_batch_size=2 * 4 * 32))
+    _wait_for(run_dir, "step", proc)
+    workers = procs.worker_pids(run_dir)
+    assert len(workers) == 2 and all(alive(p) for p in workers)
+    return run_dir, proc, workers
+
+
+def wait_gone(pids: list[int], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(alive(p) for p in pids)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stop_to_the_launcher_alone_stops_every_worker_at_one_step(home, text_file):
+    run_dir, proc, workers = start_ddp(home, text_file)
+    proc.send_signal(signal.SIGTERM)   # the launcher only: not torchrun, not the workers' groups
+    assert proc.wait(timeout=120) == 0
+    assert wait_gone(workers)
+    end = events(run_dir, "end")[-1]
+    assert end["status"] == "stopped"
+    assert events(run_dir, "checkpoint")[-1]["step"] == end["summary"]["steps"]
+    assert not list((run_dir / procs.WORKERS_DIR).glob("*.pid"))   # each worker removed its pid file
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_when_torchrun_is_killed(home, text_file):
+    run_dir, proc, workers = start_ddp(home, text_file)
+    (torchrun,) = children(proc.pid)
+    os.kill(torchrun, signal.SIGKILL)   # as `lab stop` does 30 s after SIGTERM, or the OOM killer
+    assert wait_gone(workers)
+    proc.wait(timeout=60)

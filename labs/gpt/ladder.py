@@ -256,6 +256,8 @@ def ladder_summary(results: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     with RunContext.from_argv(LAB, argv) as ctx:
         s = ctx.settings
+        import torch
+
         from labs.gpt import device as dev
         device = dev.pick_device(s["device"])
         kind = dev.device_type(device)
@@ -268,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         missing = missing_prerequisites(device)
         ctx.start(config={"preset": preset, **shape, "steps": steps, "warmup_steps": warmup,
                           "rungs": chosen, "device": device, "seed": s["seed"]},
-                  device=dev.describe(device), total=len(chosen))
+                  device=dev.describe(device), total=len(chosen),
+                  torch=torch.__version__, cuda=torch.version.cuda or "none")
         for name in chosen:
             if name in missing:
                 ctx.emit("log", message=f"rung {name} skipped: {missing[name]}")

@@ -310,3 +310,36 @@ def test_workers_die_when_torchrun_is_killed(home, text_file):
     os.kill(torchrun, signal.SIGKILL)   # as `lab stop` does 30 s after SIGTERM, or the OOM killer
     assert wait_gone(workers)
     proc.wait(timeout=60)
+
+
+# -- fp16's skipped steps, dropout per rank -------------------------------------------------
+
+def test_steps_the_loss_scaler_skips_say_skipped(home, text_file, monkeypatch):
+    """fp16 needs CUDA; the scaler's bookkeeping is the same on the CPU: a scale so large that
+    the scaled gradients overflow makes the scaler skip the update and halve the scale."""
+    real = Trainer._build_optimizer
+
+    def build(self):
+        real(self)
+        self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 127)
+    monkeypatch.setattr(Trainer, "_build_optimizer", build)
+    steps = events(run_inline(home, tiny_settings(text_file, max_iters=40)), "step")
+    skipped = [s["step"] for s in steps if s.get("skipped")]
+    assert skipped[:2] == [1, 2]   # 2**127 and 2**126 overflow; then the scale fits (mostly)
+    assert len(skipped) < 20 and steps[-1]["loss"] < steps[0]["loss"]
+    assert all(isinstance(s.get("skipped", False), bool) for s in steps)
+
+
+def test_each_rank_draws_its_own_dropout_and_rank_0_the_seeds():
+    def draws(rank: int, step: int = 0) -> torch.Tensor:
+        trainer = Trainer.__new__(Trainer)
+        trainer.cfg, trainer.rank, trainer.step, trainer.device_type = resolve_config({"device": "cpu"}), rank, step, "cpu"
+        torch.manual_seed(trainer.cfg.seed)
+        trainer._seed_dropout_per_rank()
+        return torch.rand(4)
+    torch.manual_seed(resolve_config({"device": "cpu"}).seed)
+    single = torch.rand(4)
+    assert torch.equal(draws(0), single)            # rank 0 draws as one process does
+    assert not torch.equal(draws(1), draws(0))
+    assert not torch.equal(draws(1), draws(2))
+    assert not torch.equal(draws(1, step=5), draws(1))   # a resumed rank does not repeat its masks

@@ -373,7 +373,9 @@ class Trainer:
         return model.to(self.device)
 
     def _restore_training_state(self, ckpt: dict) -> None:
-        self.optimizer.load_state_dict(ckpt["optimizer"])   # copies: the mmap'd file is not kept
+        # (loaded with mmap: tensors that stay on the CPU remain copy-on-write maps of the file,
+        # which a later checkpoint replaces by rename, never by writing into it)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
         self.step = ckpt["step"]
         self.batches.load_state(ckpt["data_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
@@ -485,6 +487,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         accum = cfg.gradient_accumulation_steps
+        self.skipped = False
         batches = self.batches.train_micro_batches(accum, self.rank, self.world_size)
         self.optimizer.zero_grad(set_to_none=True)
         loss_sum = torch.zeros((), device=self.device)
@@ -509,7 +512,6 @@ class Trainer:
             self.scaler.unscale_(self.optimizer)
         max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
         norm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), max_norm)
-        self.skipped = False
         if self.scaler is not None:
             scale = self.scaler.get_scale()
             self.scaler.step(self.optimizer)
@@ -597,7 +599,8 @@ class Trainer:
                 eta.add_sample(time.perf_counter() - t_sample)
                 reports_s += eta.sample_s
             if guard is not None:
-                reason = guard.check(self.step, loss, evaluated)
+                # a step fp16's scaler skipped changed no weight: its overflowed loss is not a divergence
+                reason = guard.check(self.step, None if self.skipped else loss, evaluated)
                 if self._any_rank(reason is not None):
                     diverged = reason or "another process's loss diverged"
                     break

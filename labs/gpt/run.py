@@ -9,11 +9,15 @@
 Settings: see gpt.lab.json (every one has a help line); the model's and the optimizer's
 use nanoGPT's names (n_layer, n_head, n_embd, block_size, batch_size, learning_rate, ...).
 
-What it writes to the run folder (docs/protocol.md): metrics.jsonl (`start`, a `step` per
-optimizer step with loss, lr, grad_norm, dt_ms, tok_per_s, mfu on known GPUs, gpu_mem_mb
-and gpu_util on cuda; `eval` with val_loss; `sample`; `checkpoint`; `end`), config.json's
-`resolved` (the whole TrainConfig), and ckpt.pt. SIGTERM (`studytui lab stop`) finishes
-the current step, saves a checkpoint and ends the run as "stopped".
+What it writes to the run folder (docs/protocol.md): metrics.jsonl (`start` with the torch
+and CUDA versions, a `step` per optimizer step with loss, lr, grad_norm, dt_ms, tok_per_s,
+mfu on known GPUs, gpu_mem_mb (peak allocated), gpu_mem_reserved_mb and gpu_util on cuda,
+`warmup: true` on a step that compiled, `skipped: true` on one fp16's scaler skipped;
+`eval` with val_loss; `sample`; `checkpoint`; `end`), config.json's `resolved` (the whole
+TrainConfig), and ckpt.pt. SIGTERM (`studytui lab stop`) finishes the current step, saves a
+checkpoint and ends the run as "stopped". With `guard` on (the default) a NaN/inf loss, or
+one above twice its best for 100 steps, ends it as "diverged" with the reason, ckpt.pt left
+holding the last good state (labs/common/guard.py).
 
 More than one GPU (`nproc=N`): the lab starts itself again as N processes through
 `torchrun --standalone` and they train under DDP (nccl on cuda, gloo on cpu). Rank 0

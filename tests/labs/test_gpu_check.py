@@ -57,7 +57,10 @@ class FakeCheck(gpu_check.Check):
         result = {"code": 0, "capped": False, "cap_s": cap_s, "status_of_run": "done", "steps": 10,
                   "warmup_steps": 1, "skipped_steps": 0, "evals": 2, "samples": 1, "checkpoints": [10, 20],
                   "first_step": 21, "last_step": 30, "tok_per_s": 100000, "best_val_loss": 1.47}
-        return self.runs / f"{lab}-x", result
+        run_dir = self.runs / f"{lab}-x"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "stderr.log").write_text("[rank0]: Recompiling function forward in model.py\n")
+        return run_dir, result
 
 
 def test_every_gpu_step_asks_for_settings_the_lab_accepts(tmp_path):
@@ -91,6 +94,13 @@ def test_every_gpu_step_asks_for_settings_the_lab_accepts(tmp_path):
     assert batch64.batch_size == 64 and batch64.total_batch_size == 64 * 1024
     assert shakespeare.preset == "shakespeare-char-gpu" and shakespeare.max_iters == 5000
     assert ddp.nproc == 2 and ddp.total_batch_size == 2 * 16 * 1024
+    ladder = gpu_check.check_ladder(c)
+    assert ladder["status"] == "failed" and ladder["note"] == "0 of 0 rungs ran; 1 recompile(s)"   # no ladder.json
+    module, ladder_settings = c.started[-1]
+    assert module == "labs.gpt.ladder"
+    resolved = resolve_settings(load_manifest("gpt-ladder"), ladder_settings)
+    assert (resolved["preset"], resolved["batch_size"], resolved["block_size"], resolved["rungs"]) == (
+        "gpt2", 16, 1024, "auto")
 
 
 def write_events(run_dir: Path, events: list[dict]) -> None:

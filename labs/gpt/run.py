@@ -96,6 +96,16 @@ def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
             procs.signal_workers(ctx.run_dir, signal.SIGKILL)
 
 
+def tokenize_once(cfg) -> None:
+    """Tokenize the text into the token cache here, once, before the workers start: N workers
+    would otherwise each tokenize the same text at once (N times the work, one cache file).
+    A resumed run reads its tokenizer from the checkpoint: its workers load the cache."""
+    if cfg.resume or cfg.checkpoint:
+        return
+    from labs.gpt.data import load_data
+    load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction)
+
+
 def _last(run_dir: Path) -> dict:
     try:
         lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
@@ -118,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = resolve_config(ctx.settings)
         check_shape(cfg)
         if cfg.nproc > 1 and cfg.mode == "train" and not os.environ.get(DDP_ENV):
+            tokenize_once(cfg)
             code = launch_ddp(ctx, cfg.nproc, "labs.gpt.run")
             last = last_event(ctx.run_dir)
             if last == "end":

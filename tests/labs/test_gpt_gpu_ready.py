@@ -343,3 +343,16 @@ def test_each_rank_draws_its_own_dropout_and_rank_0_the_seeds():
     assert not torch.equal(draws(1), draws(0))
     assert not torch.equal(draws(1), draws(2))
     assert not torch.equal(draws(1, step=5), draws(1))   # a resumed rank does not repeat its masks
+
+
+def test_text_is_tokenized_once_before_the_ddp_workers_start(home, text_file, monkeypatch):
+    import labs.gpt.run as gpt_run
+    seen = {}
+
+    def launch(ctx, nproc, module):
+        seen["cached"] = sorted(p.name for p in (home / "cache" / "tokens").glob("*.bin"))
+        return 1
+    monkeypatch.setattr(gpt_run, "launch_ddp", launch)
+    run_dir = new_run(home, tiny_settings(text_file, nproc=2))
+    assert main([str(run_dir)]) == 1
+    assert len(seen["cached"]) == 1   # the workers find the tokens ready

@@ -614,8 +614,9 @@ class Trainer:
                 # still due): elapsed / done would count an early eval as every step's cost
                 progress_t = now
                 step_s = eta.median_step_s()
+                left = eta.seconds_left(self.step)   # None while only warm-up steps were timed
                 ctx.emit("progress", done=self.step, total=cfg.max_iters, unit="steps",
-                         rate=1 / step_s if step_s else None, eta_s=round(eta.seconds_left(self.step), 1))
+                         rate=1 / step_s if step_s else None, eta_s=None if left is None else round(left, 1))
         if diverged is not None:
             return self._end_diverged(diverged)
         self.save_checkpoint()

@@ -84,6 +84,14 @@ def test_compile_warmup_steps_are_marked_and_left_out_of_mfu(home, text_file, mo
     assert "mfu" not in steps[0] and all(s["mfu"] > 0 for s in steps[1:])
 
 
+def test_a_run_of_one_compiled_step_has_no_eta_yet_and_ends(home, text_file, monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: model)
+    monkeypatch.setattr(dev, "compile_missing", lambda device: None)
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=1, compile=True))
+    assert events(run_dir, "end")[-1]["status"] == "done"
+    assert events(run_dir, "progress")[-1]["eta_s"] is None   # the warm-up step is not a step time
+
+
 def test_compile_without_its_prerequisites_is_one_line(home, text_file, monkeypatch, capsys):
     monkeypatch.setattr(dev, "compile_missing", lambda device: "torch.compile needs a C compiler")
     run_dir = new_run(home, tiny_settings(text_file, max_iters=1, compile=True))

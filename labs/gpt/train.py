@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import sys
 import time
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -337,7 +338,6 @@ class Trainer:
                 "memorize this corpus; give more data, e.g. data=DIR of uint16 .bin token shards "
                 "(nanoGPT's prepare.py or llm.c's fineweb.py make them)")
             self.notes.append(self.epoch_warning)
-            import sys
             if self.master:
                 print(f"warning: {self.epoch_warning}", file=sys.stderr, flush=True)
 

@@ -107,16 +107,6 @@ def choose_rungs(setting: str | None, device_type: str) -> list[str]:
     return chosen
 
 
-def rung_settings(chosen: list[str]) -> dict[str, dict]:
-    """Each chosen rung's full settings: the base plus every chosen rung up to it."""
-    out, current = {}, dict(BASE)
-    for rung in RUNGS:
-        if rung.name in chosen:
-            current = {**current, **rung.setting}
-            out[rung.name] = dict(current)
-    return out
-
-
 def time_rung(shape: dict, s: dict, device: str, steps: int, warmup: int, seed: int, on_step) -> dict:
     """Train `warmup + steps` steps with settings `s`; the timed steps' figures."""
     import torch

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labs.common.runctx import SettingError
-from labs.gpt.ladder import RUNGS, choose_rungs, main as ladder_main, rung_settings
+from labs.gpt.ladder import RUNGS, choose_rungs, main as ladder_main
 from labs.gpt.mfu import flops_per_token, mfu, peak_flops
 
 from tests.labs.test_gpt_run import events, new_run, run_inline, tiny_settings
@@ -48,14 +48,23 @@ def test_peak_table_picks_the_right_row_and_precision():
     assert peak_flops("cpu", "fp32") is None and peak_flops(None) is None
 
 
-def test_rungs_accumulate_their_changes():
-    full = rung_settings([r.name for r in RUNGS])
-    assert full["fp32"] == {"matmul_precision": "highest", "dtype": "fp32", "compile": False,
-                            "attention": "manual", "vocab_pad": 1, "fused_adamw": False}
-    assert full["fused"] == {"matmul_precision": "high", "dtype": "bf16", "compile": True,
-                             "attention": "sdpa", "vocab_pad": 64, "fused_adamw": True}
-    partial = rung_settings(["fp32", "flash"])
-    assert partial["flash"]["attention"] == "sdpa" and partial["flash"]["dtype"] == "fp32"
+def test_rungs_accumulate_their_changes(home, monkeypatch):
+    import labs.gpt.ladder as ladder
+    seen = {}
+
+    def time_rung(shape, s, device, steps, warmup, seed, on_step):
+        seen[len(seen)] = dict(s)
+        return {"status": "ok", "ms_per_step": 1.0, "tok_per_s": 1.0, "mfu": None, "loss": 1.0, "peak_mem_mb": None}
+    monkeypatch.setattr(ladder, "time_rung", time_rung)
+    monkeypatch.setattr(ladder, "missing_prerequisites", lambda device: {})
+    ladder_run(home, rungs=",".join(r.name for r in RUNGS))
+    assert seen[0] == {"matmul_precision": "highest", "dtype": "fp32", "compile": False,
+                       "attention": "manual", "vocab_pad": 1, "fused_adamw": False}
+    assert seen[6] == {"matmul_precision": "high", "dtype": "bf16", "compile": True,
+                       "attention": "sdpa", "vocab_pad": 64, "fused_adamw": True}
+    seen.clear()
+    ladder_run(home, rungs="fp32,flash")
+    assert seen[1]["attention"] == "sdpa" and seen[1]["dtype"] == "fp32"
     assert choose_rungs("auto", "cpu") == ["fp32", "tf32", "flash", "vocab", "fused"]
     with pytest.raises(SettingError, match="no rung named"):
         choose_rungs(" , ", "cpu")

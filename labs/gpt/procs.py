@@ -6,7 +6,9 @@ torchrun forwards SIGTERM, but if torchrun is killed first (its grace period equ
 `lab stop`'s), the workers are orphaned and keep their GPUs. Two guards:
 
 - `die_with_parent()` in each worker: Linux's PR_SET_PDEATHSIG asks the kernel to SIGKILL
-  the worker the moment its parent (torchrun) dies, however it dies.
+  the worker the moment its parent (torchrun) dies, however it dies. (Strictly, when the
+  parent *thread* that forked it exits: torchrun starts its workers from its main thread,
+  as the DDP tests on the CPU show: the workers live on until torchrun goes.)
 - `record_worker()` / `signal_workers()`: each worker writes its pid into the run folder,
   and the launcher passes a stop (SIGTERM) straight to every worker's group, and SIGKILLs
   any worker left when torchrun has exited.

@@ -651,7 +651,7 @@ def _read_file(path: Path, shown: str) -> tuple[object, list[Problem]]:
             what = "a glossary needs 'terms'" if is_glossary else "a course needs 'id', 'title' and 'sections'"
             return None, [Problem(shown, 1, 1, f"file is empty: {what}")]
         result = reader.glossary(root) if is_glossary else reader.course(root)
-        return result, reader.problems
+        return result, _on_lines_of(text, reader.problems)
     except (_Abort, safeyaml.YamlError) as e:
         return None, reader.problems + [Problem(shown, e.line, e.col, e.message)]
     except OSError as e:
@@ -660,6 +660,16 @@ def _read_file(path: Path, shown: str) -> tuple[object, list[Problem]]:
         return None, reader.problems + [Problem(shown, 1, 1, "nested too deep")]
     except Exception as e:  # a bug of ours must not hide the rest of the curriculum
         return None, reader.problems + [Problem(shown, 1, 1, f"internal error reading this file: {type(e).__name__}: {e}")]
+
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")   # YAML's line breaks
+
+
+def _on_lines_of(text: str, problems: list[Problem]) -> list[Problem]:
+    """libyaml places a node that ends the stream (an empty document's null) on a line past
+    the file's last; such a problem points at the last line the file has."""
+    last = len(_LINE_BREAK.findall(text)) + 1
+    return [p if p.line <= last else Problem(p.path, last, 1, p.message) for p in problems]
 
 
 # -- putting files together ---------------------------------------------------------------------

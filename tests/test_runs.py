@@ -429,6 +429,15 @@ def test_a_boolean_is_not_a_metric_value(tmp_path):
     assert len(st.loss) == 0 and len(st.val_loss) == 0
 
 
+def test_warmup_steps_keep_their_loss_but_not_their_speed():
+    """A step that compiled (torch.compile) is marked warmup: its tok/s is meaningless."""
+    st = RunState()
+    st.apply([{"event": "step", "step": 1, "loss": 4.0, "tok_per_s": 3.0, "warmup": True},
+              {"event": "step", "step": 2, "loss": 3.9, "tok_per_s": 9000.0}])
+    assert st.loss.xy() == ([1, 2], [4.0, 3.9])
+    assert st.tok_per_s.xy() == ([2], [9000.0]) and list(st.recent_tok_per_s) == [9000.0]
+
+
 def test_the_same_lines_applied_twice_count_once(tmp_path):
     run_dir = _run_folder(tmp_path, *[_line("step", step=i, loss=1.0) for i in range(1, 4)])
     lines = RunTail(run_dir).read()

@@ -261,11 +261,14 @@ class RunState:
             if v is not None and key in self.last and key not in METRIC_KEYS and key not in NOT_METRICS:
                 self.lab_series.setdefault(key, Series()).add(x, v)
         self._keep_best("loss", self.step, metric_value(e.get("loss")))
-        for key in ("loss", "tok_per_s", "lr"):
+        # A warm-up step (compiling under torch.compile) has a meaningless speed: its tok/s
+        # stays out of the chart, the sparkline and every median.
+        speeds = ("tok_per_s",) if e.get("warmup") is not True else ()
+        for key in ("loss", "lr", *speeds):
             v = metric_value(e.get(key))
             if v is not None:
                 getattr(self, key).add(x, v)
-        if metric_value(e.get("tok_per_s")) is not None:
+        if speeds and metric_value(e.get("tok_per_s")) is not None:
             self.recent_tok_per_s.append(float(e["tok_per_s"]))
 
     def _on_eval(self, e, t):

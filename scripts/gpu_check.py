@@ -74,7 +74,7 @@ class Check:
         else:
             try:
                 row = fn(*args)
-            except Exception as e:   # a check that breaks is a failed row, never the end of the report
+            except Exception as e:   # a broken check is a failed row, not the end  # noqa: BLE001
                 row = {"status": "failed", "note": f"{type(e).__name__}: {e}".splitlines()[0]}
         row = {"step": name, **row, "seconds": round(time.monotonic() - t0, 1)}
         self.rows.append(row)

@@ -144,7 +144,7 @@ def url_problem(url: str) -> str | None:
         return "must be an http(s) URL without spaces"
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a port that is not a number or out of range
+        _ = parts.port   # raises ValueError for a port that is not a number or out of range
     except ValueError as e:
         return f"is not a valid URL ({e})"
     if parts.scheme.lower() not in ("http", "https"):

@@ -134,7 +134,7 @@ async def test_ascii_and_hostile_card_text(home, monkeypatch):
     review.set_directions(s.store, "both", AN_HOUR_AGO)
     app = desk(s)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_review(app, pilot)
+        await open_review(app, pilot)
         await pilot.press("space")
         text = screen_text(app)
         assert "term -> definition" in text

@@ -138,7 +138,7 @@ class RunContext:
             print(f"error: {e}", file=sys.stderr)
             if emit and run_dir is not None and (run_dir / CONFIG_FILE).is_file():
                 _append_event(run_dir, "error", message=str(e))   # studytui reads the run as failed
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         return cls(run_dir, lab, settings, emit=emit, given=given)
 
     # -- lifecycle --------------------------------------------------------------------

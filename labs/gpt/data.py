@@ -169,7 +169,7 @@ def load_codec(spec: str, chars: str | None = None) -> Codec:
         from labs.tokenizer import get_encoding
         try:
             return TiktokenCodec(get_encoding("gpt2"), "gpt2", {"kind": "gpt2"})
-        except Exception as e:   # a broken install: say so in one line
+        except Exception as e:   # a broken install: say so in one line  # noqa: BLE001
             raise DataError(f"tokenizer gpt2 is unavailable: {e}") from None
     if spec == "char":
         if chars is None:

@@ -191,7 +191,7 @@ class GpuStats:
                 pynvml.nvmlInit()
                 self.handle = pynvml.nvmlDeviceGetHandleByIndex(_nvml_index(device))
                 self.nvml = pynvml
-            except Exception:   # no nvidia-ml-py, no NVML library, no driver access: no utilization
+            except Exception:   # no nvidia-ml-py, no NVML library, no driver access  # noqa: BLE001
                 self.handle = None
 
     def fields(self) -> dict:
@@ -201,7 +201,7 @@ class GpuStats:
         if self.handle is not None:
             try:
                 out["gpu_util"] = float(self.nvml.nvmlDeviceGetUtilizationRates(self.handle).gpu)
-            except Exception:
+            except self.nvml.NVMLError:   # e.g. a MIG slice reports no utilization
                 pass
         return out
 
@@ -216,6 +216,6 @@ def _nvml_index(device: str) -> int:
         return index
     try:
         return torch.cuda._get_nvml_device_index(index)   # private, but it also handles GPU UUIDs
-    except Exception:
+    except Exception:   # a private API: whatever it raises, fall back to our reading  # noqa: BLE001
         ids = [v.strip() for v in visible.split(",")]
         return int(ids[index]) if index < len(ids) and ids[index].isdigit() else index

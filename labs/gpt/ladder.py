@@ -212,7 +212,7 @@ def run_rung(rung: Rung, settings: dict, shape: dict, device: str, steps: int, w
         row.update(time_rung(shape, settings, device, steps, warmup, seed, on_step))
     except SettingError as e:
         row["status"] = f"skipped: {e}"
-    except Exception as e:   # e.g. compile without a C compiler: report, go on
+    except Exception as e:   # e.g. compile without a C compiler: report, go on  # noqa: BLE001
         row["status"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     return row
 

@@ -101,7 +101,7 @@ def load_checkpoint(path: Path) -> dict:
     except pickle.UnpicklingError:
         raise SettingError(f"{path} is not a checkpoint of the GPT lab: it holds Python objects, "
                            "which are never loaded") from None
-    except Exception as e:   # torch raises many kinds for a damaged or foreign file
+    except Exception as e:   # torch raises many kinds for a damaged or foreign file  # noqa: BLE001
         raise SettingError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}".splitlines()[0]) from None
     if not isinstance(ckpt, dict) or not all(isinstance(ckpt.get(k), t) for k, t in CHECKPOINT_FIELDS.items()):
         raise SettingError(f"{path} is not a checkpoint of the GPT lab (for GPT-2 weights use init_from)")

@@ -219,7 +219,7 @@ class Tokenizer:
                 special, idx = line.strip().split()
                 special_tokens[special] = int(idx)
             merges = {}
-            for idx, line in enumerate((l for l in lines[3 + num_special:] if l.strip()), start=256):
+            for idx, line in enumerate((ln for ln in lines[3 + num_special:] if ln.strip()), start=256):
                 p0, p1 = map(int, line.split())
                 if not (0 <= p0 < idx and 0 <= p1 < idx):
                     raise ValueError(f"{path}: merge {idx} refers to an id not yet defined")

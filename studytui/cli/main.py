@@ -542,15 +542,15 @@ def _report_crash(error: BaseException) -> int:
             _write(candidate, f"studytui {' '.join(sys.argv[1:])}\n\n{report}")
             log = candidate
             break
-        except Exception:
+        except Exception:   # the last resort must not fail: try the next place  # noqa: BLE001
             continue
     where = f"the traceback is in {log}" if log else "run it again with STUDYTUI_DEBUG=1 to see the traceback"
     try:
         error_line(f"unexpected {type(error).__name__}: {error}. This is a bug in studytui; "
                    f"{where}; please report it (see docs/security.md)")
-    except Exception:
+    except Exception:   # even printing may fail (a closed or broken stderr)  # noqa: BLE001
         try:
             sys.stderr.write(f"error: unexpected {type(error).__name__} (a bug in studytui); {where}\n")
-        except Exception:
+        except Exception:   # noqa: BLE001 (nothing is left to tell)
             pass
     return 70

@@ -33,7 +33,7 @@ def read(cache_dir: Path, key: Any):
         terms = [_term(t) for t in doc["terms"]]
         problems = [(str(p), int(line), int(col), str(msg)) for p, line, col, msg in doc["problems"]]
         return Curriculum.build(courses, terms), problems
-    except Exception:   # missing, unreadable, not ours, or shaped wrong: a cold load
+    except Exception:   # missing, unreadable, not ours, or shaped wrong: a cold load  # noqa: BLE001
         return None
 
 
@@ -47,7 +47,7 @@ def write(cache_dir: Path, key: Any, curriculum: Curriculum, problems) -> None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         write_atomic(Path(cache_dir) / CACHE_NAME,
                      json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
-    except Exception:
+    except (OSError, ValueError, TypeError):   # a cache that cannot be written is no cache: load cold next time
         pass
 
 

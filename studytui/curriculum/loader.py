@@ -658,7 +658,7 @@ def _read_file(path: Path, shown: str) -> tuple[object, list[Problem]]:
         return None, [Problem(shown, 1, 1, f"cannot read file: {e.strerror or e}")]
     except RecursionError:
         return None, reader.problems + [Problem(shown, 1, 1, "nested too deep")]
-    except Exception as e:  # a bug of ours must not hide the rest of the curriculum
+    except Exception as e:  # a bug of ours must not hide the rest of the curriculum  # noqa: BLE001
         return None, reader.problems + [Problem(shown, 1, 1, f"internal error reading this file: {type(e).__name__}: {e}")]
 
 
@@ -688,7 +688,7 @@ def _load(files: list[tuple[Path, str]], known_labs: Collection[str] | None) -> 
                 terms += result
         try:
             curriculum = _assemble(courses, terms, known_labs, problems)
-        except Exception as e:   # never a traceback; report and return what we can
+        except Exception as e:   # never a traceback; report and return what we can  # noqa: BLE001
             problems.append(Problem(files[0][1] if files else "<curriculum>", 1, 1,
                                     f"internal error assembling the curriculum: {type(e).__name__}: {e}"))
             curriculum = Curriculum.build([], [])

@@ -74,9 +74,9 @@ def code_version() -> str:
         except (OSError, subprocess.SubprocessError):
             pass
     try:
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
         return f"studytui {version('studytui')}"
-    except Exception:   # not installed as a distribution (run from a source tree)
+    except PackageNotFoundError:   # not installed as a distribution (run from a source tree)
         return "unknown"
 
 

@@ -127,7 +127,7 @@ class StudyApp(ReportsWorkerFailures, App):
         # two transactions on one connection.
         try:
             result = self.session.load_result
-        except Exception as e:   # a broken YAML folder: say so on the desk
+        except Exception as e:   # a broken YAML folder: say so on the desk  # noqa: BLE001
             self.call_from_thread(self._load_failed, f"{type(e).__name__}: {e}")
             return
         self.call_from_thread(self._loaded, result)
@@ -403,17 +403,17 @@ class StudyApp(ReportsWorkerFailures, App):
                 try:
                     for editor in screen.query(NoteEditor):
                         editor.capture()
-                except Exception:
+                except Exception:   # quitting: save what can be saved  # noqa: BLE001
                     pass
         if self.notes is not None:
             try:
                 self.notes.flush()
-            except Exception:
+            except Exception:   # quitting: save what can be saved  # noqa: BLE001
                 pass
         if self.timer.running and self.state is not None:
             try:
                 self.timer.stop(self.session.store)
-            except Exception:
+            except Exception:   # quitting: save what can be saved  # noqa: BLE001
                 pass
 
     def on_unmount(self) -> None:

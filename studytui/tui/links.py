@@ -30,5 +30,5 @@ def open_in_browser(url: str) -> bool:
 
     try:
         return webbrowser.open(url, new=2)
-    except Exception:   # a broken BROWSER setting must not take the desk down
+    except Exception:   # a broken BROWSER setting must not take the desk down  # noqa: BLE001
         return False

@@ -130,7 +130,7 @@ async def test_every_screen_shows_hostile_text_as_data(hostile_home, monkeypatch
         assert "term [link=file:///etc/passwd]x[/link]" in text
         for mode in ("reading", "labs"):
             await pilot.press(mode[0])
-            await until(pilot, lambda: app.current_mode == mode)
+            await until(pilot, lambda mode=mode: app.current_mode == mode)
             await pilot.pause()
             assert_safe(app, mode)
         await until(pilot, lambda: app.run_monitor.rows is not None)

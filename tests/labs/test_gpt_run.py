@@ -268,7 +268,7 @@ def test_kill_9_then_resume(home, text_file):
     assert [e["step"] for e in events(resumed, "step")] == list(range(saved + 1, saved + 5))
     assert events(resumed)[-1]["status"] == "done"
     unbroken = losses(run_inline(home, {**settings, "max_iters": saved + 4}))
-    assert losses(resumed) == {s: l for s, l in unbroken.items() if s > saved}   # exactly, dropout included
+    assert losses(resumed) == {s: loss for s, loss in unbroken.items() if s > saved}   # exactly, dropout included
 
 
 @pytest.mark.slow

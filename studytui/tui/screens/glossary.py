@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from studytui.glossary import fuzzy_terms
 from studytui.safetext import clean, link, plain
@@ -144,7 +144,7 @@ class GlossaryScreen(SyncedScreen):
         terms = self.query_one("#term-list", OptionList)
         try:
             index = terms.get_option_index(term_id)
-        except Exception:
+        except OptionDoesNotExist:   # filtered out of the list
             index = None
         if index is not None and terms.highlighted != index:
             terms.highlighted = index

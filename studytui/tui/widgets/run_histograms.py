@@ -6,19 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
 
 from studytui.tui.widgets.lab_visuals import histogram_lines
-from studytui.tui.widgets.run_panel_base import RunPanel, show_text
+from studytui.tui.widgets.run_panel_base import BorderedPanel, show_text
 
 
-class HistogramsPanel(RunPanel, Static):
+class HistogramsPanel(BorderedPanel):
     slot, order, title, panel_id = "side", 60, "activations and gradients", "histograms"
-    SCOPED_CSS = False   # the App.-ascii rule below names the app, outside this widget
-    DEFAULT_CSS = """
-    HistogramsPanel { height: auto; padding: 0 1; border: round $panel-lighten-2; border-title-color: $accent; }
-    App.-ascii HistogramsPanel { border: ascii $panel-lighten-2; }
-    """
 
     def show_state(self, watch: Any, now: float) -> None:
         visuals = [v for v in watch.state.visuals.values() if v.get("kind") == "histograms"]

@@ -7,22 +7,16 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from studytui.runs.chart import text_chart
-from studytui.tui.widgets.run_panel_base import RunPanel, show_text
+from studytui.tui.widgets.run_panel_base import BorderedPanel, show_text
 
 CURVES = ("accuracy",)   # the lab step keys drawn here, when a run sends them
 MIN_CHART_WIDTH = 20
 
 
-class LabCurvesPanel(RunPanel, Static):
+class LabCurvesPanel(BorderedPanel):
     slot, order, title, panel_id = "side", 15, "accuracy", "lab-curves"
-    SCOPED_CSS = False   # the App.-ascii rule below names the app, outside this widget
-    DEFAULT_CSS = """
-    LabCurvesPanel { height: auto; padding: 0 1; border: round $panel-lighten-2; border-title-color: $accent; }
-    App.-ascii LabCurvesPanel { border: ascii $panel-lighten-2; }
-    """
 
     def show_state(self, watch: Any, now: float) -> None:
         self._watch = watch

@@ -8,21 +8,15 @@ from typing import Any
 from rich.columns import Columns
 from rich.console import Group
 from rich.text import Text
-from textual.widgets import Static
 
 from studytui.safetext import clean
-from studytui.tui.widgets.run_panel_base import RunPanel, show
+from studytui.tui.widgets.run_panel_base import BorderedPanel, show
 
 MAX_NAME = 20
 
 
-class NamesPanel(RunPanel, Static):
+class NamesPanel(BorderedPanel):
     slot, order, title, panel_id = "side", 42, "names sampled", "names"
-    SCOPED_CSS = False   # the App.-ascii rule below names the app, outside this widget
-    DEFAULT_CSS = """
-    NamesPanel { height: auto; padding: 0 1; border: round $panel-lighten-2; border-title-color: $accent; }
-    App.-ascii NamesPanel { border: ascii $panel-lighten-2; }
-    """
 
     def show_state(self, watch: Any, now: float) -> None:
         latest = next((s for s in reversed(watch.state.samples) if s.get("names")), None)

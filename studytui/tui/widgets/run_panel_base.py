@@ -15,6 +15,7 @@ import pkgutil
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.widgets import Static
 
 from studytui.tui.glyphs import UNICODE, Glyphs
 
@@ -46,6 +47,16 @@ class RunPanel:
 
     def show_state(self, watch: Any, now: float) -> None:
         raise NotImplementedError
+
+
+class BorderedPanel(RunPanel, Static):
+    """A panel of text in a rounded border (plain ASCII in ASCII mode), as most lab visuals are."""
+
+    SCOPED_CSS = False   # the App.-ascii rule names the app, outside this widget
+    DEFAULT_CSS = """
+    BorderedPanel { height: auto; padding: 0 1; border: round $panel-lighten-2; border-title-color: $accent; }
+    App.-ascii BorderedPanel { border: ascii $panel-lighten-2; }
+    """
 
 
 def panels_for(slot: str) -> list[type[RunPanel]]:

@@ -8,22 +8,16 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
 
 from studytui.safetext import clean
 from studytui.tui.widgets.lab_visuals import sweep_charts, update_ratio_chart
-from studytui.tui.widgets.run_panel_base import RunPanel, show_text
+from studytui.tui.widgets.run_panel_base import BorderedPanel, show_text
 
 MIN_CHART_WIDTH = 24
 
 
-class SeriesPanel(RunPanel, Static):
+class SeriesPanel(BorderedPanel):
     slot, order, title, panel_id = "side", 62, "series", "series"
-    SCOPED_CSS = False   # the App.-ascii rule below names the app, outside this widget
-    DEFAULT_CSS = """
-    SeriesPanel { height: auto; padding: 0 1; border: round $panel-lighten-2; border-title-color: $accent; }
-    App.-ascii SeriesPanel { border: ascii $panel-lighten-2; }
-    """
 
     def show_state(self, watch: Any, now: float) -> None:
         self._watch = watch

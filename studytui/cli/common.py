@@ -9,6 +9,7 @@ markup, no control characters) through studytui.safetext.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -45,6 +46,21 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def echo(text: object) -> None:
     """One line of untrusted text on stdout, control characters made visible."""
     sys.stdout.write(clean(text) + "\n")
+
+
+def write_output(path: Path | None, text: str) -> None:
+    """`text` to stdout, or written atomically to `path` (a FIFO, device or folder is refused
+    with one line and exit 2) and "wrote PATH" said on stderr."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    from studytui.atomic import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror or e}", 2)
+    err_console.print(plain(f"wrote {path}"), highlight=False)
 
 
 def print_json(obj: Any) -> None:

@@ -21,8 +21,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from labs.protocol import write_atomic
-from studytui.cli.common import console, err_console, fail, print_json, session
+from studytui.cli.common import console, err_console, fail, print_json, session, write_output
 from studytui.safetext import clean, plain
 from studytui.runs import (LabManifest, RunError, RunState, RunWatch, SettingError, duration_s,
                            get_manifest, load_manifests, parse_settings, refresh_runs,
@@ -295,14 +294,7 @@ def report(
     watch = RunWatch(Path(row["dir"]))
     watch.update()
     text = run_report(watch, *report_parts(watch))
-    if output is None:
-        console.out(text, end="", highlight=False)
-        return
-    try:
-        write_atomic(output, text)
-    except OSError as e:
-        fail(f"cannot write {output}: {e.strerror or e}", 2)
-    err_console.print(plain(f"wrote {output}"), highlight=False)
+    write_output(output, text)
 
 
 @lab_app.command("compare")

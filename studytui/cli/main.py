@@ -22,7 +22,7 @@ from studytui.cli import render
 from studytui.cli.lab import lab_app
 from studytui.cli.review import review_app
 from studytui.cli.serve import in_browser, serve
-from studytui.cli.common import console, echo, err_console, error_line, fail, print_json, session
+from studytui.cli.common import console, echo, err_console, error_line, fail, print_json, session, write_output
 from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import KINDS, STATUSES
 from studytui.safetext import json_text, plain, text_problem, url_problem
@@ -411,14 +411,7 @@ def export(ctx: typer.Context,
 
         _, cur = _loaded(ctx)
         text = checklist(cur, sess.store)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        write_atomic(output, text)
-    except OSError as e:
-        fail(f"cannot write {output}: {e.strerror or e}", 2)
-    err_console.print(plain(f"wrote {output}"), highlight=False)
+    write_output(output, text)
 
 
 @app.command()

@@ -80,7 +80,8 @@ class TiktokenCodec(Codec):
     def __init__(self, enc, name: str, state: dict):
         self.enc, self.name, self._state = enc, name, state
         self.vocab_size = enc.n_vocab
-        self.eot = enc._special_tokens.get("<|endoftext|>")
+        eot = "<|endoftext|>"   # our own trained tokenizers may have none
+        self.eot = enc.encode_single_token(eot) if eot in enc.special_tokens_set else None
 
     def encode(self, text: str) -> list[int]:
         return self.enc.encode_ordinary(text)

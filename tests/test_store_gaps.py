@@ -1,0 +1,315 @@
+"""The store as a user sees it through `status`, `history`, `undo`, `read` and the heatmap,
+pinned to exact values: the reading list's moves and deletions and what history keeps of
+them, undo of each kind of change, time-entry limits, when an item was started, the
+newest backup, streaks. Written to catch the bugs a mutation run (`make mutants`) showed
+the rest of the suite would let through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+
+import pytest
+
+from studytui.store import DuplicateReading, Store, StoreError
+from studytui.store.store import latest_backup
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "studytui.db")
+    yield s
+    s.close()
+
+
+def _newest_event(store: Store) -> dict:
+    return store.events(limit=1)[0]
+
+
+# ---- reading list -------------------------------------------------------------------
+
+def test_add_reading_keeps_what_was_given_and_starts_in_the_inbox(store):
+    first = store.add_reading("https://example.org/a", "A", kind="paper", tags=["llm", "rope"], source="tui")
+    second = store.add_reading("https://example.org/b", "B")
+    assert second == first + 1
+    a, = [r for r in store.reading() if r["id"] == first]
+    assert (a["url"], a["title"], a["kind"], a["tags"], a["status"], a["course"]) == (
+        "https://example.org/a", "A", "paper", ["llm", "rope"], "inbox", None)
+    b, = [r for r in store.reading() if r["id"] == second]
+    assert (b["kind"], b["tags"]) == ("article", [])
+    assert a["added_at"] == a["updated_at"] and a["added_at"]
+    event = store.events()[1]
+    assert (event["kind"], event["key"], event["old"], event["source"]) == ("reading", None, None, "tui")
+    assert event["new"] == {"id": first, "status": "inbox", "url": "https://example.org/a"}
+    assert _newest_event(store)["source"] == "cli"
+
+
+def test_adding_the_same_resource_twice_names_the_entry_already_there(store):
+    store.add_reading("https://example.org/x", "Other")
+    first = store.add_reading("https://www.youtube.com/watch?v=kCc8FmEb1nY", "GPT")
+    store.move_reading(first, "archive")
+    with pytest.raises(DuplicateReading) as e:
+        store.add_reading("https://youtu.be/kCc8FmEb1nY", "GPT again")
+    assert e.value.existing == {"id": first, "url": "https://www.youtube.com/watch?v=kCc8FmEb1nY",
+                                "title": "GPT", "status": "archive"}
+    assert str(e.value) == (f"the reading list already holds https://youtu.be/kCc8FmEb1nY as #{first} "
+                            "(archive): GPT")
+    assert len(store.reading()) == 2
+
+
+def test_moving_a_reading_entry_files_it_and_history_says_from_where(store):
+    rid = store.add_reading("https://example.org/a", "A")
+    other = store.add_reading("https://example.org/b", "B")
+    store.move_reading(rid, "course", course="nlp", source="tui")
+    entry, = store.reading("course")
+    assert (entry["id"], entry["status"], entry["course"]) == (rid, "course", "nlp")
+    assert [r["id"] for r in store.reading("inbox")] == [other]
+    event = _newest_event(store)
+    assert (event["kind"], event["key"], event["source"]) == ("reading", None, "tui")
+    assert event["old"] == {"id": rid, "status": "inbox", "course": None}
+    assert event["new"] == {"id": rid, "status": "course", "course": "nlp"}
+    store.move_reading(rid, "archive")
+    entry, = store.reading("archive")
+    assert entry["course"] is None        # leaving a course forgets it
+    event = _newest_event(store)
+    assert event["old"] == {"id": rid, "status": "course", "course": "nlp"}
+    assert event["new"] == {"id": rid, "status": "archive", "course": None}
+    assert event["source"] == "cli"
+    store.move_reading(rid, "inbox")
+    assert {r["id"] for r in store.reading("inbox")} == {rid, other}
+
+
+@pytest.mark.parametrize("place", ["done", "Inbox", "", "deleted"])
+def test_moving_to_an_unknown_place_is_refused_and_changes_nothing(store, place):
+    rid = store.add_reading("https://example.org/a", "A")
+    with pytest.raises(StoreError, match=f"unknown reading-list place '{place}'"):
+        store.move_reading(rid, place)
+    assert store.reading()[0]["status"] == "inbox"
+
+
+@pytest.mark.parametrize("rid", [0, -1, 2**63, 999])
+def test_moving_or_deleting_an_entry_that_is_not_there_says_so(store, rid):
+    store.add_reading("https://example.org/a", "A")
+    events = len(store.events())
+    with pytest.raises(StoreError, match=f"^no reading-list entry {rid}$"):
+        store.move_reading(rid, "archive")
+    with pytest.raises(StoreError, match=f"^no reading-list entry {rid}$"):
+        store.delete_reading(rid)
+    assert len(store.reading()) == 1 and len(store.events()) == events
+
+
+def test_the_largest_possible_id_is_looked_up_not_refused_as_out_of_range(store):
+    with pytest.raises(StoreError, match=f"^no reading-list entry {2**63 - 1}$"):
+        store.move_reading(2**63 - 1, "archive")
+    with pytest.raises(StoreError, match="^no reading-list entry 1$"):
+        store.delete_reading(1)
+
+
+def test_deleting_a_reading_entry_returns_it_and_history_keeps_what_it_was(store):
+    keep = store.add_reading("https://example.org/keep", "Keep")
+    rid = store.add_reading("https://example.org/a", "A title", kind="video", tags=["x"])
+    store.move_reading(rid, "archive")
+    entry = store.delete_reading(rid, source="tui")
+    assert (entry["id"], entry["url"], entry["title"], entry["kind"], entry["tags"], entry["status"]) == (
+        rid, "https://example.org/a", "A title", "video", ["x"], "archive")
+    assert [r["id"] for r in store.reading()] == [keep]
+    event = _newest_event(store)
+    assert (event["kind"], event["key"], event["source"]) == ("reading", None, "tui")
+    assert event["old"] == {"id": rid, "status": "archive", "url": "https://example.org/a", "title": "A title"}
+    assert event["new"] == {"id": rid, "status": "deleted"}
+    assert store.delete_reading(keep)["title"] == "Keep"
+    assert _newest_event(store)["source"] == "cli"
+    assert store.reading() == []
+    # the same URL can be added again once deleted
+    again = store.add_reading("https://example.org/a", "again")
+    assert [(r["id"], r["title"]) for r in store.reading()] == [(again, "again")]
+
+
+# ---- study time ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("seconds", [0, -5, 24 * 3600 + 1])
+def test_a_time_entry_outside_one_second_to_one_day_is_refused(store, seconds):
+    with pytest.raises(StoreError, match="study time must be"):
+        store.log_time("c/a", seconds)
+    assert store.time_by_key() == {} and store.events() == []
+
+
+def test_time_entries_of_one_second_and_a_whole_day_are_kept(store):
+    first = store.log_time("c/a", 1)
+    second = store.log_time("c/a", 24 * 3600, source="tui")
+    assert second == first + 1
+    assert store.time_by_key() == {"c/a": 24 * 3600 + 1}
+    assert store.total_time() == 24 * 3600 + 1
+    event = _newest_event(store)
+    assert (event["key"], event["kind"], event["old"], event["source"]) == ("c/a", "time", None, "tui")
+    assert event["new"] == {"id": second, "seconds": 24 * 3600}
+    assert store.events()[1]["source"] == "cli"
+
+
+# ---- when an item was started and finished -------------------------------------------
+
+def test_started_at_is_kept_when_an_item_is_marked_again(store):
+    store.set_status("c/a", "doing")
+    started = store.progress()["c/a"].started_at
+    assert started and store.progress()["c/a"].completed_at is None
+    with sqlite3.connect(store.path) as side:   # make "started" visibly older than now
+        side.execute("UPDATE progress SET started_at = '2020-01-01T00:00:00+00:00'")
+    store.set_status("c/a", "done")
+    p = store.progress()["c/a"]
+    assert p.started_at == "2020-01-01T00:00:00+00:00"
+    assert p.completed_at and p.completed_at == p.updated_at
+    store.set_status("c/a", "doing")
+    p = store.progress()["c/a"]
+    assert p.started_at == "2020-01-01T00:00:00+00:00" and p.completed_at is None
+
+
+def test_an_item_marked_done_at_once_was_started_then_too(store):
+    store.set_status("c/a", "done")
+    p = store.progress()["c/a"]
+    assert p.started_at and p.started_at == p.completed_at == p.updated_at
+    store.set_status("c/b", "skipped")
+    p = store.progress()["c/b"]
+    assert p.started_at and p.completed_at is None
+
+
+def test_a_todo_item_has_no_start(store):
+    store.set_status("c/a", "todo")     # the same status: nothing happens
+    assert store.progress() == {} and store.events() == []
+    store.set_status("c/b", "skipped")
+    store.undo()
+    assert store.progress()["c/b"].status == "todo"
+
+
+# ---- undo ---------------------------------------------------------------------------
+
+def test_undo_reverts_each_kind_of_change_newest_first(store):
+    store.set_status("c/a", "doing")
+    store.set_status("c/a", "done")
+    store.set_note("c/a", "first")
+    store.set_note("c/a", "second")
+    entry = store.log_time("c/a", 600)
+    store.add_reading("https://example.org/a", "A")   # not undoable: skipped over
+
+    undone = store.undo(source="tui")
+    assert (undone["id"], undone["key"], undone["kind"], undone["new"]) == (
+        store.events(key="c/a")[1]["id"], "c/a", "time", {"id": entry, "seconds": 600})
+    assert "skipped" not in undone
+    assert store.time_by_key() == {}
+    marker = _newest_event(store)
+    assert (marker["kind"], marker["key"], marker["old"], marker["source"]) == ("undo", "c/a", None, "tui")
+    assert marker["new"] == {"event": undone["id"], "kind": "time"}
+
+    undone = store.undo()
+    assert (undone["kind"], undone["old"], undone["new"]) == ("note", "first", "second")
+    assert store.note("c/a") == "first"
+    assert _newest_event(store)["source"] == "cli"
+    assert store.undo()["kind"] == "note" and store.note("c/a") == "" and store.notes() == {}
+
+    undone = store.undo()
+    assert (undone["kind"], undone["old"], undone["new"]) == ("status", "doing", "done")
+    p = store.progress()["c/a"]
+    assert p.status == "doing" and p.completed_at is None and p.started_at
+    undone = store.undo()
+    assert (undone["kind"], undone["old"], undone["new"]) == ("status", "todo", "doing")
+    assert store.status_of("c/a") == "todo"
+    assert store.undo() is None
+    assert store.undo() is None
+
+
+def test_undo_skips_a_damaged_history_entry_once_and_goes_on(store):
+    store.set_status("c/a", "doing")
+    store.log_time("c/a", 60)
+    store.set_note("c/a", "n")
+    with sqlite3.connect(store.path) as side:
+        side.execute("UPDATE events SET old = '\"nonsense\"' WHERE kind = 'status'")
+        side.execute("UPDATE events SET new = '{\"seconds\": 60}' WHERE kind = 'time'")
+        side.execute("UPDATE events SET old = '5' WHERE kind = 'note'")
+    for kind in ("note", "time", "status"):
+        undone = store.undo()
+        assert undone["kind"] == kind and undone["skipped"] is True
+        marker = _newest_event(store)
+        assert marker["kind"] == "undo"
+        assert marker["new"] == {"event": undone["id"], "kind": kind, "skipped": "damaged"}
+    # nothing was changed by the skipped entries
+    assert store.status_of("c/a") == "doing" and store.time_by_key() == {"c/a": 60} and store.note("c/a") == "n"
+    assert store.undo() is None
+
+
+def test_an_undo_marker_that_is_not_json_does_not_stop_undo(store):
+    store.set_status("c/a", "doing")
+    with sqlite3.connect(store.path) as side:
+        side.execute("INSERT INTO events (at, key, kind, old, new, source) "
+                     "VALUES ('2024-01-01T00:00:00+00:00', NULL, 'undo', 'null', 'garbage', 'cli')")
+    assert store.undo()["kind"] == "status"
+    assert store.status_of("c/a") == "todo"
+
+
+# ---- backups ------------------------------------------------------------------------
+
+def test_latest_backup_is_the_newest_file_by_time_not_by_name(tmp_path):
+    db = tmp_path / "studytui.db"
+    assert latest_backup(db) is None
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    assert latest_backup(db) is None
+    (backups / "notes.txt").write_text("not a backup")
+    assert latest_backup(db) is None
+    for name, age in (("b.json", 300), ("a.json", 100), ("c.json", 200)):
+        path = backups / name
+        path.write_text("{}")
+        os.utime(path, (1_700_000_000 - age, 1_700_000_000 - age))
+    assert latest_backup(db) == backups / "a.json"
+    assert latest_backup(str(db)) == backups / "a.json"
+
+
+# ---- activity and streak ------------------------------------------------------------
+
+def _active_on(store: Store, *days: dt.date) -> None:
+    """A history entry at local noon on each day (as if the user had studied then)."""
+    with sqlite3.connect(store.path) as side:
+        for day in days:
+            at = dt.datetime.combine(day, dt.time(12)).astimezone().astimezone(dt.timezone.utc)
+            side.execute("INSERT INTO events (at, key, kind, old, new, source) VALUES (?, 'c/a', 'note', "
+                         "'\"\"', '\"x\"', 'cli')", (at.isoformat(timespec="seconds"),))
+
+
+TODAY = dt.date(2026, 3, 18)
+
+
+def _days_ago(*ns: int) -> list[dt.date]:
+    return [TODAY - dt.timedelta(days=n) for n in ns]
+
+
+def test_activity_by_day_counts_changes_per_day_over_84_days_by_default(store):
+    _active_on(store, *_days_ago(0, 0, 0, 2, 84, 85))
+    assert store.activity_by_day(today=TODAY) == {TODAY: 3, _days_ago(2)[0]: 1, _days_ago(84)[0]: 1}
+    assert store.activity_by_day(days=2, today=TODAY) == {TODAY: 3, _days_ago(2)[0]: 1}
+
+
+def test_activity_by_day_defaults_to_today(store):
+    store.set_status("c/a", "doing")
+    store.set_note("c/a", "x")
+    assert store.activity_by_day() == {dt.date.today(): 2}
+
+
+@pytest.mark.parametrize("days_active, streak", [
+    ((), 0),
+    ((0,), 1),
+    ((0, 1, 2), 3),
+    ((1, 2), 2),              # not yet today: the streak up to yesterday still stands
+    ((0, 1, 3, 4), 2),        # a gap ends it
+    ((2, 3), 0),              # nothing today or yesterday
+    ((0, 2, 3), 1),
+    (tuple(range(100)), 100),  # longer than the heatmap's 84 days
+])
+def test_streak_counts_consecutive_days_up_to_today_or_yesterday(store, days_active, streak):
+    _active_on(store, *_days_ago(*days_active))
+    assert store.streak(today=TODAY) == streak
+
+
+def test_streak_defaults_to_today(store):
+    assert store.streak() == 0
+    store.log_time("c/a", 60)
+    assert store.streak() == 1

@@ -44,6 +44,7 @@ def baseline_tok_per_s(cfg, tokens, steps: int) -> float:
     configures it off cuda (not fused), lr set every step, gradient clipping."""
     import numpy as np
     import torch
+
     from labs.gpt.model import GPT, GPTConfig
     from labs.gpt.train import get_lr
     torch.manual_seed(cfg.seed)
@@ -91,8 +92,9 @@ def main() -> None:
         home = Path(tmp)
         os.environ["STUDYTUI_HOME"] = str(home)
         import torch
-        from labs.gpt.config import finish_config, resolve_config
+
         from labs.common.runctx import load_manifest, resolve_settings
+        from labs.gpt.config import finish_config, resolve_config
         from labs.gpt.data import load_data
         cfg = resolve_config(resolve_settings(load_manifest("gpt"), settings))
         data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction)

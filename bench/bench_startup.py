@@ -44,7 +44,7 @@ def child(kind: str, home: str, curriculum: str | None) -> None:
         session = (Session(home=Path(home)) if curriculum is None else
                    Session(home=Path(home), extra_curriculum=[Path(curriculum)], builtin=False))
         app = build_app(session, watch_runs=False)
-        loaded = lambda: app.loaded or app.load_error is not None  # noqa: E731
+        loaded = lambda: app.loaded or app.load_error is not None
 
     async def report(pilot) -> None:
         print(f"paint {time.time():.6f}", flush=True)

@@ -36,8 +36,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labs.tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer, get_encoding, to_tiktoken, train_fast, train_reference  # noqa: E402
-from labs.tokenizer.corpus import load_text  # noqa: E402
+from labs.tokenizer import (
+    GPT2_SPLIT_PATTERN,
+    GPT4_SPLIT_PATTERN,
+    RegexTokenizer,
+    get_encoding,
+    to_tiktoken,
+    train_fast,
+    train_reference,
+)
+from labs.tokenizer.corpus import load_text
 
 
 def best_of(fn, repeats: int) -> float:

@@ -26,8 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studytui.runs import get_manifest, parse_settings, start_run  # noqa: E402
-from studytui.runs import RunWatch  # noqa: E402
+from studytui.runs import (  # noqa: E402
+    RunWatch,
+    get_manifest,
+    parse_settings,
+    start_run,
+)
 from studytui.session import Session  # noqa: E402
 
 WARMUP_STEPS = 3

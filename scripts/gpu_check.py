@@ -182,6 +182,7 @@ def ran_ok(result: dict) -> bool:
 
 def check_env(dry: bool) -> dict:
     import torch
+
     from labs.gpt import device as dev
     info = {"python": platform.python_version(), "torch": torch.__version__,
             "cuda_build": torch.version.cuda or "none", "c_compiler": dev.c_compiler(),

@@ -21,9 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a source checkout
 
-from labs.protocol import METRICS_FILE, write_json_atomic  # noqa: E402
-from studytui.runs.references import (ReferenceError, load_references,  # noqa: E402
-                                      reference_curve, reference_from_run)
+from labs.protocol import METRICS_FILE, write_json_atomic
+from studytui.runs.references import ReferenceError, load_references, reference_curve, reference_from_run
 
 
 def regenerate(name: str, out: Path | None = None) -> Path:

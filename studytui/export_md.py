@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from studytui.curriculum.durations import format_duration
-from studytui.safetext import clean, is_linkable
 from studytui.curriculum.model import Curriculum, Item
+from studytui.safetext import clean, is_linkable
 from studytui.study import course_summaries, dead_text, effective_statuses, left_text, total_text
 
 MARKS = {"done": "✅", "doing": "🔄", "skipped": "⏭️", "todo": "⬜"}

@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from studytui.store.review_sql import SCHEDULE_COLUMNS, utc_iso
 from studytui.study import effective_statuses

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from studytui.curriculum.durations import format_duration
 from studytui.curriculum.model import Course, Curriculum, Item

@@ -187,9 +187,9 @@ def _modules_after(code: str, env_extra: dict[str, str] | None = None) -> set[st
 
 @pytest.mark.parametrize("argv", [["status"], ["status", "--json"], ["next"], ["lab", "runs"]])
 def test_cli_commands_load_neither_torch_nor_textual(tmp_path, argv):
-    code = ("import sys; sys.argv = ['studytui', *%r]\n"
+    code = (f"import sys; sys.argv = ['studytui', *{argv!r}]\n"
             "from studytui.cli.main import app\n"
-            "try:\n    app()\nexcept SystemExit:\n    pass" % (argv,))
+            "try:\n    app()\nexcept SystemExit:\n    pass")
     loaded = _modules_after(code, {"STUDYTUI_HOME": str(tmp_path)})
     assert not {m for m in loaded if m.split(".")[0] in {"torch", "textual"}}
     assert {m for m in loaded if m.split(".")[0] == "labs"} <= {"labs", SHARED_PROTOCOL}

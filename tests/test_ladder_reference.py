@@ -8,7 +8,7 @@ from studytui.runs.reference import ladder_reference
 from studytui.session import Session
 from studytui.tui.screens.run_view import RunScreen
 from studytui.tui.widgets.run_panels import LadderComparison
-from tests.test_tui_labs import Harness, SIZE, sync, text_of
+from tests.test_tui_labs import SIZE, Harness, sync, text_of
 
 
 def test_builtin_curriculum_carries_the_ladder_reference(tmp_path):

@@ -6,7 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from studytui.curriculum import load_curriculum, validate_paths
 

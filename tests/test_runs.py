@@ -18,13 +18,25 @@ from pathlib import Path
 
 import pytest
 
-from studytui.runs import (RunError, RunState, RunTail, RunWatch, Series, SettingError,
-                           get_manifest, lab_names, load_manifests, parse_settings, refresh_runs,
-                           resolve_run, start_run, stop_run)
+from studytui.runs import (
+    RunError,
+    RunState,
+    RunTail,
+    RunWatch,
+    Series,
+    SettingError,
+    get_manifest,
+    lab_names,
+    load_manifests,
+    parse_settings,
+    refresh_runs,
+    resolve_run,
+    start_run,
+    stop_run,
+)
 from studytui.runs import manifest as manifest_mod
 from studytui.runs import watch as watch_mod
 from studytui.session import Session
-
 from tests.conftest import FAKE_LABS
 
 

@@ -18,8 +18,14 @@ from labs.protocol import END_STATUSES, REPORT_FILE, event_line
 from studytui.cli.lab import lab_app
 from studytui.runs import RunState, RunWatch, refresh_runs
 from studytui.runs.chart import text_chart
-from studytui.runs.references import (Reference, load_references, parse_reference,
-                                      reference_curve, reference_for_run, reference_from_run)
+from studytui.runs.references import (
+    Reference,
+    load_references,
+    parse_reference,
+    reference_curve,
+    reference_for_run,
+    reference_from_run,
+)
 from studytui.runs.report import run_report, write_report
 from studytui.runs.verdict import ending_line, verdict
 from studytui.runs.watch import FINAL

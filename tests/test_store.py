@@ -10,8 +10,7 @@ import sqlite3
 
 import pytest
 
-from studytui.store import Store, StoreError
-from studytui.store import migrations
+from studytui.store import Store, StoreError, migrations
 
 
 @pytest.fixture

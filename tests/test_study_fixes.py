@@ -19,8 +19,7 @@ from studytui.curriculum.urls import _split_key, resource_key
 from studytui.glossary import find_term, fuzzy_terms
 from studytui.search import search
 from studytui.store import DuplicateReading, Store
-from studytui.study import (also_in, course_summaries, effective_statuses, left_text,
-                            overall_tally, tally)
+from studytui.study import also_in, course_summaries, effective_statuses, left_text, overall_tally, tally
 
 COURSE_A = """\
 id: alpha

@@ -3,10 +3,10 @@ damaged-database screen (the store's refusal is a StoreError like a damaged file
 
 from __future__ import annotations
 
+from test_tui_fixtures import TODAY, home, make_session, screen_text, sync, until  # noqa: F401
 from textual.widgets import Input
 
 from studytui.tui.app import build_app
-from test_tui_fixtures import TODAY, home, make_session, screen_text, sync, until  # noqa: F401
 
 
 @sync

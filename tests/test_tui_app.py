@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from test_tui_fixtures import TODAY, FakeClock, home, make_session, screen_text, seed_history, sync, until  # noqa: F401
 from textual.widgets import Input, OptionList
 
 from studytui.curriculum.model import Course, Curriculum, Item, Section
@@ -15,8 +16,6 @@ from studytui.tui.screens.curriculum import CurriculumScreen
 from studytui.tui.screens.glossary import GlossaryScreen
 from studytui.tui.widgets.curriculum_tree import CurriculumTree
 from studytui.tui.widgets.note_editor import NoteEditor
-from test_tui_fixtures import (TODAY, FakeClock, home, make_session, screen_text,  # noqa: F401
-                               seed_history, sync, until)
 
 SIZE = (100, 32)
 

@@ -12,6 +12,8 @@ import json
 import time
 from pathlib import Path
 
+from test_tui_fixtures import TODAY, home, make_session, sample_curriculum, screen_text, sync, until  # noqa: F401
+from test_tui_labs import Harness, fake_run
 from textual.widgets import Button, Collapsible, Input, Select
 
 from labs.protocol import event_line
@@ -27,8 +29,6 @@ from studytui.tui.ui_settings import UiSettings
 from studytui.tui.widgets.desk_notice import DeskNotice
 from studytui.tui.widgets.run_charts import LossChart, whole_step_ticks
 from studytui.tui.widgets.settings_form import placeholder_for, preset_values, primary_names
-from test_tui_fixtures import TODAY, home, make_session, sample_curriculum, screen_text, sync, until  # noqa: F401
-from test_tui_labs import Harness, fake_run
 
 SIZE = (80, 24)
 REFERENCE = {"val_loss": 1.88, "source": "nanoGPT README: the baby GPT on a laptop CPU", "preset": "shakespeare-char",

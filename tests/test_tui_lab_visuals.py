@@ -11,15 +11,21 @@ import math
 
 import pytest
 from rich.console import Console
+from test_tui_labs import Harness, sync, text_of, until
 from textual.widgets import Static
 
 from labs.protocol import new_run_id
 from studytui.runs.events import RunState
 from studytui.tui.glyphs import ASCII, UNICODE
 from studytui.tui.screens.run_view import RunScreen
-from studytui.tui.widgets.lab_visuals import (boundary_text, heatmap_text, histogram_lines, sweep_charts,
-                                              tree_text, update_ratio_chart)
-from test_tui_labs import Harness, sync, text_of, until
+from studytui.tui.widgets.lab_visuals import (
+    boundary_text,
+    heatmap_text,
+    histogram_lines,
+    sweep_charts,
+    tree_text,
+    update_ratio_chart,
+)
 
 CHARS = list(".abcdefghijklmnopqrstuvwxyz")
 HOSTILE = "[bold red]x[/]\x1b]52;c;aGk=\x07\x1b[2J\u202e"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from test_tui_fixtures import TODAY, make_session, screen_text, seed_history, sync, until
 from textual.widgets import DataTable
 
 from studytui.runs import get_manifest, parse_settings, start_run
@@ -17,8 +18,6 @@ from studytui.tui.screens.labs import LabsScreen
 from studytui.tui.screens.run_view import RunScreen
 from studytui.tui.screens.too_small import TooSmallScreen
 from studytui.tui.widgets.status_bar import StatusBar
-from test_tui_fixtures import TODAY, make_session, screen_text, seed_history, sync, until
-
 
 ROUNDS = 2
 
@@ -108,7 +107,7 @@ async def test_switching_screens_while_a_lab_writes_events_never_crashes(lab_ses
         await pilot.press("ctrl+o", "enter")
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
         view = app.screen
-        for round_ in range(ROUNDS):
+        for _ in range(ROUNDS):
             # As typed: each key handled before the next (the reported crash: l, enter, g).
             for key in ("g", "r", "c", "d", "l", "g", "l", "question_mark", "escape", "r", "l"):
                 await pilot.press(key)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from test_tui_fixtures import TODAY, home, make_session, sample_curriculum, screen_text, sync, until  # noqa: F401
+
 from studytui import review
 from studytui.curriculum.model import Curriculum, Term
 from studytui.tui.app import build_app
 from studytui.tui.glyphs import UNICODE
 from studytui.tui.screens.review import ReviewScreen
 from studytui.tui.widgets.heatmap import REVIEW_STYLES, Heatmap, heatmap_text
-from test_tui_fixtures import (TODAY, home, make_session, sample_curriculum, screen_text,  # noqa: F401
-                               sync, until)
 
 SIZE = (80, 24)
 AN_HOUR_AGO = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)

@@ -13,10 +13,10 @@ import math
 import time
 
 import pytest
+from test_tui_fixtures import TODAY, home, make_session, seed_history, until  # noqa: F401
 
 from studytui.tui.app import build_app
 from studytui.tui.screens.curriculum import CurriculumScreen
-from test_tui_fixtures import TODAY, home, make_session, seed_history, until  # noqa: F401
 
 SIZES = [(80, 24), (120, 40)]
 

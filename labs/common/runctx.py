@@ -33,9 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from labs import protocol
-from labs.protocol import (CONFIG_FILE, LOCK_FD_ENV, LOCK_FILE, METRICS_FILE, LabManifest,
-                           SettingError, coerce_setting, event_line, new_run_id,
-                           write_json_atomic)
+from labs.protocol import (
+    CONFIG_FILE,
+    LOCK_FD_ENV,
+    LOCK_FILE,
+    METRICS_FILE,
+    LabManifest,
+    SettingError,
+    coerce_setting,
+    event_line,
+    new_run_id,
+    write_json_atomic,
+)
 
 __all__ = ["RunContext", "SettingError", "coerce_setting", "load_manifest", "new_run_id",
            "resolve_settings", "write_json_atomic"]

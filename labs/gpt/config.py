@@ -28,9 +28,9 @@ shows a val loss and a sample early; train.py adds one early report by the clock
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
 
 from labs.common.runctx import SettingError
 
@@ -147,7 +147,7 @@ def padded(vocab_size: int, multiple: int) -> int:
 
 
 def cuda_available() -> bool:
-    import torch   # only for preset=auto with device=auto: the other settings need no torch
+    import torch  # only for preset=auto with device=auto: the other settings need no torch
     return torch.cuda.is_available()
 
 

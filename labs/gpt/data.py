@@ -120,6 +120,7 @@ class MinbpeCodec(Codec):
 
     def __init__(self, model_text: str, label: str):
         import tempfile
+
         from labs.tokenizer import load_tokenizer, to_tiktoken
         # load_tokenizer reads a file; the text may come from a checkpoint, so go through one
         with tempfile.TemporaryDirectory() as tmp:

@@ -110,6 +110,7 @@ def choose_rungs(setting: str | None, device_type: str) -> list[str]:
 def time_rung(shape: dict, s: dict, device: str, steps: int, warmup: int, seed: int, on_step) -> dict:
     """Train `warmup + steps` steps with settings `s`; the timed steps' figures."""
     import torch
+
     from labs.gpt import device as dev
     from labs.gpt.mfu import flops_per_token, mfu
     from labs.gpt.model import GPT, GPTConfig, fused_adamw_available

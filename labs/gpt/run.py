@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(ctx: RunContext, cfg, given: dict) -> int:
-    from labs.gpt.train import Trainer   # torch is imported here, after the settings are checked
+    from labs.gpt.train import Trainer  # torch is imported here, after the settings are checked
     if os.environ.get(DDP_ENV):
         return run_worker(ctx, cfg, given, Trainer)
     trainer = Trainer(cfg, ctx, given)

@@ -11,7 +11,8 @@ afterwards, so the tree stays the size of the graph.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from labs.micrograd.engine import Value
 

@@ -16,9 +16,9 @@ The lecture: "The spelled-out intro to neural networks and backpropagation" (mic
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Union
+from collections.abc import Callable, Iterable
 
-Number = Union[int, float]
+Number = int | float
 
 
 def _leaf(out: "Value") -> None:
@@ -44,7 +44,7 @@ class Value:
         self.label = label
 
     # -- the operations, each with its local derivative ---------------------------------
-    def __add__(self, other: Union["Value", Number]) -> "Value":
+    def __add__(self, other: "Value" | Number) -> "Value":
         other = other if isinstance(other, Value) else Value(other)
         out = Value(self.data + other.data, (self, other), "+")
 
@@ -55,7 +55,7 @@ class Value:
         out._backward = _backward
         return out
 
-    def __mul__(self, other: Union["Value", Number]) -> "Value":
+    def __mul__(self, other: "Value" | Number) -> "Value":
         other = other if isinstance(other, Value) else Value(other)
         out = Value(self.data * other.data, (self, other), "*")
 
@@ -135,10 +135,10 @@ class Value:
     def __neg__(self) -> "Value":
         return self * -1
 
-    def __sub__(self, other: Union["Value", Number]) -> "Value":
+    def __sub__(self, other: "Value" | Number) -> "Value":
         return self + (-other)
 
-    def __truediv__(self, other: Union["Value", Number]) -> "Value":
+    def __truediv__(self, other: "Value" | Number) -> "Value":
         return self * other ** -1
 
     def __radd__(self, other: Number) -> "Value":

@@ -13,11 +13,11 @@ says otherwise.
 from __future__ import annotations
 
 import random
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from labs.micrograd.engine import Number, Value
 
-Input = Sequence[Union[Value, Number]]
+Input = Sequence[Value | Number]
 
 
 class Module:
@@ -60,7 +60,7 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, act: str = "relu"):
         self.neurons = [Neuron(nin, act) for _ in range(nout)]
 
-    def __call__(self, x: Input) -> Union[Value, list[Value]]:
+    def __call__(self, x: Input) -> Value | list[Value]:
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
@@ -79,7 +79,7 @@ class MLP(Module):
         self.layers = [Layer(sizes[i], sizes[i + 1], act if i < len(nouts) - 1 else "linear")
                        for i in range(len(nouts))]
 
-    def __call__(self, x: Input) -> Union[Value, list[Value]]:
+    def __call__(self, x: Input) -> Value | list[Value]:
         for layer in self.layers:
             x = layer(x)
             x = [x] if isinstance(x, Value) else x

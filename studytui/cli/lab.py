@@ -10,7 +10,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 from rich import box
@@ -22,16 +22,28 @@ from rich.table import Table
 from rich.text import Text
 
 from studytui.cli.common import console, err_console, fail, print_json, session, write_output
-from studytui.safetext import clean, plain
-from studytui.runs import (LabManifest, RunError, RunState, RunWatch, SettingError, duration_s,
-                           get_manifest, load_manifests, parse_settings, refresh_runs,
-                           resolve_run, start_run, stop_run, watch_for)
+from studytui.runs import (
+    LabManifest,
+    RunError,
+    RunState,
+    RunWatch,
+    SettingError,
+    duration_s,
+    get_manifest,
+    load_manifests,
+    parse_settings,
+    refresh_runs,
+    resolve_run,
+    start_run,
+    stop_run,
+    watch_for,
+)
 from studytui.runs.compare import RATIO_FIGURES, compare_chart, compare_runs
-from studytui.runs.format import (STATUS_STYLE, fmt_duration, fmt_started, fmt_value,
-                                  key_figure)
+from studytui.runs.format import STATUS_STYLE, fmt_duration, fmt_started, fmt_value, key_figure
 from studytui.runs.references import reference_for_run
 from studytui.runs.report import report_parts, run_report
 from studytui.runs.verdict import Verdict, verdict
+from studytui.safetext import clean, plain
 
 lab_app = typer.Typer(
     help="Run labs (BPE tokenizer, GPT training) and follow their runs.\n\n"
@@ -78,7 +90,7 @@ def run_json(row: dict[str, Any], manifests: dict[str, LabManifest],
 
 @lab_app.command("list")
 def list_labs(ctx: typer.Context,
-              name: Optional[str] = typer.Argument(None, help="Only this lab (all of them if left out)."),
+              name: str | None = typer.Argument(None, help="Only this lab (all of them if left out)."),
               as_json: bool = JsonOpt) -> None:
     """The labs you can run, a line each; NAME: one lab with its settings and defaults."""
     manifests = load_manifests()
@@ -125,7 +137,7 @@ def list_labs(ctx: typer.Context,
 def run_lab(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The lab (see `studytui lab list`)."),
-    sets: List[str] = typer.Option([], "--set", "-s", metavar="NAME=VALUE",
+    sets: list[str] = typer.Option([], "--set", "-s", metavar="NAME=VALUE",
                                    help="A setting (repeatable)."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Start it and return at once."),
     as_json: bool = typer.Option(False, "--json", help="With --detach: print {id, dir} as JSON."),
@@ -157,7 +169,7 @@ def run_lab(
 @lab_app.command("runs")
 def list_runs(
     ctx: typer.Context,
-    lab: Optional[str] = typer.Option(None, "--lab", help="Only this lab's runs."),
+    lab: str | None = typer.Option(None, "--lab", help="Only this lab's runs."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Runs, newest first: status, start, duration and the lab's key figure."""
@@ -286,7 +298,7 @@ def stop(
 def report(
     ctx: typer.Context,
     run: str = RunArg,
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
 ) -> None:
     """A run's report card as markdown: what ran, its figures, the verdict, samples, a loss chart."""
     sess = session(ctx)
@@ -300,7 +312,7 @@ def report(
 @lab_app.command("compare")
 def compare(
     ctx: typer.Context,
-    runs: List[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs (ids, unique prefixes, `last`)."),
+    runs: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs (ids, unique prefixes, `last`)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Runs side by side: the settings that differ, figures with ratios to the first, loss curves."""
@@ -421,7 +433,7 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
     metrics = Table.grid(padding=(0, 2))
     shown = [(k, st.last[k]) for k in SHOWN_METRICS if k in st.last]
     if shown:
-        for k, _ in shown:
+        for _ in shown:
             metrics.add_column(justify="right")
         metrics.add_row(*[plain(k, "dim") for k, _ in shown])
         metrics.add_row(*[plain(fmt_value(v)) for _, v in shown])

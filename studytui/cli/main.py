@@ -13,23 +13,39 @@ import sqlite3
 import stat
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from studytui.atomic import write_atomic
 from studytui.cli import render
+from studytui.cli.common import (
+    console,
+    echo,
+    err_console,
+    error_line,
+    fail,
+    print_json,
+    session,
+    write_output,
+)
 from studytui.cli.lab import lab_app
 from studytui.cli.review import review_app
 from studytui.cli.serve import in_browser, serve
-from studytui.cli.common import console, echo, err_console, error_line, fail, print_json, session, write_output
 from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import KINDS, STATUSES
 from studytui.safetext import json_text, plain, text_problem, url_problem
 from studytui.session import Session
 from studytui.store import DamagedDatabase, DuplicateReading, StoreError
-from studytui.study import (ResolveError, also_in, course_summaries, effective_statuses, next_items,
-                            orphan_keys, overall_tally, resolve_item)
+from studytui.study import (
+    ResolveError,
+    also_in,
+    course_summaries,
+    effective_statuses,
+    next_items,
+    orphan_keys,
+    overall_tally,
+    resolve_item,
+)
 
 app = typer.Typer(
     help="A terminal study desk for learning how large language models work.\n\n"
@@ -44,10 +60,10 @@ JsonOpt = typer.Option(False, "--json", help="Machine-readable output (fields in
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
-    db: Optional[Path] = typer.Option(None, "--db", help="Database file (default: STUDYTUI_HOME/studytui.db)."),
-    curriculum: List[Path] = typer.Option([], "--curriculum", "-c",
+    db: Path | None = typer.Option(None, "--db", help="Database file (default: STUDYTUI_HOME/studytui.db)."),
+    curriculum: list[Path] = typer.Option([], "--curriculum", "-c",
                                           help="Extra curriculum folder, beside the built-in one (repeatable; also env STUDYTUI_CURRICULUM)."),
-    home: Optional[Path] = typer.Option(None, "--home", envvar="STUDYTUI_HOME",
+    home: Path | None = typer.Option(None, "--home", envvar="STUDYTUI_HOME",
                                         help="Where all user data lives (env STUDYTUI_HOME)."),
     no_builtin: bool = typer.Option(False, "--no-builtin",
                                     help="Leave out the built-in curriculum: only your own folders."),
@@ -98,7 +114,7 @@ def _item(curriculum, ref: str):
 # -- validate -------------------------------------------------------------------------------
 @app.command()
 def validate(ctx: typer.Context,
-             paths: List[Path] = typer.Argument(None, help="Files or folders (default: every curriculum folder).")) -> None:
+             paths: list[Path] = typer.Argument(None, help="Files or folders (default: every curriculum folder).")) -> None:
     """Check curriculum YAML; print `path:line:col: message` per problem, exit 1 if any."""
     from studytui.curriculum.loader import validate_paths
     from studytui.runs.manifest import lab_names
@@ -180,7 +196,7 @@ def show(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
 def _lab_runs(sess, lab: str) -> list[dict]:
     """The item's lab runs and their report cards (the index refreshed first: a run that
     ended since the last look gets its report written now)."""
-    from studytui.runs import lab_runs, refresh_runs   # only items that pair with a lab pay for it
+    from studytui.runs import lab_runs, refresh_runs  # only items that pair with a lab pay for it
 
     refresh_runs(sess)
     return lab_runs(sess.store, lab)
@@ -194,7 +210,7 @@ def mark(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
         fail(f"unknown status {status_!r} (use one of: {', '.join(STATUSES)})", 2)
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
-    from studytui.review import set_status   # a done item's terms join the review deck
+    from studytui.review import set_status  # a done item's terms join the review deck
 
     old = set_status(sess.store, cur, it.key, status_)
     echo(f"{it.key}: {old} → {status_}" if old != status_ else f"{it.key}: already {status_}")
@@ -215,7 +231,7 @@ def undo(ctx: typer.Context) -> None:
 
 @app.command()
 def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
-         text: Optional[str] = typer.Argument(None, help="The note (markdown). `-` reads stdin; "
+         text: str | None = typer.Argument(None, help="The note (markdown). `-` reads stdin; "
                                                          "none opens $EDITOR.")) -> None:
     """Write an item's note (replaces it; an empty note deletes it)."""
     sess, cur = _loaded(ctx)
@@ -282,7 +298,7 @@ def _parse_minutes(text: str) -> int:
 
 # -- finding things ---------------------------------------------------------------------------
 @app.command()
-def search(ctx: typer.Context, query: List[str] = typer.Argument(..., help="Words to look for."),
+def search(ctx: typer.Context, query: list[str] = typer.Argument(..., help="Words to look for."),
            limit: int = typer.Option(20, "-n", min=1), as_json: bool = JsonOpt) -> None:
     """Search titles, summaries, tags and glossary terms, best first."""
     from studytui.search import search as run_search
@@ -300,7 +316,7 @@ def search(ctx: typer.Context, query: List[str] = typer.Argument(..., help="Word
 
 
 @app.command()
-def glossary(ctx: typer.Context, term: Optional[str] = typer.Argument(None, help="A term, alias or id."),
+def glossary(ctx: typer.Context, term: str | None = typer.Argument(None, help="A term, alias or id."),
              as_json: bool = JsonOpt) -> None:
     """List the glossary, or show one term with the items that teach it."""
     from studytui.glossary import find_term
@@ -325,9 +341,9 @@ def glossary(ctx: typer.Context, term: Optional[str] = typer.Argument(None, help
 # -- reading list ----------------------------------------------------------------------------
 @app.command()
 def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link."),
-        title: Optional[str] = typer.Option(None, "--title", "-t", help="Title (default: the URL)."),
+        title: str | None = typer.Option(None, "--title", "-t", help="Title (default: the URL)."),
         kind: str = typer.Option("article", "--kind", "-k", help="Kind: article, paper, video, ..."),
-        tags: List[str] = typer.Option([], "--tag", help="A tag (repeatable)."),
+        tags: list[str] = typer.Option([], "--tag", help="A tag (repeatable)."),
         as_json: bool = JsonOpt) -> None:
     """Add a link to your reading list inbox."""
     bad = url_problem(url)
@@ -353,9 +369,9 @@ def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link.")
 
 @app.command()
 def reading(ctx: typer.Context,
-            place: Optional[str] = typer.Argument(None, help="inbox, archive or course (default: all); "
+            place: str | None = typer.Argument(None, help="inbox, archive or course (default: all); "
                                                              "or `rm N` to delete entry N."),
-            entry: Optional[int] = typer.Argument(None, metavar="[N]", help="With rm: the entry number."),
+            entry: int | None = typer.Argument(None, metavar="[N]", help="With rm: the entry number."),
             as_json: bool = JsonOpt) -> None:
     """Show your reading list (`studytui reading rm N` deletes entry N)."""
     if place == "rm":
@@ -399,7 +415,7 @@ def archive(ctx: typer.Context, entry: int = typer.Argument(..., help="Reading-l
 @app.command()
 def export(ctx: typer.Context,
            format_: str = typer.Option("json", "--format", "-f", help="json (a full backup) or md (a checklist)."),
-           output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout).")) -> None:
+           output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout).")) -> None:
     """Export progress: json restores exactly; md is a ✅ checklist to keep or share."""
     if format_ not in ("json", "md"):
         fail(f"unknown format {format_!r} (json or md)", 2)

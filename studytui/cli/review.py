@@ -13,17 +13,16 @@ The scheduling is studytui.review's (py-fsrs); this module parses and prints.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich import box
 from rich.table import Table
+from typer.core import TyperGroup
 
 from studytui.cli.common import console, echo, fail, print_json, session
-from studytui.review import (DIRECTION_CHOICES, DIRECTION_LABELS, DIRECTIONS, RATINGS, ReviewCard,
-                             ReviewError)
+from studytui.review import DIRECTION_CHOICES, DIRECTION_LABELS, DIRECTIONS, RATINGS, ReviewCard, ReviewError
 from studytui.safetext import plain
-from typer.core import TyperGroup
 
 
 class _GradeByDefault(TyperGroup):
@@ -108,11 +107,12 @@ def due(ctx: typer.Context, as_json: bool = JsonOpt,
 @review_app.command()
 def grade(ctx: typer.Context, term: str = typer.Argument(..., help="A glossary term, alias or id."),
           rating: str = typer.Argument(..., metavar="GRADE", help="again, hard, good or easy."),
-          direction: Optional[str] = typer.Option(None, "--direction", "-d",
+          direction: str | None = typer.Option(None, "--direction", "-d",
                                                   help="forward (term → definition) or reverse; default: the due one."),
           as_json: bool = JsonOpt) -> None:
     """Grade a term's due card: again, hard, good or easy."""
-    from studytui.review import format_interval, grade as grade_card, pick_direction, resolve_term
+    from studytui.review import format_interval, pick_direction, resolve_term
+    from studytui.review import grade as grade_card
 
     if rating not in RATINGS:
         fail(f"unknown grade {rating!r} (use one of: {', '.join(RATINGS)})", 2)
@@ -136,7 +136,7 @@ def grade(ctx: typer.Context, term: str = typer.Argument(..., help="A glossary t
 
 
 @review_app.command()
-def add(ctx: typer.Context, term: Optional[str] = typer.Argument(None, help="A glossary term, alias or id."),
+def add(ctx: typer.Context, term: str | None = typer.Argument(None, help="A glossary term, alias or id."),
         done: bool = typer.Option(False, "--done", help="Add the terms of every item you have finished.")) -> None:
     """Add a term's cards to the review deck (due at once)."""
     from studytui.review import add_finished, add_term
@@ -187,7 +187,7 @@ def stats(ctx: typer.Context, as_json: bool = JsonOpt,
 
 @review_app.command()
 def directions(ctx: typer.Context,
-               choice: Optional[str] = typer.Argument(None, metavar="[both|forward]",
+               choice: str | None = typer.Argument(None, metavar="[both|forward]",
                                                       help="both: also definition → term; forward: term → definition only.")) -> None:
     """Show or set which directions are asked."""
     from studytui.review import enabled_directions, set_directions

@@ -21,7 +21,6 @@ import os
 import shlex
 import socket
 import sys
-from typing import Optional
 from urllib.parse import urlsplit
 
 import typer
@@ -97,7 +96,7 @@ def serve(
     port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=1, max=65535, help="Port to listen on."),
     public: bool = typer.Option(False, "--public",
                                 help="Allow a non-loopback --host: anyone who reaches the port drives your desk."),
-    public_url: Optional[str] = typer.Option(None, "--public-url",
+    public_url: str | None = typer.Option(None, "--public-url",
                                              help="The URL browsers use, when it differs from http://HOST:PORT "
                                                   "(ssh -L to another local port, a proxy)."),
 ) -> None:

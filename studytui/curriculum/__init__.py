@@ -6,7 +6,14 @@ model, such as the store, must not pay for YAML at start-up.
 
 from studytui.curriculum.durations import format_duration, parse_duration
 from studytui.curriculum.model import (
-    KINDS, STATUSES, Course, Curriculum, Item, Link, Section, Term,
+    KINDS,
+    STATUSES,
+    Course,
+    Curriculum,
+    Item,
+    Link,
+    Section,
+    Term,
 )
 
 _LOADER_NAMES = ("LoadResult", "Problem", "load_curriculum", "validate_paths")

@@ -15,11 +15,11 @@ from __future__ import annotations
 import gc
 import re
 import stat
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Collection, Iterator, Sequence
 
 from labs.protocol import closest
 from studytui.curriculum import cache, safeyaml

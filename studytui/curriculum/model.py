@@ -6,8 +6,9 @@ Progress is keyed by `Item.key` (`course/item`), never by position or title.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from studytui.curriculum.urls import resource_key
 

@@ -15,8 +15,14 @@ from labs.protocol import METRIC_KEYS
 from studytui.runs.events import Line, RunState, RunTail, Series
 from studytui.runs.index import RunError, duration_s, lab_runs, refresh_runs, resolve_run, watch_for
 from studytui.runs.launcher import start_run, stop_run
-from studytui.runs.manifest import (LabManifest, SettingError, get_manifest, lab_names,
-                                    load_manifests, parse_settings)
+from studytui.runs.manifest import (
+                                    LabManifest,
+                                    SettingError,
+                                    get_manifest,
+                                    lab_names,
+                                    load_manifests,
+                                    parse_settings,
+)
 from studytui.runs.references import Reference, reference_curve, reference_for_run
 from studytui.runs.report import report_parts, run_report
 from studytui.runs.verdict import Verdict, ending_line, verdict, verdict_for_run

@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from labs.protocol import (CONFIG_FILE, END_STATUSES, METRIC_KEYS, METRICS_FILE,
-                           headline_figure, metric_value, read_json_object, read_table)
+from labs.protocol import (
+    CONFIG_FILE,
+    END_STATUSES,
+    METRIC_KEYS,
+    METRICS_FILE,
+    headline_figure,
+    metric_value,
+    read_json_object,
+    read_table,
+)
 
 HEAD_BYTES = 64
 MAX_SERIES_POINTS = 2000

@@ -52,7 +52,7 @@ def refresh_runs(session) -> list[dict[str, Any]]:
     store = session.store
     indexed = {r["id"]: r for r in store.runs()}
     on_disk = run_dirs(session.runs_dir)
-    for run_id, row in indexed.items():
+    for run_id in indexed:
         if run_id not in on_disk:
             store.delete_run(run_id)
     for run_id, run_dir in on_disk.items():

@@ -15,11 +15,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from labs.protocol import (CONFIG_FILE, LOCK_FD_ENV, LOCK_FILE, STDERR_FILE, STOP_FILE,
-                           LabManifest, new_run_id, write_json_atomic)
+from labs.protocol import (
+    CONFIG_FILE,
+    LOCK_FD_ENV,
+    LOCK_FILE,
+    STDERR_FILE,
+    STOP_FILE,
+    LabManifest,
+    new_run_id,
+    write_json_atomic,
+)
 from studytui.runs.children import reap_children, track_child
 from studytui.runs.index import RunError, refresh_runs, resolve_run, watch_for
 from studytui.runs.manifest import get_manifest

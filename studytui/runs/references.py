@@ -206,7 +206,7 @@ def _thin(steps: list[int]) -> list[int]:
 
 def reference_from_run(run_dir: Path, template: Reference) -> dict[str, Any]:
     """A reference document: `template`'s description, this run's points and device."""
-    from studytui.runs.watch import RunWatch   # only the regenerate command folds a run
+    from studytui.runs.watch import RunWatch  # only the regenerate command folds a run
 
     watch = RunWatch(Path(run_dir))
     watch.poll()

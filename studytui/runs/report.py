@@ -200,7 +200,7 @@ def _loss_chart(st: RunState, reference: Reference | None) -> str:
 
 def report_parts(watch: RunWatch) -> tuple[LabManifest | None, Reference | None]:
     """The lab's manifest and the reference that matches the run, for its report."""
-    from studytui.runs.manifest import load_manifests   # reads the manifests only when reporting
+    from studytui.runs.manifest import load_manifests  # reads the manifests only when reporting
     from studytui.runs.references import reference_for_run
 
     return load_manifests().get(watch.lab), reference_for_run(watch.lab, watch.state.resolved)

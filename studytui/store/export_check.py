@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from studytui.curriculum.model import STATUSES
 from studytui.safetext import text_problem, url_problem

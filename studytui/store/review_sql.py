@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 CARD_COLUMNS = ("term", "direction", "state", "step", "stability", "difficulty", "due",
                 "last_review", "added_at", "added_by", "suspended", "flagged")

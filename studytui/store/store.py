@@ -11,10 +11,11 @@ import datetime as dt
 import fcntl
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from studytui.curriculum.model import STATUSES
 from studytui.curriculum.urls import resource_key

@@ -26,8 +26,8 @@ import importlib.util
 import signal
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from textual import events, work
 from textual.app import App

@@ -7,7 +7,7 @@ switching items, on quit, on unmount and on SIGHUP.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 DEBOUNCE_S = 0.5
 

@@ -20,8 +20,9 @@ applied each event several times.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from textual.widget import Widget
 

@@ -6,7 +6,7 @@ The clock is injectable so tests move time without sleeping.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 MIN_LOG_S = 1   # the store refuses zero seconds; a tap on the key and back logs nothing
 

@@ -15,12 +15,12 @@ import sqlite3
 import stat
 
 import pytest
+from conftest import assert_terminal_safe
 
 from studytui.atomic import write_atomic
 from studytui.cli import main as cli_main
 from studytui.store import DamagedDatabase, ForeignDatabase, Store
 
-from conftest import assert_terminal_safe
 
 @pytest.fixture
 def run(tmp_path, monkeypatch, capsys, hostile_curriculum):

@@ -12,11 +12,10 @@ import io
 import json
 
 import pytest
+from conftest import HOSTILE_KEYS, HOSTILE_NOTE, assert_terminal_safe
 
 from studytui.cli import main as cli_main
 from studytui.store import Store
-
-from conftest import HOSTILE_KEYS, HOSTILE_NOTE, assert_terminal_safe
 
 
 @pytest.fixture
@@ -128,7 +127,7 @@ def test_validate_names_every_hostile_line(studytui):
 def test_writes_take_markup_as_text_and_keep_the_hostile_rows(studytui):
     studytui("note", "markup", "[/] a note with [link=file:///etc/passwd]markup[/link]")
     assert "[link=file:///etc/passwd]markup[/link]" in studytui("show", "markup")[0]
-    studytui("note", "markup", "-", stdin="from stdin [/]\n".encode())
+    studytui("note", "markup", "-", stdin=b"from stdin [/]\n")
     studytui("note", "markup", "-", stdin=b"\xff\xfe not utf-8", code=1)
     studytui("add", "https://ok.example/[x]", "--title", "[/]", "--tag", "[bold")
     studytui("mark", "markup", "done")

@@ -11,11 +11,10 @@ import json
 import time
 
 import pytest
+from conftest import HOSTILE_STRINGS, assert_terminal_safe
 
 from studytui.cli import main as cli_main
 from studytui.runs import RunWatch
-
-from conftest import HOSTILE_STRINGS, assert_terminal_safe
 
 EVIL = " ".join(HOSTILE_STRINGS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 
+from conftest import HOSTILE_STRINGS, assert_terminal_safe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -21,8 +22,6 @@ from studytui.export_md import checklist
 from studytui.safetext import json_text
 from studytui.search import Hit as SearchHit
 from studytui.study import course_summaries
-
-from conftest import HOSTILE_STRINGS, assert_terminal_safe
 
 # Characters that make trouble, mixed with ordinary text.
 nasty = st.sampled_from(list("\x1b\x07\x00\x7f\x9b\x9d\u202e\u2066\u2069\ud800\udcff[]/\\=;\n\t\r") +

@@ -12,8 +12,10 @@ import json
 import re
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
+from test_tui_fixtures import TODAY, FixedLoad, sync, until
 
 from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, Term
 from studytui.session import Session
@@ -23,7 +25,6 @@ from studytui.tui.screens.help import HelpScreen
 from studytui.tui.screens.run_view import RunScreen
 from studytui.tui.screens.token_viewer import coloured_tokens
 from studytui.tui.widgets.run_panels import result_table
-from test_tui_fixtures import TODAY, FixedLoad, sync, until  # noqa: F401
 
 SIZE = (120, 40)
 FAKE_LABS = Path(__file__).parents[1] / "fixtures" / "labs"

@@ -14,7 +14,7 @@ import pytest
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)
 

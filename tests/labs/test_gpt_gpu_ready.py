@@ -20,11 +20,10 @@ from labs.gpt import device as dev
 from labs.gpt import ladder, procs
 from labs.gpt.config import resolve_config
 from labs.gpt.mfu import peak_flops
+from labs.gpt.run import main
 from labs.gpt.train import Trainer
 from tests.labs.test_gpt_ladder import ladder_run
-from labs.gpt.run import main
 from tests.labs.test_gpt_run import events, losses, new_run, run_inline, tiny_settings
-
 
 # -- the divergence guard ---------------------------------------------------------------
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from labs.common.runctx import SettingError
-from labs.gpt.ladder import RUNGS, choose_rungs, main as ladder_main
+from labs.gpt.ladder import RUNGS, choose_rungs
+from labs.gpt.ladder import main as ladder_main
 from labs.gpt.mfu import flops_per_token, mfu, peak_flops
-
 from tests.labs.test_gpt_run import events, new_run, run_inline, tiny_settings
 
 
@@ -126,7 +126,7 @@ def test_ladder_refuses_an_unknown_rung(home):
     assert "'warp' is not one of" in events(run_dir, "error")[0]["message"]
 
 
-def test_gpt_lab_pads_the_vocabulary_and_keeps_the_loss(home, text_file):  # noqa: F811
+def test_gpt_lab_pads_the_vocabulary_and_keeps_the_loss(home, text_file):
     plain = run_inline(home, tiny_settings(text_file, max_iters=2, sample_interval=2, max_new_tokens=20))
     pad = run_inline(home, tiny_settings(text_file, max_iters=2, sample_interval=2, max_new_tokens=20,
                                          vocab_pad="16"))
@@ -141,11 +141,12 @@ def test_gpt_lab_pads_the_vocabulary_and_keeps_the_loss(home, text_file):  # noq
 
 
 @pytest.mark.parametrize("attention, precision, fused", [("manual", "highest", False), ("sdpa", "high", True)])
-def test_gpt_lab_takes_the_ladder_settings(home, text_file, monkeypatch, attention, precision, fused):  # noqa: F811
+def test_gpt_lab_takes_the_ladder_settings(home, text_file, monkeypatch, attention, precision, fused):
     """The ladder's settings change what a training step does, not only what config.json says:
     which attention kernel runs, the fp32 matmul precision in force, the optimizer's kernel."""
     import torch
     import torch.nn.functional as F
+
     from labs.gpt.model import fused_adamw_available
     from tests.labs.test_gpt_training_step import trainer_for
     if fused and not fused_adamw_available("cpu"):
@@ -173,6 +174,7 @@ def test_gpt_lab_takes_the_ladder_settings(home, text_file, monkeypatch, attenti
 def test_auto_dtype_follows_native_bf16(monkeypatch, native_bf16, expected):
     """A V100 or T4 only emulates bf16 (torch's default check says yes anyway): auto is fp16 there."""
     import torch
+
     from labs.gpt import device as dev
     monkeypatch.setattr(torch.cuda, "is_bf16_supported",
                         lambda including_emulation=True: native_bf16 or including_emulation)

@@ -12,11 +12,20 @@ import pytest
 from labs.common.runctx import SettingError
 from labs.gpt import cadence as cad
 from labs.gpt.cadence import Cadence, Eta, due_steps
-from labs.gpt.config import (AUTO_PRESET, DERIVED, MANIFEST, PRESETS, TrainConfig, check_shape,
-                             choose_preset, finish_config, resolve_config)
+from labs.gpt.config import (
+    AUTO_PRESET,
+    DERIVED,
+    MANIFEST,
+    PRESETS,
+    TrainConfig,
+    check_shape,
+    choose_preset,
+    finish_config,
+    resolve_config,
+)
 
-NO_CUDA = lambda: False   # noqa: E731
-CUDA = lambda: True       # noqa: E731
+NO_CUDA = lambda: False
+CUDA = lambda: True
 
 
 def manifest_defaults() -> dict:

@@ -310,6 +310,7 @@ def test_sampling_from_local_gpt2_weights(home, tmp_path):
     of the same local weights, token for token."""
     transformers = pytest.importorskip("transformers")
     import torch
+
     from labs.gpt.data import load_codec
     torch.manual_seed(0)
     # weights far larger than GPT-2's init (0.02): a continuation that depends on its context

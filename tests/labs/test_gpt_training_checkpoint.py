@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from labs.gpt.run import main
-
 from tests.labs.test_gpt_run import events, new_run, run_inline, tiny_settings
 
 

@@ -16,7 +16,6 @@ import torch
 from labs.common.runctx import RunContext
 from labs.gpt.config import resolve_config
 from labs.gpt.train import Trainer
-
 from tests.labs.test_gpt_run import events, new_run, run_inline, tiny_settings
 
 

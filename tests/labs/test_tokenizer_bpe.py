@@ -6,10 +6,18 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from labs.tokenizer import (GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BasicTokenizer, RegexTokenizer,
-                            load_tokenizer, train_fast, train_reference)
+from labs.tokenizer import (
+    GPT2_SPLIT_PATTERN,
+    GPT4_SPLIT_PATTERN,
+    BasicTokenizer,
+    RegexTokenizer,
+    load_tokenizer,
+    train_fast,
+    train_reference,
+)
 from labs.tokenizer.pairs import get_stats, merge
 
 # A little real text: a slice of the standard library's own source, plus some non-ASCII.

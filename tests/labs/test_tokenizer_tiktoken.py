@@ -6,11 +6,18 @@ import socket
 
 import pytest
 import tiktoken
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from labs.tokenizer import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BasicTokenizer, RegexTokenizer
-from labs.tokenizer import from_tiktoken, to_tiktoken
-from labs.tokenizer import encodings
+from labs.tokenizer import (
+    GPT2_SPLIT_PATTERN,
+    GPT4_SPLIT_PATTERN,
+    BasicTokenizer,
+    RegexTokenizer,
+    encodings,
+    from_tiktoken,
+    to_tiktoken,
+)
 from labs.tokenizer.corpus import load_corpus
 from labs.tokenizer.tiktoken_bridge import recover_merges
 

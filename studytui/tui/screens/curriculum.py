@@ -16,10 +16,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
+from studytui.curriculum.durations import format_duration
 from studytui.curriculum.model import Item
 from studytui.safetext import clean, link, plain
 from studytui.study import also_in, dead_text, left_text, tally
-from studytui.curriculum.durations import format_duration
 from studytui.tui.glyphs import status_mark
 from studytui.tui.messages import NoteChanged, ShowItem
 from studytui.tui.screens.synced import SyncedScreen

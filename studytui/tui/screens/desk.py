@@ -10,9 +10,9 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from studytui import review
+from studytui.curriculum.durations import format_duration
 from studytui.safetext import clean
 from studytui.study import course_summaries, left_text, next_items, overall_tally
-from studytui.curriculum.durations import format_duration
 from studytui.tui.format import bar, shorten
 from studytui.tui.glyphs import status_mark
 from studytui.tui.screens.synced import SyncedScreen

@@ -21,7 +21,15 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
-from studytui.runs import LabManifest, RunError, SettingError, duration_s, load_manifests, parse_settings, start_run
+from studytui.runs import (
+    LabManifest,
+    RunError,
+    SettingError,
+    duration_s,
+    load_manifests,
+    parse_settings,
+    start_run,
+)
 from studytui.runs.format import STATUS_STYLE, fmt_duration, fmt_started, fmt_value, key_figure
 from studytui.safetext import clean, plain
 from studytui.session import Session

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from studytui.tui.widgets.lab_visuals import boundary_text, latest_of_kind
 from studytui.tui.widgets.run_panel_base import BorderedPanel, show_text
 

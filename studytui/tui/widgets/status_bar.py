@@ -25,7 +25,7 @@ class StatusBar(Horizontal):
 
     def _places(self) -> Text:
         text = Text(" studytui ", style="bold")
-        for mode, key, label in PLACES:
+        for mode, _key, label in PLACES:
             style = "reverse bold" if mode == self.here else ""
             text.append(" ")
             text.append(label[0], style="underline " + style)

@@ -32,8 +32,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, STUDYTUI_HOME=home)
         cli = [sys.executable, "-m", "studytui"]
-        subprocess.run(cli + ["mark", "llm-study/intro-to-llms", "done"], env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            cli + ["mark", "llm-study/intro-to-llms", "done"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         baseline = median_wall([sys.executable, "-c", "pass"], env)
         status = median_wall(cli + ["status"], env)
         status_json = median_wall(cli + ["status", "--json"], env)

@@ -30,9 +30,12 @@ WARMUP = 3
 
 def lab_tok_per_s(home: Path, settings: dict) -> float:
     from labs.gpt.run import main
+
     run_dir = home / "runs" / f"gpt-bench-{time.time_ns()}"
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"lab": "gpt", "run_id": run_dir.name, "settings": settings}))
+    (run_dir / "config.json").write_text(
+        json.dumps({"lab": "gpt", "run_id": run_dir.name, "settings": settings})
+    )
     main([str(run_dir)])
     steps = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     rates = [e["tok_per_s"] for e in steps if e["event"] == "step"][WARMUP:]
@@ -47,17 +50,28 @@ def baseline_tok_per_s(cfg, tokens, steps: int) -> float:
 
     from labs.gpt.model import GPT, GPTConfig
     from labs.gpt.train import get_lr
+
     torch.manual_seed(cfg.seed)
-    model = GPT(GPTConfig(block_size=cfg.block_size, vocab_size=cfg.vocab_size, n_layer=cfg.n_layer,
-                          n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias))
-    optimizer = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2),
-                                           "cpu", fused=False)
+    model = GPT(
+        GPTConfig(
+            block_size=cfg.block_size,
+            vocab_size=cfg.vocab_size,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            n_embd=cfg.n_embd,
+            dropout=cfg.dropout,
+            bias=cfg.bias,
+        )
+    )
+    optimizer = model.configure_optimizers(
+        cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), "cpu", fused=False
+    )
     B, T = cfg.batch_size, cfg.block_size
 
     def get_batch():
         ix = torch.randint(len(tokens) - T, (B,))
-        x = torch.stack([torch.from_numpy(tokens[i:i + T].astype(np.int64)) for i in ix])
-        y = torch.stack([torch.from_numpy(tokens[i + 1:i + 1 + T].astype(np.int64)) for i in ix])
+        x = torch.stack([torch.from_numpy(tokens[i : i + T].astype(np.int64)) for i in ix])
+        y = torch.stack([torch.from_numpy(tokens[i + 1 : i + 1 + T].astype(np.int64)) for i in ix])
         return x, y
 
     rates = []
@@ -82,8 +96,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], metavar="K=V", help="a GPT lab setting")
     args = parser.parse_args()
-    settings = {"preset": "tiny", "max_iters": args.steps, "eval_interval": 10**9, "eval_iters": 1,
-                "sample_interval": 0, "checkpoint_interval": 0, "device": "cpu", "max_bytes": 300_000}
+    settings = {
+        "preset": "tiny",
+        "max_iters": args.steps,
+        "eval_interval": 10**9,
+        "eval_iters": 1,
+        "sample_interval": 0,
+        "checkpoint_interval": 0,
+        "device": "cpu",
+        "max_bytes": 300_000,
+    }
     for pair in args.set:
         key, _, value = pair.partition("=")
         settings[key] = value
@@ -96,12 +118,15 @@ def main() -> None:
         from labs.common.runctx import load_manifest, resolve_settings
         from labs.gpt.config import finish_config, resolve_config
         from labs.gpt.data import load_data
+
         cfg = resolve_config(resolve_settings(load_manifest("gpt"), settings))
         data = load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction)
         finish_config(cfg, data.codec.vocab_size, 1)
-        print(f"shape: n_layer={cfg.n_layer} n_head={cfg.n_head} n_embd={cfg.n_embd} block_size={cfg.block_size} "
-              f"batch_size={cfg.batch_size} vocab_size={cfg.vocab_size}; {args.steps} steps, "
-              f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+        print(
+            f"shape: n_layer={cfg.n_layer} n_head={cfg.n_head} n_embd={cfg.n_embd} block_size={cfg.block_size} "
+            f"batch_size={cfg.batch_size} vocab_size={cfg.vocab_size}; {args.steps} steps, "
+            f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+        )
         lab, base = [], []
         for r in range(args.rounds):
             lab.append(lab_tok_per_s(home, settings))

@@ -57,7 +57,7 @@ def main() -> None:
 
         base = best_of(baseline)
         ours = best_of(loader)
-        cached()   # fill the cache
+        cached()  # fill the cache
         warm = best_of(cached)
     print(f"curriculum: {n_items} items in {len(files) - 1} course file + glossary, {size / 1e6:.1f} MB")
     print(f"yaml.load (CSafeLoader), baseline: {base * 1000:7.1f} ms")

@@ -33,16 +33,21 @@ def child(kind: str, home: str, curriculum: str | None) -> None:
     from textual.widgets import Static
 
     if kind == "bare":
+
         class Bare(App):
             def compose(self):
                 yield Static("hello")
+
         app, loaded = Bare(), (lambda: True)
     else:
         from studytui.session import Session
         from studytui.tui.app import build_app
 
-        session = (Session(home=Path(home)) if curriculum is None else
-                   Session(home=Path(home), extra_curriculum=[Path(curriculum)], builtin=False))
+        session = (
+            Session(home=Path(home))
+            if curriculum is None
+            else Session(home=Path(home), extra_curriculum=[Path(curriculum)], builtin=False)
+        )
         app = build_app(session, watch_runs=False)
         loaded = lambda: app.loaded or app.load_error is not None
 
@@ -50,7 +55,7 @@ def child(kind: str, home: str, curriculum: str | None) -> None:
         print(f"paint {time.time():.6f}", flush=True)
         while not loaded():
             await pilot.pause(0.005)
-        await pilot.pause()     # the desk's figures are drawn
+        await pilot.pause()  # the desk's figures are drawn
         print(f"filled {time.time():.6f}", flush=True)
         print(f"torch {'torch' in sys.modules}", flush=True)
         if getattr(app, "load_error", None):
@@ -60,16 +65,23 @@ def child(kind: str, home: str, curriculum: str | None) -> None:
     app.run(headless=True, size=(120, 40), auto_pilot=report)
 
 
-def measure(kind: str, home: str, curriculum: str | None, repeat: int, *,
-            fresh: bool = False) -> tuple[float, float]:
+def measure(
+    kind: str, home: str, curriculum: str | None, repeat: int, *, fresh: bool = False
+) -> tuple[float, float]:
     paints, fills = [], []
     for _ in range(repeat):
-        if fresh:   # a first start: no database, no curriculum cache yet
+        if fresh:  # a first start: no database, no curriculum cache yet
             home = tempfile.mkdtemp(dir=Path(home).parent)
         argv = [sys.executable, __file__, "--child", kind, home] + ([curriculum] if curriculum else [])
         t0 = time.time()
-        out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=True,
-                             env=dict(os.environ, STUDYTUI_HOME=home)).stdout
+        out = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+            env=dict(os.environ, STUDYTUI_HOME=home),
+        ).stdout
         marks = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
         if marks.get("torch") == "True":
             sys.exit(f"{kind}: torch was imported")
@@ -94,20 +106,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big"
         generate_curriculum(big, args.items)
-        cases = [("bare Textual app", "bare", None, False),
-                 ("desk, built-in curriculum", "desk", None, False),
-                 (f"desk, {args.items:,} items", "desk", str(big), False),
-                 (f"desk, {args.items:,}, first start", "desk", str(big), True)]
+        cases = [
+            ("bare Textual app", "bare", None, False),
+            ("desk, built-in curriculum", "desk", None, False),
+            (f"desk, {args.items:,} items", "desk", str(big), False),
+            (f"desk, {args.items:,}, first start", "desk", str(big), True),
+        ]
         results = []
         for label, kind, cur, fresh in cases:
             home = tempfile.mkdtemp(dir=tmp)
-            measure(kind, home, cur, 1)      # warm-up: bytecode, database, curriculum cache
+            measure(kind, home, cur, 1)  # warm-up: bytecode, database, curriculum cache
             results.append((label, *measure(kind, home, cur, args.repeat, fresh=fresh)))
     base = results[0][1]
     print(f"{'case':28} {'first paint':>12} {'ratio':>6} {'filled':>9} {'ratio':>6}")
     for label, paint, filled in results:
-        print(f"{label:28} {paint * 1000:9.0f} ms {paint / base:5.2f}x {filled * 1000:6.0f} ms "
-              f"{filled / base:5.2f}x")
+        print(
+            f"{label:28} {paint * 1000:9.0f} ms {paint / base:5.2f}x {filled * 1000:6.0f} ms "
+            f"{filled / base:5.2f}x"
+        )
     print(f"(median of {args.repeat} runs each, headless 120x40; ratios against the bare app's first paint)")
 
 

@@ -62,7 +62,7 @@ def estimate_reference_s(chunks, merges, n: int, seconds_for_n: float, upto: int
     remaining, walked = sum(len(c) for c in chunks), []
     for m in merges[:upto]:
         walked.append(remaining)
-        remaining -= m.count   # merging a pair seen c times removes c tokens
+        remaining -= m.count  # merging a pair seen c times removes c tokens
     return seconds_for_n / sum(walked[:n]) * sum(walked)
 
 
@@ -76,25 +76,36 @@ def check_scaling(text: str, n: int, upto: int = 400) -> None:
             first_n_s = time.perf_counter() - t0
     actual = time.perf_counter() - t0
     estimate = estimate_reference_s(chunks, merges, n, first_n_s, upto)
-    print(f"  scaling check on {len(text.encode()):,} bytes: {upto} reference merges took {actual:.1f} s; "
-          f"the estimate from its first {n} said {estimate:.1f} s ({estimate / actual:.2f}x)")
+    print(
+        f"  scaling check on {len(text.encode()):,} bytes: {upto} reference merges took {actual:.1f} s; "
+        f"the estimate from its first {n} said {estimate:.1f} s ({estimate / actual:.2f}x)"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vocab-size", type=int, default=4096)
     ap.add_argument("--max-bytes", type=int, default=1_000_000)
-    ap.add_argument("--reference-merges", type=int, default=20,
-                    help="merges the reference trainer really runs before scaling up")
-    ap.add_argument("--check-scaling", action="store_true",
-                    help="also run the reference for 400 merges on 100 kB and compare with the estimate")
+    ap.add_argument(
+        "--reference-merges",
+        type=int,
+        default=20,
+        help="merges the reference trainer really runs before scaling up",
+    )
+    ap.add_argument(
+        "--check-scaling",
+        action="store_true",
+        help="also run the reference for 400 merges on 100 kB and compare with the estimate",
+    )
     args = ap.parse_args()
     num_merges = args.vocab_size - 256
 
     text, source = load_text(None, args.max_bytes, seed=0)
     nbytes = len(text.encode("utf-8"))
-    print(f"text: {nbytes:,} bytes of the {source}; vocab {args.vocab_size} "
-          f"({num_merges} merges); GPT-4 split pattern; {os.cpu_count()} CPU cores")
+    print(
+        f"text: {nbytes:,} bytes of the {source}; vocab {args.vocab_size} "
+        f"({num_merges} merges); GPT-4 split pattern; {os.cpu_count()} CPU cores"
+    )
 
     # -- training --------------------------------------------------------------------
     tok = RegexTokenizer(GPT4_SPLIT_PATTERN)
@@ -103,8 +114,10 @@ def main() -> None:
     split_s = time.perf_counter() - t0
     fast_merges = list(train_fast(chunks, num_merges))
     fast_s = time.perf_counter() - t0
-    print(f"\nfast trainer      {fast_s:8.2f} s   ({split_s:.2f} s regex split + "
-          f"{fast_s - split_s:.2f} s merging; {len(fast_merges) / fast_s:,.0f} merges/s)")
+    print(
+        f"\nfast trainer      {fast_s:8.2f} s   ({split_s:.2f} s regex split + "
+        f"{fast_s - split_s:.2f} s merging; {len(fast_merges) / fast_s:,.0f} merges/s)"
+    )
 
     n = min(args.reference_merges, len(fast_merges))
     t0 = time.perf_counter()
@@ -113,9 +126,11 @@ def main() -> None:
     assert ref_merges == fast_merges[:n], "the trainers disagree"
     ref_est_s = estimate_reference_s(chunks, fast_merges, n, ref_n_s, len(fast_merges))
     ref_linear_s = ref_n_s / n * len(fast_merges)
-    print(f"reference trainer {ref_n_s:8.2f} s for its first {n} merges (identical to fast's); "
-          f"scaled by tokens walked to all {len(fast_merges)}: ~{ref_est_s:,.0f} s "
-          f"(linear guess: {ref_linear_s:,.0f} s)")
+    print(
+        f"reference trainer {ref_n_s:8.2f} s for its first {n} merges (identical to fast's); "
+        f"scaled by tokens walked to all {len(fast_merges)}: ~{ref_est_s:,.0f} s "
+        f"(linear guess: {ref_linear_s:,.0f} s)"
+    )
 
     if args.check_scaling:
         check_scaling(text[:100_000], n)
@@ -135,8 +150,10 @@ def main() -> None:
         same = {bytes(t): i for t, i in rust.get_mergeable_ranks()} == ours
         print(f"rustbpe           {rust_s:8.2f} s   (same merges as ours: {'yes' if same else 'NO'})")
 
-    print(f"\n  fast vs reference: {ref_est_s / fast_s:,.0f}x faster (target >= 100x; "
-          f"{ref_linear_s / fast_s:,.0f}x by the linear guess)")
+    print(
+        f"\n  fast vs reference: {ref_est_s / fast_s:,.0f}x faster (target >= 100x; "
+        f"{ref_linear_s / fast_s:,.0f}x by the linear guess)"
+    )
     if rust_s:
         print(f"  rustbpe vs fast:   rustbpe is {fast_s / rust_s:.1f}x faster than our pure-Python trainer")
 
@@ -156,7 +173,7 @@ def main() -> None:
         exported = encoders[f"ours {args.vocab_size}, {name} split, exported"]
         assert exported.encode_ordinary(text[:100_000]) == ours_py.encode_ordinary(text[:100_000])
     best = {name: float("inf") for name in encoders}
-    for _ in range(5):   # interleaved, so a busy moment on the machine hits every encoder
+    for _ in range(5):  # interleaved, so a busy moment on the machine hits every encoder
         for name, enc in encoders.items():
             t0 = time.perf_counter()
             enc.encode_ordinary(text)
@@ -167,19 +184,28 @@ def main() -> None:
     def python_encode():
         tok.clear_cache()
         tok.encode_ordinary(sample)
+
     py_mb_s = sample_mb / best_of(python_encode, 3)
     mb = nbytes / 1e6
-    print(f"\nencode, one thread, encode_ordinary on {mb:.1f} MB, best of 5 (exports give the "
-          "Python encoder's ids):")
-    pairs = [("tiktoken gpt2", f"ours {args.vocab_size}, GPT-2 split, exported"),
-             ("tiktoken cl100k_base", f"ours {args.vocab_size}, GPT-4 split, exported")]
+    print(
+        f"\nencode, one thread, encode_ordinary on {mb:.1f} MB, best of 5 (exports give the "
+        "Python encoder's ids):"
+    )
+    pairs = [
+        ("tiktoken gpt2", f"ours {args.vocab_size}, GPT-2 split, exported"),
+        ("tiktoken cl100k_base", f"ours {args.vocab_size}, GPT-4 split, exported"),
+    ]
     for base, ours_name in pairs:
         print(f"  {base:34s} {mb / best[base]:7.2f} MB/s")
-        print(f"  {ours_name:34s} {mb / best[ours_name]:7.2f} MB/s   "
-              f"{best[base] / best[ours_name]:.2f}x {base} (target >= 1x)")
-    print(f"  {'our Python encoder (GPT-4 split)':34s} {py_mb_s:7.2f} MB/s   "
-          f"{py_mb_s / (mb / best['tiktoken cl100k_base']):.2f}x tiktoken cl100k_base "
-          f"(on {sample_mb:.1f} MB, cache emptied first)")
+        print(
+            f"  {ours_name:34s} {mb / best[ours_name]:7.2f} MB/s   "
+            f"{best[base] / best[ours_name]:.2f}x {base} (target >= 1x)"
+        )
+    print(
+        f"  {'our Python encoder (GPT-4 split)':34s} {py_mb_s:7.2f} MB/s   "
+        f"{py_mb_s / (mb / best['tiktoken cl100k_base']):.2f}x tiktoken cl100k_base "
+        f"(on {sample_mb:.1f} MB, cache emptied first)"
+    )
 
 
 if __name__ == "__main__":

@@ -48,14 +48,19 @@ async def watch_the_run(pilot):   # the real app (its run monitor included), on 
 build_app(Session()).run(headless=True, size=(120, 40), auto_pilot=watch_the_run)
 """
 
+
 def one_run(session: Session, pairs: list[str], watched: bool) -> float:
     manifest = get_manifest("gpt")
     run_id = start_run(session, manifest, parse_settings(manifest, pairs, runs_dir=session.runs_dir))
     watcher = None
     if watched:
-        watcher = subprocess.Popen([sys.executable, "-c", WATCHER, run_id], cwd=ROOT,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        watcher = subprocess.Popen(
+            [sys.executable, "-c", WATCHER, run_id],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     watch = RunWatch(session.runs_dir / run_id)
     while True:
         watch.update()
@@ -78,15 +83,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
-    pairs = ["preset=tiny", "tokenizer=char", f"max_iters={args.steps}", "eval_interval=1000",
-             "sample_interval=1000", "checkpoint_interval=100000", "device=cpu", "seed=1"]
+    pairs = [
+        "preset=tiny",
+        "tokenizer=char",
+        f"max_iters={args.steps}",
+        "eval_interval=1000",
+        "sample_interval=1000",
+        "checkpoint_interval=100000",
+        "device=cpu",
+        "seed=1",
+    ]
     with tempfile.TemporaryDirectory() as home:
         os.environ["STUDYTUI_HOME"] = home
         session = Session(home=Path(home))
         one_run(session, pairs[:2] + ["max_iters=5"] + pairs[3:], watched=False)  # fill the token cache
         headless, watched = [], []
         for r in range(args.rounds):
-            for is_watched in ((False, True) if r % 2 == 0 else (True, False)):
+            for is_watched in (False, True) if r % 2 == 0 else (True, False):
                 rate = one_run(session, pairs, is_watched)
                 (watched if is_watched else headless).append(rate)
                 print(f"round {r + 1}  {'watched ' if is_watched else 'headless'}  {rate:8.0f} tok/s")

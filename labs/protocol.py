@@ -31,28 +31,39 @@ from typing import Any
 PROTOCOL_VERSION = 1
 
 # -- environment -------------------------------------------------------------------------
-HOME_ENV = "STUDYTUI_HOME"            # all user data: the database, runs/, caches
+HOME_ENV = "STUDYTUI_HOME"  # all user data: the database, runs/, caches
 LABS_PATH_ENV = "STUDYTUI_LABS_PATH"  # extra folders holding lab packages
-LOCK_FD_ENV = "STUDYTUI_LOCK_FD"      # the run.lock descriptor the launcher hands down
+LOCK_FD_ENV = "STUDYTUI_LOCK_FD"  # the run.lock descriptor the launcher hands down
 APP_NAME = "studytui"
 
 # -- the run folder ----------------------------------------------------------------------
-CONFIG_FILE = "config.json"      # {"lab", "run_id", "created", "settings"}, + "resolved" at start
-METRICS_FILE = "metrics.jsonl"   # the event stream, appended, never rewritten
-STDERR_FILE = "stderr.log"       # the process's stdout and stderr
-LOCK_FILE = "run.lock"           # flock held by the run's process for its whole life
-STOP_FILE = "stop.json"          # written by `lab stop`: when a stop was asked, and if it killed
-REPORT_FILE = "report.md"        # the run's report card, written by studytui once the run ended
+CONFIG_FILE = "config.json"  # {"lab", "run_id", "created", "settings"}, + "resolved" at start
+METRICS_FILE = "metrics.jsonl"  # the event stream, appended, never rewritten
+STDERR_FILE = "stderr.log"  # the process's stdout and stderr
+LOCK_FILE = "run.lock"  # flock held by the run's process for its whole life
+STOP_FILE = "stop.json"  # written by `lab stop`: when a stop was asked, and if it killed
+REPORT_FILE = "report.md"  # the run's report card, written by studytui once the run ended
 
 # -- events ------------------------------------------------------------------------------
-EVENTS = ("start", "step", "eval", "sample", "progress", "merges", "table", "visual",
-          "checkpoint", "log", "end", "error")
+EVENTS = (
+    "start",
+    "step",
+    "eval",
+    "sample",
+    "progress",
+    "merges",
+    "table",
+    "visual",
+    "checkpoint",
+    "log",
+    "end",
+    "error",
+)
 # `diverged`: the lab's guard stopped a run whose loss went NaN/inf or stayed far above its
 # best; the `end` event then carries a one-line `reason` (labs/common/guard.py).
 END_STATUSES = ("done", "stopped", "diverged")
 # Numbers a step/eval event may carry; the same keys in JSON, SQLite and the UI.
-METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu",
-               "gpu_mem_mb", "gpu_util")
+METRIC_KEYS = ("loss", "val_loss", "lr", "grad_norm", "dt_ms", "tok_per_s", "mfu", "gpu_mem_mb", "gpu_util")
 
 
 class SettingError(ValueError):
@@ -64,10 +75,11 @@ class RunRefError(ValueError):
 
     def __init__(self, message: str, *, unknown: bool):
         super().__init__(message)
-        self.unknown = unknown   # True: nothing matched (False: several did)
+        self.unknown = unknown  # True: nothing matched (False: several did)
 
 
 # -- events and figures --------------------------------------------------------------------
+
 
 def metric_value(value: Any) -> float | None:
     """A number as a metric, or None. A bool is not a metric, though Python calls it an int."""
@@ -78,8 +90,7 @@ def metric_value(value: Any) -> float | None:
 
 def event_line(event: str, fields: dict[str, Any], *, t: float | None = None) -> str:
     """One line of metrics.jsonl, newline included."""
-    record = {"v": PROTOCOL_VERSION, "event": event, "t": round(time.time() if t is None else t, 3),
-              **fields}
+    record = {"v": PROTOCOL_VERSION, "event": event, "t": round(time.time() if t is None else t, 3), **fields}
     return json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"
 
 
@@ -92,8 +103,7 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def headline_figure(summary: dict[str, Any] | None, last: dict[str, Any] | None,
-                    key: str | None) -> Any:
+def headline_figure(summary: dict[str, Any] | None, last: dict[str, Any] | None, key: str | None) -> Any:
     """A run's figure for `key` (the manifest's key_metric): the end summary's, else the latest."""
     if not key:
         return None
@@ -122,7 +132,7 @@ def read_table(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     for row in _list_or_empty(event.get("rows")):
         cells = list(row) if isinstance(row, list) else [row]
         if columns:
-            cells = (cells + [None] * len(columns))[:len(columns)]
+            cells = (cells + [None] * len(columns))[: len(columns)]
         rows.append(cells)
     return str(event.get("name") or "table"), {"columns": columns, "rows": rows}
 
@@ -132,6 +142,7 @@ def _list_or_empty(value: Any) -> list:
 
 
 # -- the home --------------------------------------------------------------------------------
+
 
 def platform_data_dir(appname: str = APP_NAME) -> Path:
     """platformdirs' `user_data_dir(appname, appauthor=False)` (4.x), in the standard library."""
@@ -226,6 +237,7 @@ def run_lab(run_dir: Path) -> str | None:
 
 # -- atomic writes ---------------------------------------------------------------------------
 
+
 def write_target(path: Path) -> Path:
     """The file a write to `path` replaces: `path` itself, or the end of its symlink chain.
 
@@ -237,13 +249,19 @@ def write_target(path: Path) -> Path:
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
-        return target   # a new file (or a dangling link's target, created where it points)
+        return target  # a new file (or a dangling link's target, created where it points)
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, f"{path} is a folder, not a file; nothing written")
     if not stat.S_ISREG(mode):
-        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
-                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-                "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        kind = (
+            "a FIFO (named pipe)"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
         raise OSError(errno.EINVAL, f"{path} is {kind}; nothing written (give a regular file)")
     return target
 
@@ -266,7 +284,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
             f.write(payload)
             f.flush()
             if old_mode is not None:
-                os.fchmod(f.fileno(), old_mode)   # replacing a file keeps its permissions
+                os.fchmod(f.fileno(), old_mode)  # replacing a file keeps its permissions
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
@@ -295,12 +313,12 @@ class LabManifest:
     name: str
     title: str
     summary: str
-    module: str              # run as `python -m module RUN_DIR`
-    key_metric: str | None   # the headline figure of a run
+    module: str  # run as `python -m module RUN_DIR`
+    key_metric: str | None  # the headline figure of a run
     settings: list[dict[str, Any]]
-    path: Path               # the .lab.json file
-    import_root: Path        # the folder to put on PYTHONPATH so `python -m module` finds it
-    order: int = 100         # place in lists (learning order)
+    path: Path  # the .lab.json file
+    import_root: Path  # the folder to put on PYTHONPATH so `python -m module` finds it
+    order: int = 100  # place in lists (learning order)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -322,13 +340,18 @@ def parse_manifest(path: Path, import_root: Path | None = None) -> LabManifest:
     for s in settings:
         _check_spec(path, s)
     order = doc.get("order", 100)
-    return LabManifest(name=doc["name"], title=str(doc.get("title") or doc["name"]),
-                       summary=str(doc.get("summary") or ""), module=doc["module"],
-                       key_metric=doc.get("key_metric") if isinstance(doc.get("key_metric"), str) else None,
-                       settings=settings, path=path,
-                       import_root=import_root or path.parent.parent,
-                       order=order if isinstance(order, int) and not isinstance(order, bool) else 100,
-                       raw=doc)
+    return LabManifest(
+        name=doc["name"],
+        title=str(doc.get("title") or doc["name"]),
+        summary=str(doc.get("summary") or ""),
+        module=doc["module"],
+        key_metric=doc.get("key_metric") if isinstance(doc.get("key_metric"), str) else None,
+        settings=settings,
+        path=path,
+        import_root=import_root or path.parent.parent,
+        order=order if isinstance(order, int) and not isinstance(order, bool) else 100,
+        raw=doc,
+    )
 
 
 def _check_spec(path: Path, s: Any) -> None:
@@ -349,7 +372,7 @@ def manifest_roots() -> list[Path]:
     """Folders holding lab packages: the installed `labs` package's, then STUDYTUI_LABS_PATH."""
     roots: list[Path] = []
     try:
-        spec = importlib.util.find_spec("labs")   # locates without importing the labs
+        spec = importlib.util.find_spec("labs")  # locates without importing the labs
     except (ImportError, ValueError):
         spec = None
     if spec is not None:
@@ -396,8 +419,10 @@ def find_manifest(name: str, manifests: dict[str, LabManifest] | None = None) ->
     if name in manifests:
         return manifests[name]
     known = sorted(manifests)
-    raise SettingError(f"no lab named {name!r}{did_you_mean(name, known)}"
-                       + (f" (labs: {', '.join(known)})" if known else " (no labs installed)"))
+    raise SettingError(
+        f"no lab named {name!r}{did_you_mean(name, known)}"
+        + (f" (labs: {', '.join(known)})" if known else " (no labs installed)")
+    )
 
 
 def closest(word: str, options, cutoff: float = 0.5) -> str | None:
@@ -417,6 +442,7 @@ def did_you_mean(word: str, options) -> str:
 
 # -- settings ----------------------------------------------------------------------------------
 
+
 def parse_pairs(pairs: list[str]) -> dict[str, str]:
     """`["k=v", ...]` from `--set` -> {k: "v"} (values still text)."""
     given: dict[str, str] = {}
@@ -429,15 +455,18 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
     return given
 
 
-def check_settings(manifest: LabManifest, given: dict[str, Any], *,
-                   runs: Path | None = None) -> dict[str, Any]:
+def check_settings(
+    manifest: LabManifest, given: dict[str, Any], *, runs: Path | None = None
+) -> dict[str, Any]:
     """Only the settings `given`, each checked and typed (an unknown name is an error)."""
     specs = {s["name"]: s for s in manifest.settings}
     for key in given:
         if key not in specs:
             names = ", ".join(specs) or "none"
-            raise SettingError(f"unknown setting {key!r} for lab {manifest.name}"
-                               f"{did_you_mean(key, list(specs))} (settings: {names})")
+            raise SettingError(
+                f"unknown setting {key!r} for lab {manifest.name}"
+                f"{did_you_mean(key, list(specs))} (settings: {names})"
+            )
     checked = {key: coerce_setting(specs[key], raw, runs=runs) for key, raw in given.items()}
     check_combinations(manifest, checked)
     return checked
@@ -461,9 +490,13 @@ def check_combinations(manifest: LabManifest, checked: dict[str, Any]) -> None:
         candidates = [auto[kind]] if kind in auto else sorted(set(auto.values()))
     else:
         candidates = [chosen]
-    problems = [_combination_problem(checks, {**defaults, **(presets.get(p) or {}),
-                                              **{k: v for k, v in checked.items() if v is not None}})
-                for p in candidates or [None]]
+    problems = [
+        _combination_problem(
+            checks,
+            {**defaults, **(presets.get(p) or {}), **{k: v for k, v in checked.items() if v is not None}},
+        )
+        for p in candidates or [None]
+    ]
     if all(problems):
         raise SettingError(problems[0])
 
@@ -476,12 +509,17 @@ def _combination_problem(checks: list[dict[str, Any]], values: dict[str, Any]) -
     return None
 
 
-def resolve_settings(manifest: LabManifest, given: dict[str, Any], *,
-                     runs: Path | None = None) -> dict[str, Any]:
+def resolve_settings(
+    manifest: LabManifest, given: dict[str, Any], *, runs: Path | None = None
+) -> dict[str, Any]:
     """Every setting: the manifest defaults, overridden by `given`, each checked."""
     checked = check_settings(manifest, given, runs=runs)
-    return {s["name"]: checked[s["name"]] if s["name"] in checked
-            else coerce_setting(s, s.get("default"), runs=runs) for s in manifest.settings}
+    return {
+        s["name"]: checked[s["name"]]
+        if s["name"] in checked
+        else coerce_setting(s, s.get("default"), runs=runs)
+        for s in manifest.settings
+    }
 
 
 def coerce_setting(spec: dict[str, Any], raw: Any, *, runs: Path | None = None) -> Any:
@@ -502,20 +540,23 @@ def coerce_setting(spec: dict[str, Any], raw: Any, *, runs: Path | None = None) 
         if spec.get("max") is not None and value > spec["max"]:
             raise SettingError(f"{name}: {value} is above the maximum {spec['max']}")
     elif kind == "str" and spec.get("pattern") and not re.fullmatch(spec["pattern"], value):
-        raise SettingError(f"{name}: {value!r} is not allowed" + (f" ({spec['help']})" if spec.get("help") else ""))
+        raise SettingError(
+            f"{name}: {value!r} is not allowed" + (f" ({spec['help']})" if spec.get("help") else "")
+        )
     elif kind == "choice":
         choices = [str(c) for c in spec["choices"]]
         if value not in choices:
-            raise SettingError(f"{name}: {value!r} is not one of {', '.join(choices)}"
-                               f"{did_you_mean(value, choices)}")
+            raise SettingError(
+                f"{name}: {value!r} is not one of {', '.join(choices)}{did_you_mean(value, choices)}"
+            )
         value = spec["choices"][choices.index(value)]
     elif kind == "path":
         if value in spec.get("named", ()):
-            return value   # a name for something the lab ships (data=shakespeare), not a path
+            return value  # a name for something the lab ships (data=shakespeare), not a path
         path = Path(value).expanduser()
         if not path.exists():
             raise SettingError(f"{name}: {value} does not exist")
-        value = str(path.resolve())   # absolute: the lab runs in its own folder
+        value = str(path.resolve())  # absolute: the lab runs in its own folder
     elif kind == "run":
         value = _run_setting(spec, value, runs)
     return value
@@ -530,7 +571,7 @@ def _typed(kind: str, text: Any, raw: Any) -> Any:
         if isinstance(text, bool):
             raise ValueError
         value = float(text)
-        if not math.isfinite(value):   # nan and inf pass float() but no min/max makes sense of them
+        if not math.isfinite(value):  # nan and inf pass float() but no min/max makes sense of them
             raise ValueError
         return value
     if kind == "bool":

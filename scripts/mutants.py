@@ -52,8 +52,9 @@ def module_of(mutant: str) -> str:
 
 
 def results() -> dict[str, Counter]:
-    listed = subprocess.run([*MUTMUT, "results", "--all", "true"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout
+    listed = subprocess.run(
+        [*MUTMUT, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     by_module: dict[str, Counter] = defaultdict(Counter)
     for line in listed.splitlines():
         if m := RESULT_LINE.match(line):
@@ -85,8 +86,12 @@ def _row(name: str, counts: Counter) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="mutant name globs, e.g. 'studytui.study.*'")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="mutants tested at once (default 1: mutmut 3.8 lost track of a worker with 2 here)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="mutants tested at once (default 1: mutmut 3.8 lost track of a worker with 2 here)",
+    )
     parser.add_argument("--report", action="store_true", help="print the last run's figures only")
     args = parser.parse_args(argv)
     if not args.report:
@@ -94,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         (ROOT / "mutants" / "sitecustomize.py").write_text(SITECUSTOMIZE.format(root=str(ROOT)))
         # child processes import the mutated copy too (and its sitecustomize)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "mutants"))
-        done = subprocess.run([*MUTMUT, "run", "--max-children", str(args.jobs), *args.names], cwd=ROOT, env=env)
+        done = subprocess.run(
+            [*MUTMUT, "run", "--max-children", str(args.jobs), *args.names], cwd=ROOT, env=env
+        )
         if done.returncode != 0:
             print(f"mutmut run failed (exit {done.returncode})", file=sys.stderr)
             return done.returncode

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a source checkout
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
 
 from labs.protocol import METRICS_FILE, write_json_atomic
 from studytui.runs.references import ReferenceError, load_references, reference_curve, reference_from_run

@@ -31,9 +31,13 @@ def checklist(curriculum: Curriculum, store) -> str:
     lines: list[str] = []
     for summary in course_summaries(curriculum, progress, time_by_key):
         course, t = summary.course, summary.tally
-        lines += [f"# {md_text(course.title)}", "",
-                  f"{t.done}/{t.total} done ({t.percent:.0f}%), studied {format_duration(t.seconds_done)}, "
-                  f"length {total_text(t)}, left {left_text(t)}", ""]
+        lines += [
+            f"# {md_text(course.title)}",
+            "",
+            f"{t.done}/{t.total} done ({t.percent:.0f}%), studied {format_duration(t.seconds_done)}, "
+            f"length {total_text(t)}, left {left_text(t)}",
+            "",
+        ]
         for section in course.sections:
             lines += [f"## {md_text(section.title)}", ""]
             for item in section.items:
@@ -61,13 +65,17 @@ def _item_lines(item: Item, statuses, notes, time_by_key, runs, depth: int, line
         for note_line in note.splitlines():
             lines.append("  " * (depth + 1) + f"> {note_line}")
     for item_link in item.links:
-        if item_link.dead:   # a live extra link needs no line; a dead one must not be followed unwarned
-            lines.append("  " * (depth + 1) + f"- ⚠️ {dead_text(item_link.dead)}: "
-                         f"{md_text(item_link.title)} ({md_text(clean(item_link.url))})")
+        if item_link.dead:  # a live extra link needs no line; a dead one must not be followed unwarned
+            lines.append(
+                "  " * (depth + 1) + f"- ⚠️ {dead_text(item_link.dead)}: "
+                f"{md_text(item_link.title)} ({md_text(clean(item_link.url))})"
+            )
     if item.lab and not item.lab_inherited:
         for run in runs.get(item.lab, ()):
             report = f": report card {md_text(run['report'])}" if run["report"] else ""
-            lines.append("  " * (depth + 1) + f"- run {md_text(run['id'])} ({md_text(run['status'])}){report}")
+            lines.append(
+                "  " * (depth + 1) + f"- run {md_text(run['id'])} ({md_text(run['status'])}){report}"
+            )
     for child in item.children:
         _item_lines(child, statuses, notes, time_by_key, runs, depth + 1, lines)
 

@@ -15,11 +15,11 @@ import re
 
 from studytui.curriculum.model import Curriculum, Term
 
-CUTOFF = 0.6            # difflib's ratio below which a name is not a suggestion at all
-SHORT_QUERY = 5         # characters: at or below this, one edit changes a lot
+CUTOFF = 0.6  # difflib's ratio below which a name is not a suggestion at all
+SHORT_QUERY = 5  # characters: at or below this, one edit changes a lot
 SHORT_CUTOFF = 0.75
-NEAR_BEST = 0.1         # keep only names this close to the best suggestion
-WORD_CUTOFF = 0.5       # each word typed against its nearest word of the name ("nrom" ~ "norm")
+NEAR_BEST = 0.1  # keep only names this close to the best suggestion
+WORD_CUTOFF = 0.5  # each word typed against its nearest word of the name ("nrom" ~ "norm")
 
 
 def normalize(text: str) -> str:
@@ -40,12 +40,14 @@ def close_names(query: str, candidates: list[str], n: int = 5) -> list[str]:
     scored = []
     short = len(compact(query)) <= SHORT_QUERY
     for name in candidates:
-        ratio = max(difflib.SequenceMatcher(None, query, name).ratio(),
-                    difflib.SequenceMatcher(None, compact(query), compact(name)).ratio())
+        ratio = max(
+            difflib.SequenceMatcher(None, query, name).ratio(),
+            difflib.SequenceMatcher(None, compact(query), compact(name)).ratio(),
+        )
         if ratio < (SHORT_CUTOFF if short else CUTOFF):
             continue
         if short and compact(name)[:1] != compact(query)[:1]:
-            continue    # "vllm" is not a typo of "llm": a first letter is rarely the typo
+            continue  # "vllm" is not a typo of "llm": a first letter is rarely the typo
         if compact(name) != compact(query) and not _words_resemble(query, name):
             continue
         scored.append((ratio, name))
@@ -58,8 +60,10 @@ def close_names(query: str, candidates: list[str], n: int = 5) -> list[str]:
 
 def _words_resemble(query: str, name: str) -> bool:
     name_words = re.findall(r"\w+", name) or [name]
-    return all(max(difflib.SequenceMatcher(None, word, w).ratio() for w in name_words) >= WORD_CUTOFF
-               for word in re.findall(r"\w+", query))
+    return all(
+        max(difflib.SequenceMatcher(None, word, w).ratio() for w in name_words) >= WORD_CUTOFF
+        for word in re.findall(r"\w+", query)
+    )
 
 
 def _index(curriculum: Curriculum) -> dict[str, Term]:
@@ -83,7 +87,9 @@ def find_term(curriculum: Curriculum, query: str) -> tuple[Term | None, list[str
     if len(prefixed) == 1:
         return next(iter(prefixed.values())), []
     close = close_names(q, list(index))
-    candidates = list(dict.fromkeys(index[c].term for c in close)) or sorted(t.term for t in prefixed.values())[:5]
+    candidates = (
+        list(dict.fromkeys(index[c].term for c in close)) or sorted(t.term for t in prefixed.values())[:5]
+    )
     return None, candidates
 
 
@@ -92,8 +98,9 @@ def fuzzy_terms(curriculum: Curriculum, query: str) -> list[Term]:
     q = normalize(query)
     if not q:
         return list(curriculum.terms)
-    direct = [t for t in curriculum.terms
-              if any(q in normalize(n) or compact(q) in compact(n) for n in names(t))]
+    direct = [
+        t for t in curriculum.terms if any(q in normalize(n) or compact(q) in compact(n) for n in names(t))
+    ]
     if direct:
         return sorted(direct, key=lambda t: (not normalize(t.term).startswith(q), t.term.lower()))
     index = _index(curriculum)

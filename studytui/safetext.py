@@ -45,9 +45,9 @@ def _picture(match: re.Match[str]) -> str:
     ch = match.group()
     code = ord(ch)
     if code < 0x20:
-        return chr(0x2400 + code)   # ␀ … ␟: U+2400 + the control's code
+        return chr(0x2400 + code)  # ␀ … ␟: U+2400 + the control's code
     if code == 0x7F:
-        return "\u2421"             # ␡
+        return "\u2421"  # ␡
     return REPLACEMENT
 
 
@@ -116,6 +116,7 @@ def markup_escape(text: object, *, multiline: bool = False) -> str:
 
 # -- validators: what the loader, `validate`, `add`, `note` and `restore` refuse to store ------
 
+
 def text_problem(text: str, *, multiline: bool = False) -> str | None:
     """Why `text` may not be stored (a control character or bidi override), or None.
 
@@ -144,7 +145,7 @@ def url_problem(url: str) -> str | None:
         return "must be an http(s) URL without spaces"
     try:
         parts = urlsplit(url)
-        _ = parts.port   # raises ValueError for a port that is not a number or out of range
+        _ = parts.port  # raises ValueError for a port that is not a number or out of range
     except ValueError as e:
         return f"is not a valid URL ({e})"
     if parts.scheme.lower() not in ("http", "https"):

@@ -20,8 +20,8 @@ _PUNCT = re.compile(r"[^\w+#]+", re.UNICODE)
 
 @dataclass(frozen=True)
 class Hit:
-    kind: str          # "item" or "term"
-    key: str           # course/item, or the term id
+    kind: str  # "item" or "term"
+    key: str  # course/item, or the term id
     title: str
     score: float
     snippet: str = ""
@@ -70,16 +70,20 @@ def search(curriculum: Curriculum, query: str, limit: int = 20) -> list[Hit]:
         return []
     hits: list[Hit] = []
     for item in curriculum.items_by_key.values():
-        score = (_field_score(qwords, phrase, item.title, 5)
-                 + _field_score(qwords, phrase, " ".join(item.tags + item.terms), 3)
-                 + _field_score(qwords, phrase, item.kind, 1)
-                 + _field_score(qwords, phrase, item.summary, 1))
+        score = (
+            _field_score(qwords, phrase, item.title, 5)
+            + _field_score(qwords, phrase, " ".join(item.tags + item.terms), 3)
+            + _field_score(qwords, phrase, item.kind, 1)
+            + _field_score(qwords, phrase, item.summary, 1)
+        )
         if score and _covers(qwords, item.title, item.summary, item.tags, item.terms, item.kind):
             hits.append(Hit("item", item.key, item.title, score, _snippet(item.summary, qwords)))
     for term in curriculum.terms:
-        score = (_field_score(qwords, phrase, term.term, 6)
-                 + _field_score(qwords, phrase, " ".join(term.aliases) + " " + term.id, 5)
-                 + _field_score(qwords, phrase, term.definition, 1))
+        score = (
+            _field_score(qwords, phrase, term.term, 6)
+            + _field_score(qwords, phrase, " ".join(term.aliases) + " " + term.id, 5)
+            + _field_score(qwords, phrase, term.definition, 1)
+        )
         if score and _covers(qwords, term.term, term.definition, term.aliases, (term.id,)):
             hits.append(Hit("term", term.id, term.term, score, _snippet(term.definition, qwords)))
     hits.sort(key=lambda h: (-h.score, h.title.lower()))
@@ -97,8 +101,8 @@ def _covers(qwords: list[str], *fields) -> bool:
 
 def _snippet(text: str, qwords: list[str], width: int = 90) -> str:
     flat = " ".join((text or "").split())
-    lowered = flat.lower()   # the snippet shows the text as written: find the words in it as they are
+    lowered = flat.lower()  # the snippet shows the text as written: find the words in it as they are
     pos = min((lowered.find(q) for q in qwords if q in lowered), default=0)
     start = max(0, pos - width // 3)
-    piece = flat[start:start + width]
+    piece = flat[start : start + width]
     return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")

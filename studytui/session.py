@@ -20,7 +20,7 @@ class Session:
     home: Path = field(default_factory=paths.home_dir)
     db: Path | None = None
     extra_curriculum: list[Path] = field(default_factory=list)
-    builtin: bool = True   # False: only the user's own folders (--no-builtin)
+    builtin: bool = True  # False: only the user's own folders (--no-builtin)
 
     @cached_property
     def store(self):
@@ -40,8 +40,7 @@ class Session:
         # The cache (JSON, keyed by every file's size and mtime) makes a 10,000-item
         # curriculum load about five times faster; a stale, corrupt or planted cache is
         # simply rebuilt (see curriculum/cache.py).
-        return load_curriculum(self.curriculum_dirs, known_labs=lab_names(),
-                               cache_dir=self.home / "cache")
+        return load_curriculum(self.curriculum_dirs, known_labs=lab_names(), cache_dir=self.home / "cache")
 
     @property
     def curriculum(self) -> Curriculum:

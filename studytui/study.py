@@ -87,6 +87,7 @@ class Tally:
     of the items whose length is known; `unknown_left` counts unfinished leaves of no
     known length, so "0m left" is never said of a course whose lengths are unknown.
     """
+
     done: int = 0
     skipped: int = 0
     doing: int = 0
@@ -129,8 +130,13 @@ def total_text(t: Tally) -> str:
     return format_duration(t.seconds_total)
 
 
-def tally(items: Iterable[Item], statuses: Mapping[str, str],
-          time_by_key: Mapping[str, int] = NO_TIME, *, skip: frozenset[str] = frozenset()) -> Tally:
+def tally(
+    items: Iterable[Item],
+    statuses: Mapping[str, str],
+    time_by_key: Mapping[str, int] = NO_TIME,
+    *,
+    skip: frozenset[str] = frozenset(),
+) -> Tally:
     """Figures for `items` and their descendants; keys in `skip` count for nothing (the
     second copy of a resource in an all-courses total)."""
     done = skipped = doing = total = 0
@@ -149,8 +155,9 @@ def tally(items: Iterable[Item], statuses: Mapping[str, str],
     return Tally(done, skipped, doing, total, s_total, s_done, s_left, unknown)
 
 
-def _time_split(item: Item, statuses: Mapping[str, str], time_by_key: Mapping[str, int],
-                skip: frozenset[str]) -> tuple[int, int, int, int]:
+def _time_split(
+    item: Item, statuses: Mapping[str, str], time_by_key: Mapping[str, int], skip: frozenset[str]
+) -> tuple[int, int, int, int]:
     """(total, done, left, unfinished leaves of unknown length) for one subtree;
     children's durations win over the parent's own."""
     if item.key in skip:
@@ -184,8 +191,9 @@ class CourseSummary:
     seconds_logged: int
 
 
-def course_summaries(curriculum: Curriculum, progress: Mapping[str, object],
-                     time_by_key: Mapping[str, int]) -> list[CourseSummary]:
+def course_summaries(
+    curriculum: Curriculum, progress: Mapping[str, object], time_by_key: Mapping[str, int]
+) -> list[CourseSummary]:
     """One summary per course. A resource shared by two courses counts in both (each
     course's own figures); `overall_tally` counts it once."""
     statuses = effective_statuses(curriculum, progress)
@@ -197,14 +205,15 @@ def course_summaries(curriculum: Curriculum, progress: Mapping[str, object],
     return out
 
 
-def overall_tally(curriculum: Curriculum, progress: Mapping[str, object],
-                  time_by_key: Mapping[str, int]) -> Tally:
+def overall_tally(
+    curriculum: Curriculum, progress: Mapping[str, object], time_by_key: Mapping[str, int]
+) -> Tally:
     """Figures for the whole curriculum with each resource counted once: a video in three
     courses is one video, its hours once, the time logged on any copy on the first."""
     statuses = effective_statuses(curriculum, progress)
     skip: set[str] = set()
     merged = dict(time_by_key)
-    for key in curriculum.items_by_key:         # curriculum order: the first copy stands
+    for key in curriculum.items_by_key:  # curriculum order: the first copy stands
         if key in skip or key not in curriculum.copies:
             continue
         for other in curriculum.copies[key]:
@@ -239,7 +248,9 @@ def next_items(curriculum: Curriculum, progress: Mapping[str, object], limit: in
     courses is suggested once: the copy marked in progress, or the first ready one."""
     statuses = effective_statuses(curriculum, progress)
     in_progress = [i for i in leaves(_top_items(curriculum)) if statuses[i.key] == "doing"]
-    marked = [i for i in in_progress if getattr(progress.get(i.key), "status", progress.get(i.key)) == "doing"]
+    marked = [
+        i for i in in_progress if getattr(progress.get(i.key), "status", progress.get(i.key)) == "doing"
+    ]
     seen: set[str] = set()
     kept = {i.key for i in _one_per_resource(curriculum, marked + in_progress, seen)}
     doing = [i for i in in_progress if i.key in kept]

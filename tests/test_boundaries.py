@@ -45,7 +45,7 @@ def _imported_names(module: str, path: Path, known: set[str] | None = None) -> s
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = module.split(".")
-                base = base[:len(base) - node.level + (1 if is_package else 0)]
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
                 parent = ".".join(base + ([node.module] if node.module else []))
             else:
                 parent = node.module or ""
@@ -78,20 +78,26 @@ def test_app_imports_no_torch_and_of_the_labs_only_the_protocol():
         if top == "torch":
             return True
         # `from labs import protocol` names both `labs` and `labs.protocol`: fine together.
-        return top == "labs" and name not in ("labs", SHARED_PROTOCOL) \
+        return (
+            top == "labs"
+            and name not in ("labs", SHARED_PROTOCOL)
             and not name.startswith(SHARED_PROTOCOL + ".")
+        )
 
     bad = {f: {n for n in names if forbidden(n)} for f, names in _imports("studytui").items()}
     assert {f: n for f, n in bad.items() if n} == {}
     # ...and `labs` alone only as the parent of the protocol.
-    bare = {f for f, names in _imports("studytui").items() if "labs" in names and SHARED_PROTOCOL not in names}
+    bare = {
+        f for f, names in _imports("studytui").items() if "labs" in names and SHARED_PROTOCOL not in names
+    }
     assert bare == set()
 
 
 def test_the_protocol_imports_only_the_standard_library():
     names = _imported_names(SHARED_PROTOCOL, ROOT / "labs" / "protocol.py")
-    assert {n for n in names if n.split(".")[0] not in sys.stdlib_module_names
-            and n.split(".")[0] != "__future__"} == set()
+    assert {
+        n for n in names if n.split(".")[0] not in sys.stdlib_module_names and n.split(".")[0] != "__future__"
+    } == set()
     loaded = _modules_after("import labs.protocol")
     baseline = _modules_after("")
     new = {m for m in loaded - baseline if m.split(".")[0] not in sys.stdlib_module_names}
@@ -99,13 +105,15 @@ def test_the_protocol_imports_only_the_standard_library():
 
 
 def test_headless_core_imports_no_textual():
-    core = {f: n for f, n in _imports("studytui").items()
-            if not f.startswith(("studytui/tui/", "studytui/cli/"))}
+    core = {
+        f: n for f, n in _imports("studytui").items() if not f.startswith(("studytui/tui/", "studytui/cli/"))
+    }
     bad = {f: _top(n) & {"textual", "textual_plotext"} for f, n in core.items()}
     assert {f: n for f, n in bad.items() if n} == {}
 
 
 # -- import cycles ------------------------------------------------------------------------------
+
 
 def import_graph() -> dict[str, set[str]]:
     """module -> the modules of studytui/ and labs/ it imports (a package's __init__ counts as
@@ -113,8 +121,9 @@ def import_graph() -> dict[str, set[str]]:
     modules = {m: p for pkg in PACKAGES for m, p in _source_files(pkg).items()}
     graph = {}
     for module, path in modules.items():
-        graph[module] = {n for n in _imported_names(module, path, set(modules))
-                         if n in modules and n != module}
+        graph[module] = {
+            n for n in _imported_names(module, path, set(modules)) if n in modules and n != module
+        }
     return graph
 
 
@@ -157,8 +166,9 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path):
     a = "import os\n\ndef f():\n    from pkg import b\n"
     assert _imported_names("pkg.a", _write(tmp_path / "a.py", a), {"pkg", "pkg.b"}) == {"os", "pkg.b"}
-    assert strongly_connected({"pkg.a": {"pkg.b"}, "pkg.b": {"pkg.c"}, "pkg.c": {"pkg.a"},
-                               "pkg.d": {"pkg.a"}}) == [["pkg.a", "pkg.b", "pkg.c"]]
+    assert strongly_connected(
+        {"pkg.a": {"pkg.b"}, "pkg.b": {"pkg.c"}, "pkg.c": {"pkg.a"}, "pkg.d": {"pkg.a"}}
+    ) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
 def _write(path: Path, text: str) -> Path:
@@ -168,7 +178,8 @@ def _write(path: Path, text: str) -> Path:
 
 def _cycle_message(cycles: list[list[str]]) -> str:
     return "modules that import each other (directly or in a ring): " + "; ".join(
-        " <-> ".join(c) for c in cycles)
+        " <-> ".join(c) for c in cycles
+    )
 
 
 def test_no_import_cycles():
@@ -178,18 +189,27 @@ def test_no_import_cycles():
 
 # -- what commands load ---------------------------------------------------------------------------
 
+
 def _modules_after(code: str, env_extra: dict[str, str] | None = None) -> set[str]:
     env = dict(os.environ, **(env_extra or {}))
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, env=env, cwd=ROOT, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize("argv", [["status"], ["status", "--json"], ["next"], ["lab", "runs"]])
 def test_cli_commands_load_neither_torch_nor_textual(tmp_path, argv):
-    code = (f"import sys; sys.argv = ['studytui', *{argv!r}]\n"
-            "from studytui.cli.main import app\n"
-            "try:\n    app()\nexcept SystemExit:\n    pass")
+    code = (
+        f"import sys; sys.argv = ['studytui', *{argv!r}]\n"
+        "from studytui.cli.main import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
     loaded = _modules_after(code, {"STUDYTUI_HOME": str(tmp_path)})
     assert not {m for m in loaded if m.split(".")[0] in {"torch", "textual"}}
     assert {m for m in loaded if m.split(".")[0] == "labs"} <= {"labs", SHARED_PROTOCOL}

@@ -20,8 +20,7 @@ SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 # Seed URLs deliberately left out of the curriculum, with the reason.
 LEFT_OUT = {
-    "https://book.caibitim.duckdns.org/download/683/pdf/683.pdf":
-        "a 'free PDF' of a commercial book on a dynamic-DNS host: not an authorised copy",
+    "https://book.caibitim.duckdns.org/download/683/pdf/683.pdf": "a 'free PDF' of a commercial book on a dynamic-DNS host: not an authorised copy",
 }
 
 LAB_PAIRINGS = {
@@ -123,9 +122,10 @@ def test_text_has_real_characters(curriculum):
 def test_summaries_and_definitions_are_our_own_words(curriculum):
     """No run of 9 words from the seeds appears in a summary or definition (inline code
     such as `F.scaled_dot_product_attention(...)` is a fact and may be carried over)."""
+
     def shingles(text: str, n: int = 9) -> set[tuple[str, ...]]:
         words = re.findall(r"[a-z0-9']+", re.sub(r"`[^`]*`", " ", text).lower())
-        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+        return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
     seed = set().union(*(shingles(t) for t in _seed_texts()))
     written = {i.key: i.summary for i in curriculum.items_by_key.values()}
@@ -144,8 +144,12 @@ def test_summaries_and_definitions_are_short(curriculum):
 
 
 def test_item_terms_exist_and_every_term_is_taught(curriculum):
-    unknown = {(i.key, t) for i in curriculum.items_by_key.values() for t in i.terms
-               if t not in curriculum.terms_by_id}
+    unknown = {
+        (i.key, t)
+        for i in curriculum.items_by_key.values()
+        for t in i.terms
+        if t not in curriculum.terms_by_id
+    }
     assert unknown == set()
     untaught = [t.id for t in curriculum.terms if not curriculum.taught_by.get(t.id)]
     assert untaught == []
@@ -155,14 +159,16 @@ def test_see_also_resolves_and_is_symmetric(curriculum):
     terms = curriculum.terms_by_id
     dangling = {(t.id, s) for t in terms.values() for s in t.see_also if s not in terms}
     assert dangling == set()
-    one_way = {(t.id, s) for t in terms.values() for s in t.see_also
-               if s in terms and t.id not in terms[s].see_also}
+    one_way = {
+        (t.id, s) for t in terms.values() for s in t.see_also if s in terms and t.id not in terms[s].see_also
+    }
     assert one_way == set()
     assert all(t.id not in t.see_also for t in terms.values())
 
 
 def test_no_progress_in_the_curriculum(curriculum):
     """The seeds' ✅ marks were their authors' progress; the curriculum ships none."""
+
     def keys(node):
         if isinstance(node, dict):
             for k, v in node.items():
@@ -180,8 +186,9 @@ def test_no_progress_in_the_curriculum(curriculum):
 
 
 def test_items_that_pair_with_labs_name_them(curriculum):
-    assert {key: getattr(curriculum.items_by_key.get(key), "lab", None) for key in LAB_PAIRINGS} \
-        == LAB_PAIRINGS
+    assert {
+        key: getattr(curriculum.items_by_key.get(key), "lab", None) for key in LAB_PAIRINGS
+    } == LAB_PAIRINGS
     assert {i.lab for i in curriculum.items_by_key.values() if i.lab} <= KNOWN_LABS
 
 
@@ -208,8 +215,13 @@ def test_speedup_ladder_figures_are_data(curriculum):
 def test_course_order_follows_the_learning_path(curriculum):
     # foundations/maths -> Zero to Hero -> tokenization and GPT-2 -> the book -> advanced
     assert [c.id for c in curriculum.courses] == [
-        "llm-fasttrack", "llm-study", "tokenization-gpt2", "llms-from-scratch", "llm-learning",
-        "beyond-the-notes"]
+        "llm-fasttrack",
+        "llm-study",
+        "tokenization-gpt2",
+        "llms-from-scratch",
+        "llm-learning",
+        "beyond-the-notes",
+    ]
     prerequisites = curriculum.items_by_key["tokenization-gpt2/reproduce-gpt2"].prerequisites
     assert "llm-study/zth-gpt" in prerequisites
 
@@ -217,14 +229,48 @@ def test_course_order_follows_the_learning_path(curriculum):
 # Terms issue 14 asks for by name: the modern architecture, training-at-scale and
 # post-training vocabulary a learner meets after GPT-2.
 REQUIRED_TERMS = {
-    "rope", "rmsnorm", "swiglu", "kv-cache", "grouped-query-attention", "mixture-of-experts",
-    "flashattention", "muon", "scaling-laws", "chinchilla", "dpo", "grpo", "rlhf",
-    "speculative-decoding", "fp8-training", "mfu", "tensor-parallelism", "pipeline-parallelism",
-    "data-parallelism", "zero", "fsdp", "perplexity", "byte-level-bpe", "special-token",
-    "chat-template", "fp16", "bfloat16",
+    "rope",
+    "rmsnorm",
+    "swiglu",
+    "kv-cache",
+    "grouped-query-attention",
+    "mixture-of-experts",
+    "flashattention",
+    "muon",
+    "scaling-laws",
+    "chinchilla",
+    "dpo",
+    "grpo",
+    "rlhf",
+    "speculative-decoding",
+    "fp8-training",
+    "mfu",
+    "tensor-parallelism",
+    "pipeline-parallelism",
+    "data-parallelism",
+    "zero",
+    "fsdp",
+    "perplexity",
+    "byte-level-bpe",
+    "special-token",
+    "chat-template",
+    "fp16",
+    "bfloat16",
 }
-BOOK_CHAPTERS = ["ch1", "ch2", "ch3", "ch4", "ch5", "ch6", "ch7",
-                 "appendix-a", "appendix-b", "appendix-c", "appendix-d", "appendix-e"]
+BOOK_CHAPTERS = [
+    "ch1",
+    "ch2",
+    "ch3",
+    "ch4",
+    "ch5",
+    "ch6",
+    "ch7",
+    "appendix-a",
+    "appendix-b",
+    "appendix-c",
+    "appendix-d",
+    "appendix-e",
+]
 REPRODUCTION = "tokenization-gpt2/reproduce-gpt2"
 
 
@@ -244,9 +290,16 @@ def test_terms_that_must_not_be_confused_stay_apart(curriculum):
     assert {"fp16", "float16"} <= names("fp16")
     assert "qr decomposition" not in names("svd")
     assert "l2 regularization" not in names("weight-decay")
-    for query, term_id in [("RoPE", "rope"), ("fp16", "fp16"), ("bf16", "bfloat16"),
-                           ("GQA", "grouped-query-attention"), ("ZeRO", "zero"), ("FSDP", "fsdp"),
-                           ("L2 regularization", "l2-regularization"), ("MQA", "multi-query-attention")]:
+    for query, term_id in [
+        ("RoPE", "rope"),
+        ("fp16", "fp16"),
+        ("bf16", "bfloat16"),
+        ("GQA", "grouped-query-attention"),
+        ("ZeRO", "zero"),
+        ("FSDP", "fsdp"),
+        ("L2 regularization", "l2-regularization"),
+        ("MQA", "multi-query-attention"),
+    ]:
         found, _ = find_term(curriculum, query)
         assert found is not None and found.id == term_id, query
 
@@ -283,8 +336,13 @@ def test_every_item_with_a_lab_has_it_on_its_children(curriculum):
             yield child
             yield from descendants(child)
 
-    missing = [(i.key, c.key) for i in curriculum.items_by_key.values() if i.lab
-               for c in descendants(i) if c.lab != i.lab]
+    missing = [
+        (i.key, c.key)
+        for i in curriculum.items_by_key.values()
+        if i.lab
+        for c in descendants(i)
+        if c.lab != i.lab
+    ]
     assert missing == []
 
 
@@ -317,10 +375,13 @@ def test_general_introductions_come_before_the_gpt2_reproduction(curriculum):
         prerequisites = curriculum.items_by_key[key].prerequisites
         assert "tokenization-gpt2/dive-video" in prerequisites or "dive-video" in prerequisites
         assert "llms-from-scratch/ch1" in prerequisites
-    done = {k: "done" for k in curriculum.items_by_key
-            if k not in ("tokenization-gpt2/dive-video", "llms-from-scratch/ch1")
-            and not k.startswith("tokenization-gpt2/dive-")
-            and k not in ("llm-study/reproduce-gpt2", REPRODUCTION)}
+    done = {
+        k: "done"
+        for k in curriculum.items_by_key
+        if k not in ("tokenization-gpt2/dive-video", "llms-from-scratch/ch1")
+        and not k.startswith("tokenization-gpt2/dive-")
+        and k not in ("llm-study/reproduce-gpt2", REPRODUCTION)
+    }
     suggested = [i.key for i in next_items(curriculum, done, limit=50)]
     assert "llms-from-scratch/ch1" in suggested
     assert not {"llm-study/reproduce-gpt2", REPRODUCTION} & set(suggested)
@@ -336,4 +397,4 @@ def test_fidelity_of_titles_links_and_credits(curriculum):
     # paperswithcode.com shut down in 2025: an item still pointing there says so.
     dead = [i for i in items if i.url and "paperswithcode.com" in i.url]
     assert dead and all(i.dead == 2025 for i in dead)
-    assert [i.key for i in items if "dead link" in i.title] == []   # the field says it, not the title
+    assert [i.key for i in items if "dead link" in i.title] == []  # the field says it, not the title

@@ -166,8 +166,11 @@ def test_progress_survives_renames_moves_and_deletions(cli):
     text = path.read_text()
     # Rename a title and move the item into the other section; delete another item.
     text = text.replace("title: Building makemore", "title: makemore, renamed")
-    text = text.replace("          - id: cs25-two\n            title: Second talk\n"
-                        "            kind: video\n            duration: 1h\n", "")
+    text = text.replace(
+        "          - id: cs25-two\n            title: Second talk\n"
+        "            kind: video\n            duration: 1h\n",
+        "",
+    )
     path.write_text(text)
     assert as_json(cli("show", "makemore", "--json"))["status"] == "done"
     status = as_json(cli("status", "--json"))
@@ -175,15 +178,16 @@ def test_progress_survives_renames_moves_and_deletions(cli):
     assert status["orphans"][0]["has_note"] is True
     # Putting it back brings its note back.
     path.write_text(text + "")
-    (cli.curriculum / "basics.yaml").write_text(
-        (FIXTURE / "basics.yaml").read_text())
+    (cli.curriculum / "basics.yaml").write_text((FIXTURE / "basics.yaml").read_text())
     assert as_json(cli("show", "cs25-two", "--json"))["note"] == "keep me\n"
 
 
 def test_validate_reports_problems_with_positions(cli, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("id: bad\ntitle: Bad\nsections:\n  - id: s\n    title: S\n    items:\n"
-                   "      - id: x\n        title: X\n        durration: 1h\n")
+    bad.write_text(
+        "id: bad\ntitle: Bad\nsections:\n  - id: s\n    title: S\n    items:\n"
+        "      - id: x\n        title: X\n        durration: 1h\n"
+    )
     result = cli("validate", str(bad), ok=False)
     assert result.exit_code == 1
     assert f"{bad}:9:9:" in result.stdout and "duration" in result.stdout
@@ -198,9 +202,12 @@ def test_bad_global_options_are_one_line_errors(cli, tmp_path):
 def test_a_whole_word_of_one_id_finds_it(cli, tmp_path):
     # `micrograd` is not a prefix of `zth-micrograd`, but it is a whole word of only that id.
     path = cli.curriculum / "basics.yaml"
-    path.write_text(path.read_text().replace("- id: micrograd", "- id: zth-micrograd")
-                    .replace("prerequisites: [micrograd]", "prerequisites: [zth-micrograd]")
-                    .replace("- id: makemore", "- id: part-two-makemore"))
+    path.write_text(
+        path.read_text()
+        .replace("- id: micrograd", "- id: zth-micrograd")
+        .replace("prerequisites: [micrograd]", "prerequisites: [zth-micrograd]")
+        .replace("- id: makemore", "- id: part-two-makemore")
+    )
     assert as_json(cli("show", "micrograd", "--json"))["key"] == "basics/zth-micrograd"
     # A word shared by several ids stays ambiguous (it lists them), and an empty one is refused.
     shared = cli("show", "two", ok=False)
@@ -239,6 +246,7 @@ def test_archive_of_an_impossible_entry_number(cli):
 
 
 # -- the console-script entry point: one line for every error ---------------------------------
+
 
 def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     from studytui.cli import main as cli_main
@@ -407,8 +415,16 @@ def test_the_last_resort_handler_survives_a_hostile_error(cli, monkeypatch, caps
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the home should be", encoding="utf-8")
     monkeypatch.setenv("STUDYTUI_HOME", str(blocked))
-    code, err = run_main(monkeypatch, capsys, "--db", str(tmp_path / "x.db"), "--no-builtin",
-                         "-c", str(cli.curriculum), "status")
+    code, err = run_main(
+        monkeypatch,
+        capsys,
+        "--db",
+        str(tmp_path / "x.db"),
+        "--no-builtin",
+        "-c",
+        str(cli.curriculum),
+        "status",
+    )
     assert code == 70 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "Unprintable" in err
     log = Path(re.search(r"the traceback is in (\S+\.log)", err).group(1))

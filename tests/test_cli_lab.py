@@ -13,10 +13,33 @@ from typer.testing import CliRunner
 from studytui.cli.lab import lab_app
 from studytui.runs import RunWatch
 
-RUN_FIELDS = {"id", "lab", "status", "stalled", "created_at", "ended_at", "duration_s", "pid", "dir",
-              "key_metric", "key_value", "settings", "summary", "last"}
-SHOW_FIELDS = RUN_FIELDS | {"config", "device", "error", "reason", "checkpoints", "tables", "samples",
-                            "verdict", "reference"}
+RUN_FIELDS = {
+    "id",
+    "lab",
+    "status",
+    "stalled",
+    "created_at",
+    "ended_at",
+    "duration_s",
+    "pid",
+    "dir",
+    "key_metric",
+    "key_value",
+    "settings",
+    "summary",
+    "last",
+}
+SHOW_FIELDS = RUN_FIELDS | {
+    "config",
+    "device",
+    "error",
+    "reason",
+    "checkpoints",
+    "tables",
+    "samples",
+    "verdict",
+    "reference",
+}
 
 
 @pytest.fixture
@@ -46,24 +69,33 @@ def test_list_json_shape(home):
     fake = labs["fake"]
     assert set(fake) == {"name", "title", "summary", "module", "key_metric", "manifest", "settings"}
     steps = next(s for s in fake["settings"] if s["name"] == "steps")
-    assert steps == {"name": "steps", "type": "int", "default": 20, "help": "how many steps to write",
-                     "min": 1, "max": 100000}
+    assert steps == {
+        "name": "steps",
+        "type": "int",
+        "default": 20,
+        "help": "how many steps to write",
+        "min": 1,
+        "max": 100000,
+    }
 
 
 def test_list_human(home):
-    r = cli("list")   # a line a lab; the settings only for one lab
+    r = cli("list")  # a line a lab; the settings only for one lab
     assert r.exit_code == 0 and "fake" in r.stdout and "flavour" not in r.stdout
     assert "studytui lab list NAME" in r.stdout
     r = cli("list", "fake")
     assert r.exit_code == 0 and "flavour" in r.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "fak"], "did you mean 'fake'"),
-    (["run", "fake", "--set", "steps=0"], "below the minimum"),
-    (["run", "fake", "--set", "stepz=3"], "did you mean 'steps'"),
-    (["run", "fake", "--set", "flavour=bpe"], "not one of gpt, tokenizer"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "fak"], "did you mean 'fake'"),
+        (["run", "fake", "--set", "steps=0"], "below the minimum"),
+        (["run", "fake", "--set", "stepz=3"], "did you mean 'steps'"),
+        (["run", "fake", "--set", "flavour=bpe"], "not one of gpt, tokenizer"),
+    ],
+)
 def test_bad_run_request_is_refused_before_launch(home, args, message):
     r = cli(*args)
     assert r.exit_code == 2
@@ -115,7 +147,9 @@ def test_detach_runs_show_stop(home):
 
 
 def test_attach_to_a_finished_run_prints_it_and_returns(home):
-    run_id = json.loads(cli("run", "fake", "--set", "steps=3", "--set", "delay=0", "-d", "--json").stdout)["id"]
+    run_id = json.loads(cli("run", "fake", "--set", "steps=3", "--set", "delay=0", "-d", "--json").stdout)[
+        "id"
+    ]
     wait_status(home, run_id, lambda w: w.status == "done")
     r = cli("attach", run_id)
     assert r.exit_code == 0
@@ -123,7 +157,9 @@ def test_attach_to_a_finished_run_prints_it_and_returns(home):
 
 
 def test_runs_filter_and_human_table(home):
-    run_id = json.loads(cli("run", "fake", "--set", "steps=2", "--set", "delay=0", "-d", "--json").stdout)["id"]
+    run_id = json.loads(cli("run", "fake", "--set", "steps=2", "--set", "delay=0", "-d", "--json").stdout)[
+        "id"
+    ]
     wait_status(home, run_id, lambda w: w.status == "done")
     r = cli("runs")
     assert run_id in r.stdout and "done" in r.stdout
@@ -152,7 +188,7 @@ def test_an_attached_run_that_diverges_says_why_and_exits_1(home):
     run_id = r.stdout.split()[1]
     doc = json.loads(cli("show", run_id, "--json").stdout)
     assert doc["status"] == "diverged" and doc["reason"] == "loss is nan at step 6"
-    assert doc["checkpoints"] == [{"step": 5, "path": "ckpt.json"}]   # the last good step
+    assert doc["checkpoints"] == [{"step": 5, "path": "ckpt.json"}]  # the last good step
     assert doc["verdict"]["status"] == "diverged"
     assert (home / "runs" / run_id / "report.md").is_file()
 
@@ -169,4 +205,4 @@ def test_an_attached_run_says_how_it_ended_against_the_reference(home):
     assert "report: " in r.stdout
     run_id = r.stdout.split()[1]
     report = (home / "runs" / run_id / "report.md").read_text()
-    assert f"| python | {sys.version.split()[0]} |" in report   # what the lab said it ran on
+    assert f"| python | {sys.version.split()[0]} |" in report  # what the lab said it ran on

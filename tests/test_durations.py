@@ -9,12 +9,29 @@ from hypothesis import strategies as st
 from studytui.curriculum.durations import format_duration, parse_duration
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("1h", 3600), ("42m", 42 * 60), ("4hrs", 4 * 3600), ("1hr", 3600), ("1 hour", 3600),
-    ("2 hours", 7200), ("1h30m", 5400), ("1h 30m", 5400), ("90 min", 5400), ("90 mins", 5400),
-    ("1:05:00", 3900), ("45:10", 45 * 60 + 10), ("30s", 30), ("1.5h", 5400), ("  2H  ", 7200),
-    ("1 h, 5 min", 3900), ("0m", 0), ("2h13m35s", 2 * 3600 + 13 * 60 + 35),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("1h", 3600),
+        ("42m", 42 * 60),
+        ("4hrs", 4 * 3600),
+        ("1hr", 3600),
+        ("1 hour", 3600),
+        ("2 hours", 7200),
+        ("1h30m", 5400),
+        ("1h 30m", 5400),
+        ("90 min", 5400),
+        ("90 mins", 5400),
+        ("1:05:00", 3900),
+        ("45:10", 45 * 60 + 10),
+        ("30s", 30),
+        ("1.5h", 5400),
+        ("  2H  ", 7200),
+        ("1 h, 5 min", 3900),
+        ("0m", 0),
+        ("2h13m35s", 2 * 3600 + 13 * 60 + 35),
+    ],
+)
 def test_parse_accepted_spellings(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -25,18 +42,30 @@ def test_a_bare_number_asks_for_a_unit(value):
         parse_duration(value)
 
 
-@pytest.mark.parametrize("value", ["", "soon", "1 fortnight", "h", "1h30", "m42", "1:75", "1e9h",
-                                   "99999999h", None, True, [1], 4.5])
+@pytest.mark.parametrize(
+    "value",
+    ["", "soon", "1 fortnight", "h", "1h30", "m42", "1:75", "1e9h", "99999999h", None, True, [1], 4.5],
+)
 def test_unreadable_values_raise_one_line_value_errors(value):
     with pytest.raises(ValueError) as err:
         parse_duration(value)
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("seconds, text", [
-    (0, "0m"), (None, "0m"), (30, "30s"), (42 * 60, "42m"), (3900, "1h 05m"), (3600, "1h 00m"),
-    (59 * 60 + 40, "1h 00m"), (25 * 3600, "25h 00m"), (-120, "-2m"),
-])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0, "0m"),
+        (None, "0m"),
+        (30, "30s"),
+        (42 * 60, "42m"),
+        (3900, "1h 05m"),
+        (3600, "1h 00m"),
+        (59 * 60 + 40, "1h 00m"),
+        (25 * 3600, "25h 00m"),
+        (-120, "-2m"),
+    ],
+)
 def test_format(seconds, text):
     assert format_duration(seconds) == text
 

@@ -25,12 +25,16 @@ def _ladder_run(home, run_id: str) -> None:
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"lab": "gpt-ladder", "run_id": run_id, "settings": {}}))
     columns = ["rung", "change", "ms/step", "tok/s", "vs previous", "vs fp32", "mfu", "status"]
-    rows = [["fp32", "", 100.0, 1000, None, 1.0, None, "ok"],
-            ["tf32", "", 50.0, 2000, 2.0, 2.0, None, "ok"],
-            ["bf16", "", None, None, None, None, None, "skipped"]]
-    events = [{"v": 1, "event": "start", "t": 1.0, "pid": 1, "device": "cpu", "config": {}},
-              {"v": 1, "event": "table", "t": 2.0, "name": "ladder", "columns": columns, "rows": rows},
-              {"v": 1, "event": "end", "t": 3.0, "status": "done", "summary": {}}]
+    rows = [
+        ["fp32", "", 100.0, 1000, None, 1.0, None, "ok"],
+        ["tf32", "", 50.0, 2000, 2.0, 2.0, None, "ok"],
+        ["bf16", "", None, None, None, None, None, "skipped"],
+    ]
+    events = [
+        {"v": 1, "event": "start", "t": 1.0, "pid": 1, "device": "cpu", "config": {}},
+        {"v": 1, "event": "table", "t": 2.0, "name": "ladder", "columns": columns, "rows": rows},
+        {"v": 1, "event": "end", "t": 3.0, "status": "done", "summary": {}},
+    ]
     (run / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
 
 
@@ -47,5 +51,5 @@ async def test_run_view_shows_speedups_beside_the_reference(tmp_path, monkeypatc
         cells = [line.replace("│", " ").split() for line in text_of(panel).splitlines()]
         lines = {c[0]: c for c in cells if c and c[0] in ("fp32", "tf32", "bf16", "vocab")}
         assert lines["tf32"][1:] == ["2,000", "2.00×", "42,907", "2.73×"]
-        assert lines["bf16"][1:3] == ["–", "–"]          # skipped here, but the reference has it
-        assert lines["vocab"][-1] == "9.66×"             # 152078 / 15740 tok/s in the notes
+        assert lines["bf16"][1:3] == ["–", "–"]  # skipped here, but the reference has it
+        assert lines["vocab"][-1] == "9.66×"  # 152078 / 15740 tok/s in the notes

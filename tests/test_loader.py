@@ -26,7 +26,7 @@ def sample():
 def test_valid_sample_loads_without_problems(sample):
     assert sample.problems == []
     cur = sample.curriculum
-    assert [c.id for c in cur.courses] == ["llm-study", "gpt2"]   # by `order`
+    assert [c.id for c in cur.courses] == ["llm-study", "gpt2"]  # by `order`
     assert [t.id for t in cur.terms] == ["bpe", "pretraining", "tokenization"]  # by term, case-blind
 
 
@@ -36,7 +36,13 @@ def test_valid_sample_structure(sample):
     assert course.summary == "Talks and videos about large language models."
     assert course.tags == ("llm", "videos") and course.order == 10 and course.source == "seed 000"
     assert [s.id for s in course.sections] == ["karpathy", "papers"]
-    assert [i.id for i in course.walk()] == ["intro-to-llms", "zero-to-hero", "micrograd", "tokenizer-video", "attention"]
+    assert [i.id for i in course.walk()] == [
+        "intro-to-llms",
+        "zero-to-hero",
+        "micrograd",
+        "tokenizer-video",
+        "attention",
+    ]
 
     playlist = cur.items_by_key["llm-study/zero-to-hero"]
     assert [c.key for c in playlist.children] == ["llm-study/micrograd", "llm-study/tokenizer-video"]
@@ -48,8 +54,11 @@ def test_valid_sample_structure(sample):
     assert video.title == "Let's build the GPT Tokenizer – 2024"
     assert video.terms == ("bpe", "tokenization") and video.lab == "tokenizer"
     assert video.prerequisites == ("llm-study/micrograd",)
-    assert video.tags == ("overview",)          # through a YAML alias
-    assert video.source == f"{VALID / 'llm-study.yaml'}:{_line_of(VALID / 'llm-study.yaml', 'id: tokenizer-video')}"
+    assert video.tags == ("overview",)  # through a YAML alias
+    assert (
+        video.source
+        == f"{VALID / 'llm-study.yaml'}:{_line_of(VALID / 'llm-study.yaml', 'id: tokenizer-video')}"
+    )
 
     intro = cur.items_by_key["llm-study/intro-to-llms"]
     assert intro.kind == "video" and intro.url == "https://www.youtube.com/watch?v=zjkBMFhNj_g"
@@ -65,7 +74,10 @@ def test_valid_sample_structure(sample):
 
 def test_cross_course_references_and_glossary_backlinks(sample):
     cur = sample.curriculum
-    assert cur.items_by_key["gpt2/reproduce"].prerequisites == ("gpt2/lets-build-gpt", "llm-study/tokenizer-video")
+    assert cur.items_by_key["gpt2/reproduce"].prerequisites == (
+        "gpt2/lets-build-gpt",
+        "llm-study/tokenizer-video",
+    )
     assert cur.items_by_key["gpt2/lets-build-gpt"].duration_s == 116 * 60
     assert cur.taught_by["bpe"] == ("llm-study/tokenizer-video",)
     assert cur.terms_by_id["bpe"].see_also == ("tokenization",)
@@ -98,13 +110,19 @@ BAD_CASES = [
     ("duplicate_course_id.yaml", f"duplicate course id 'gpt2' (first defined at {VALID / 'gpt2.yaml'}:1)"),
     ("unknown_term.yaml", "unknown glossary term 'tokenisation' (did you mean 'tokenization'?)"),
     ("unknown_prerequisite.yaml", "no item 'microgad' in course 'llm-study' (did you mean 'micrograd'?)"),
-    ("prerequisite_cycle.yaml", "prerequisite cycle: bad-cycle/a -> bad-cycle/c -> bad-cycle/b -> bad-cycle/a"),
+    (
+        "prerequisite_cycle.yaml",
+        "prerequisite cycle: bad-cycle/a -> bad-cycle/c -> bad-cycle/b -> bad-cycle/a",
+    ),
     ("unknown_lab.yaml", "unknown lab 'tokeniser' (did you mean 'tokenizer'?)"),
     ("bad_order.yaml", "order must be an integer, got string"),
     ("empty.yaml", "file is empty"),
     ("not_a_mapping.yaml", "course must be a mapping, got list"),
     ("deep_nesting.yaml", "nested more than"),
-    ("see_also/glossary.yaml", "see_also: unknown glossary term 'tokenisation' (did you mean 'tokenization'?)"),
+    (
+        "see_also/glossary.yaml",
+        "see_also: unknown glossary term 'tokenisation' (did you mean 'tokenization'?)",
+    ),
     ("dup_term/glossary.yaml", f"duplicate term id 'bpe' (first defined at {VALID / 'glossary.yaml'}:"),
 ]
 
@@ -177,23 +195,24 @@ def test_validate_paths_reports_every_error_of_a_file(tmp_path):
     f.write_text(
         "id: many\n"
         "title: Many errors\n"
-        "colour: blue\n"                       # 3 unknown key
+        "colour: blue\n"  # 3 unknown key
         "sections:\n"
         "  - id: s\n"
         "    title: S\n"
         "    items:\n"
         "      - id: a\n"
         "        title: A\n"
-        "        kind: vid\n"                  # 10 unknown kind
-        "        duration: soon\n"             # 11 unreadable duration
-        "        url: www.example.com\n"       # 12 not http(s)
-        "      - id: A\n"                      # 13 not a slug
+        "        kind: vid\n"  # 10 unknown kind
+        "        duration: soon\n"  # 11 unreadable duration
+        "        url: www.example.com\n"  # 12 not http(s)
+        "      - id: A\n"  # 13 not a slug
         "        title: B\n"
         "      - id: c\n"
         "        title: C\n"
-        "        terms: [nope]\n"              # 17 unknown term
-        "        prerequisites: [zzz]\n",      # 18 unknown prerequisite
-        encoding="utf-8")
+        "        terms: [nope]\n"  # 17 unknown term
+        "        prerequisites: [zzz]\n",  # 18 unknown prerequisite
+        encoding="utf-8",
+    )
     problems = validate_paths([f], context_dirs=[VALID], known_labs=LABS)
     assert [p.line for p in problems] == [3, 10, 11, 12, 13, 17, 18]
     assert all(str(p).startswith(f"{f}:{p.line}:{p.col}: ") for p in problems)
@@ -223,8 +242,11 @@ def test_missing_folder_is_a_problem_not_an_exception(tmp_path):
 
 def test_extra_files_and_yml_suffix(tmp_path):
     extra = tmp_path / "extra.yml"
-    extra.write_text("id: extra\ntitle: Extra\nsections:\n  - id: s\n    title: S\n    items:\n"
-                     "      - {id: x, title: X, prerequisites: [gpt2/reproduce]}\n", encoding="utf-8")
+    extra.write_text(
+        "id: extra\ntitle: Extra\nsections:\n  - id: s\n    title: S\n    items:\n"
+        "      - {id: x, title: X, prerequisites: [gpt2/reproduce]}\n",
+        encoding="utf-8",
+    )
     result = load_curriculum([VALID], extra_files=[extra], known_labs=LABS)
     assert result.problems == []
     assert result.curriculum.items_by_key["extra/x"].prerequisites == ("gpt2/reproduce",)
@@ -261,8 +283,10 @@ def test_cache_is_reused_and_invalidated_by_edits(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(loader, "_load", lambda *a, **k: calls.append(1) or real_load(*a, **k))
     course = cur_dir / "gpt2.yaml"
-    course.write_text(course.read_text(encoding="utf-8").replace("Let's reproduce GPT-2 (124M)", "Reproduce"),
-                      encoding="utf-8")
+    course.write_text(
+        course.read_text(encoding="utf-8").replace("Let's reproduce GPT-2 (124M)", "Reproduce"),
+        encoding="utf-8",
+    )
     edited = load_curriculum([cur_dir], known_labs=LABS, cache_dir=cache)
     assert calls == [1]
     assert edited.curriculum.items_by_key["gpt2/reproduce"].title == "Reproduce"
@@ -304,9 +328,11 @@ def test_a_corrupt_cache_means_a_cold_load(tmp_path):
     (cache / "curriculum.json").write_bytes(b"{not json")
     result = load_curriculum([VALID], known_labs=LABS, cache_dir=cache)
     assert result.problems == [] and result.curriculum.course("gpt2") is not None
-    (cache / "curriculum.json").write_text('{"format": "studytui-curriculum-cache", "version": 1, '
-                                           '"key": null, "courses": 5}', encoding="utf-8")
+    (cache / "curriculum.json").write_text(
+        '{"format": "studytui-curriculum-cache", "version": 1, "key": null, "courses": 5}', encoding="utf-8"
+    )
     assert load_curriculum([VALID], known_labs=LABS, cache_dir=cache).curriculum.course("gpt2")
+
 
 def test_unreadable_files_in_a_folder_are_reported_not_skipped(tmp_path):
     import os
@@ -315,7 +341,7 @@ def test_unreadable_files_in_a_folder_are_reported_not_skipped(tmp_path):
     shutil.copytree(VALID, folder)
     (folder / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
     os.mkfifo(folder / "pipe.yaml")
-    (folder / "folder.yaml").mkdir()          # a folder named like a file is not a course
+    (folder / "folder.yaml").mkdir()  # a folder named like a file is not a course
     problems = {(Path(p.path).name, p.message) for p in validate_paths([folder], known_labs=LABS)}
     assert ("dangling.yaml", "cannot read file: No such file or directory") in problems
     assert ("pipe.yaml", "not a regular file") in problems
@@ -325,11 +351,13 @@ def test_unreadable_files_in_a_folder_are_reported_not_skipped(tmp_path):
 
 def test_text_with_control_characters_is_a_problem_at_its_position(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text('id: c\ntitle: "ok"\nsections:\n  - id: s\n    title: S\n    items:\n'
-                    '      - id: a\n        title: "A \\e]0;t\\a"\n'
-                    '      - id: b\n        title: B\n        summary: "line one\\nline two\\ttabbed"\n'
-                    '        tags: ["ok", "bidi \\u202e"]\n        url: "https://x.example/ a"\n',
-                    encoding="utf-8")
+    path.write_text(
+        'id: c\ntitle: "ok"\nsections:\n  - id: s\n    title: S\n    items:\n'
+        '      - id: a\n        title: "A \\e]0;t\\a"\n'
+        '      - id: b\n        title: B\n        summary: "line one\\nline two\\ttabbed"\n'
+        '        tags: ["ok", "bidi \\u202e"]\n        url: "https://x.example/ a"\n',
+        encoding="utf-8",
+    )
     problems = [str(p).split(":", 1)[1] for p in validate_paths([path])]
     assert problems == [
         "8:16: title contains a control character U+001B ESCAPE at offset 2 (and 1 more)",
@@ -345,18 +373,56 @@ def test_the_cache_keeps_every_field_of_every_object(tmp_path):
     from studytui.curriculum import cache
     from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, Term
 
-    child = Item(course_id="c", id="kid", title="Kid", kind="video", duration_s=60, parent_key="c/full",
-                 section_id="s", source="c.yaml:9")
-    full = Item(course_id="c", id="full", title="Full ✅", kind="playlist", url="https://e.org/x",
-                links=(Link("code", "https://e.org/code"),), duration_s=3600, summary="two\nlines",
-                tags=("a", "b"), terms=("t",), lab="gpt", prerequisites=("c/other",), date="2017-06",
-                by="someone", data={"n": 1, "f": 0.5, "l": [True, None, "x"]}, children=(child,),
-                section_id="s", source="c.yaml:3")
+    child = Item(
+        course_id="c",
+        id="kid",
+        title="Kid",
+        kind="video",
+        duration_s=60,
+        parent_key="c/full",
+        section_id="s",
+        source="c.yaml:9",
+    )
+    full = Item(
+        course_id="c",
+        id="full",
+        title="Full ✅",
+        kind="playlist",
+        url="https://e.org/x",
+        links=(Link("code", "https://e.org/code"),),
+        duration_s=3600,
+        summary="two\nlines",
+        tags=("a", "b"),
+        terms=("t",),
+        lab="gpt",
+        prerequisites=("c/other",),
+        date="2017-06",
+        by="someone",
+        data={"n": 1, "f": 0.5, "l": [True, None, "x"]},
+        children=(child,),
+        section_id="s",
+        source="c.yaml:3",
+    )
     other = Item(course_id="c", id="other", title="Other", section_id="s", source="c.yaml:20")
-    course = Course(id="c", title="C", summary="sum", order=3, source="seed", tags=("x",),
-                    sections=(Section("s", "S", "ss", (full, other)),), path="c.yaml")
-    term = Term(id="t", term="T", definition="d", aliases=("tt",), links=(Link("l", "https://e.org"),),
-                see_also=("u",), source="g.yaml:1")
+    course = Course(
+        id="c",
+        title="C",
+        summary="sum",
+        order=3,
+        source="seed",
+        tags=("x",),
+        sections=(Section("s", "S", "ss", (full, other)),),
+        path="c.yaml",
+    )
+    term = Term(
+        id="t",
+        term="T",
+        definition="d",
+        aliases=("tt",),
+        links=(Link("l", "https://e.org"),),
+        see_also=("u",),
+        source="g.yaml:1",
+    )
     original = Curriculum.build([course], [term])
     problems = [Problem("c.yaml", 1, 2, "a problem")]
     cache.write(tmp_path, ["key"], original, problems)

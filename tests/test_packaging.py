@@ -45,7 +45,9 @@ def imported_top_level_modules() -> set[str]:
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return {n for n in names if n not in sys.stdlib_module_names and n not in {"studytui", "labs", "__future__"}}
+    return {
+        n for n in names if n not in sys.stdlib_module_names and n not in {"studytui", "labs", "__future__"}
+    }
 
 
 def declared_dependencies() -> list[str]:
@@ -72,7 +74,11 @@ def checkout_files() -> dict[str, Path]:
     Git's view of the checkout (tracked or new, never ignored) is what hatchling packs."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "studytui", "labs", "curriculum"],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     files = {}
     for name in listed:
         path = ROOT / name
@@ -87,9 +93,24 @@ def checkout_files() -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--wheel-dir", str(out), str(ROOT)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (built,) = out.glob("studytui-*.whl")
     return built
 
@@ -100,14 +121,35 @@ def installed(wheel, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("installed") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     # The dependencies come from this venv. A folder named in a .pth is put on sys.path
     # after the venv's own site-packages, and its own .pth files are not run: the
     # checkout's editable-install hook stays out, the wheel's copy is found first.
     (site / "_studytui_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return site
 
 
@@ -115,15 +157,19 @@ def installed(wheel, tmp_path_factory) -> Path:
 def run_installed(installed, tmp_path):
     """Run a program of the installed venv from an empty folder with a fresh home."""
     bin_dir = installed.parents[2] / "bin"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("STUDYTUI_") and k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("STUDYTUI_") and k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    }
     env.update(STUDYTUI_HOME=str(tmp_path / "home"), NO_COLOR="1", COLUMNS="200")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
     def run(program: str, *args: str) -> subprocess.CompletedProcess:
-        done = subprocess.run([bin_dir / program, *args], cwd=elsewhere, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [bin_dir / program, *args], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, f"{program} {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
         return done
 
@@ -147,7 +193,9 @@ def test_the_wheel_holds_every_file_of_the_checkout(wheel):
 
 @pytest.mark.slow  # ~15 s: a venv and six fresh interpreters
 def test_the_installed_command_runs_the_installed_package(run_installed, installed, tmp_path):
-    where = run_installed("python", "-c", "import studytui, labs; print(studytui.__file__); print(labs.__file__)")
+    where = run_installed(
+        "python", "-c", "import studytui, labs; print(studytui.__file__); print(labs.__file__)"
+    )
     assert [Path(p).parent.parent for p in where.stdout.split()] == [installed, installed]
 
     helped = run_installed("studytui", "--help")
@@ -166,7 +214,8 @@ def test_the_installed_command_runs_the_installed_package(run_installed, install
 
 @pytest.mark.slow
 def test_the_installed_data_sets_pass_their_checks(run_installed, installed):
-    shown = run_installed("python", "-c", "from labs import data\n"
-                          "for name in data.names(): print(data.path(name))")
+    shown = run_installed(
+        "python", "-c", "from labs import data\nfor name in data.names(): print(data.path(name))"
+    )
     paths = [Path(p) for p in shown.stdout.split()]
     assert paths and all(p.parent == installed / "labs" / "data" for p in paths)

@@ -70,17 +70,21 @@ def test_naive_times_are_refused_fsrs_needs_utc(sess):
         review.grade(sess.store, "attention", "forward", "good", dt.datetime(2026, 3, 2, 9))
     # Any aware time is fine: it is turned into UTC for fsrs.
     paris = T0.astimezone(dt.timezone(dt.timedelta(hours=1)))
-    assert review.grade(sess.store, "attention", "forward", "good", paris).due == T0 + dt.timedelta(minutes=10)
+    assert review.grade(sess.store, "attention", "forward", "good", paris).due == T0 + dt.timedelta(
+        minutes=10
+    )
 
 
 def test_finishing_a_teaching_item_adds_its_terms_both_directions(sess):
     store, cur = sess.store, sess.curriculum
     assert review.set_status(store, cur, "basics/micrograd", "doing", now=T0) == "todo"
-    assert store.cards() == []   # only done teaches
+    assert store.cards() == []  # only done teaches
     review.set_status(store, cur, "basics/micrograd", "done", now=T0)
     cards = store.cards()
-    assert {(c["term"], c["direction"]) for c in cards} == {("backpropagation", "forward"),
-                                                            ("backpropagation", "reverse")}
+    assert {(c["term"], c["direction"]) for c in cards} == {
+        ("backpropagation", "forward"),
+        ("backpropagation", "reverse"),
+    }
     assert {c["added_by"] for c in cards} == {"basics/micrograd"}
     # A playlist marked done brings its videos' terms.
     review.set_status(store, cur, "basics/cs25", "done", now=T0)
@@ -107,9 +111,11 @@ def test_a_reworded_term_keeps_its_card(sess, tmp_path):
     before = store.card("attention", "forward")
     glossary = tmp_path / "curriculum" / "glossary.yaml"
     text = glossary.read_text()
-    glossary.write_text(text.replace("term: Attention", "term: Self-attention layer")
-                        .replace("aliases: [self-attention]", "aliases: [attn]")
-                        .replace("A layer where each position", "A layer in which every position"))
+    glossary.write_text(
+        text.replace("term: Attention", "term: Self-attention layer")
+        .replace("aliases: [self-attention]", "aliases: [attn]")
+        .replace("A layer where each position", "A layer in which every position")
+    )
     sess.reload_curriculum()
     cur = sess.curriculum
     assert cur.terms_by_id["attention"].term == "Self-attention layer"
@@ -124,10 +130,13 @@ def test_a_term_gone_from_the_glossary_is_kept_and_reported_not_asked(sess, tmp_
     review.add_term(store, cur, "bigram", T0)
     glossary = tmp_path / "curriculum" / "glossary.yaml"
     text = glossary.read_text()
-    glossary.write_text(text[:text.index("  - id: bigram")] + text[text.index("  - id: attention"):]
-                        .replace("see_also: [bigram]", ""))
+    glossary.write_text(
+        text[: text.index("  - id: bigram")]
+        + text[text.index("  - id: attention") :].replace("see_also: [bigram]", "")
+    )
     (tmp_path / "curriculum" / "basics.yaml").write_text(
-        (tmp_path / "curriculum" / "basics.yaml").read_text().replace("terms: [bigram]", "terms: []"))
+        (tmp_path / "curriculum" / "basics.yaml").read_text().replace("terms: [bigram]", "terms: []")
+    )
     sess.reload_curriculum()
     assert "bigram" not in sess.curriculum.terms_by_id
     assert review.due_cards(store, sess.curriculum, T0) == []
@@ -142,8 +151,12 @@ def test_undo_gives_back_the_schedule_before_the_grade(sess):
     before = store.card("attention", "forward")
     review.grade(store, "attention", "forward", "again", now)
     assert store.card("attention", "forward") != before
-    assert review.undo_last_grade(store) == {"term": "attention", "direction": "forward", "rating": "again",
-                                             "reviewed_at": now.isoformat(timespec="microseconds")}
+    assert review.undo_last_grade(store) == {
+        "term": "attention",
+        "direction": "forward",
+        "rating": "again",
+        "reviewed_at": now.isoformat(timespec="microseconds"),
+    }
     assert store.card("attention", "forward") == before
     assert len(store.review_log()) == 2
 
@@ -152,7 +165,7 @@ def test_a_grade_computed_from_a_stale_card_is_not_saved(sess):
     store, cur = sess.store, sess.curriculum
     review.add_term(store, cur, "attention", T0)
     stale = store.card("attention", "forward")
-    review.grade(store, "attention", "forward", "good", T0)   # another window graded it
+    review.grade(store, "attention", "forward", "good", T0)  # another window graded it
     assert store.record_review("attention", "forward", stale, stale, 3, T0) is None
     assert len(store.review_log()) == 1
 
@@ -162,11 +175,11 @@ def test_forward_only_hides_reverse_cards_and_both_brings_them_back(sess):
     review.set_directions(store, "forward", T0)
     review.add_term(store, cur, "attention", T0)
     assert [c["direction"] for c in store.cards()] == ["forward"]
-    review.set_directions(store, "both", T0)   # never made: made now, due now
+    review.set_directions(store, "both", T0)  # never made: made now, due now
     review.add_term(store, cur, "bigram", T0)
     review.set_directions(store, "forward", T0)
     assert {c.direction for c in review.due_cards(store, cur, T0)} == {"forward"}
-    assert len(store.cards()) == 4   # kept, with their history, for when they come back
+    assert len(store.cards()) == 4  # kept, with their history, for when they come back
     assert review.set_directions(store, "both", T0) == 0
     assert len(review.due_cards(store, cur, T0)) == 4
     with pytest.raises(review.ReviewError, match="unknown directions"):
@@ -209,9 +222,13 @@ def test_review_days_count_in_the_streak_and_heatmap_told_apart(sess):
     review.grade(store, "attention", "forward", "good", T0)
     review.grade(store, "attention", "reverse", "good", T0 + dt.timedelta(days=1))
     assert store.activity_split(days=7, today=day + dt.timedelta(days=1)) == {
-        day: {"study": 0, "review": 1}, day + dt.timedelta(days=1): {"study": 0, "review": 1}}
+        day: {"study": 0, "review": 1},
+        day + dt.timedelta(days=1): {"study": 0, "review": 1},
+    }
     assert store.activity_by_day(days=7, today=day + dt.timedelta(days=1)) == {
-        day: 1, day + dt.timedelta(days=1): 1}
+        day: 1,
+        day + dt.timedelta(days=1): 1,
+    }
     assert store.streak(today=day + dt.timedelta(days=1)) == 2
 
 
@@ -222,19 +239,22 @@ def test_a_restored_deck_schedules_identically(sess, tmp_path):
     _, now = _grade_through(store, "attention", ["good", "hard", "good"])
     review.suspend(store, "backpropagation", "reverse")
     review.set_directions(store, "forward", now)
-    doc = json.loads(json.dumps(store.export_state()))   # through JSON, as a file would be
+    doc = json.loads(json.dumps(store.export_state()))  # through JSON, as a file would be
     assert len(doc["review_cards"]) == 4 and len(doc["review_log"]) == 3
     other = Store(tmp_path / "other.db")
     other.restore_state(doc)
-    assert {k: v for k, v in other.export_state().items() if k != "exported_at"} == \
-           {k: v for k, v in doc.items() if k != "exported_at"}
+    assert {k: v for k, v in other.export_state().items() if k != "exported_at"} == {
+        k: v for k, v in doc.items() if k != "exported_at"
+    }
     # The same grades from here on give the same schedule, card for card.
     later = now + dt.timedelta(days=3)
     for s in (store, other):
         for term in ("attention", "backpropagation"):
             review.grade(s, term, "forward", "again", later)
             for _ in range(3):
-                review.grade(s, term, "forward", "good", dt.datetime.fromisoformat(s.card(term, "forward")["due"]))
+                review.grade(
+                    s, term, "forward", "good", dt.datetime.fromisoformat(s.card(term, "forward")["due"])
+                )
     assert other.cards() == store.cards()
     assert review.due_cards(other, cur, later) == review.due_cards(store, cur, later)
     other.close()
@@ -248,7 +268,13 @@ def test_restore_checks_review_rows_and_takes_exports_from_before_the_deck(sess)
     doc = json.loads(json.dumps(store.export_state()))
     for table, index, column, value, message in [
         ("review_cards", 0, "due", "2026-03-02T09:00:00", "review_cards[0].due must be a UTC time"),
-        ("review_cards", 1, "direction", "sideways", "review_cards[1].direction must be one of forward, reverse"),
+        (
+            "review_cards",
+            1,
+            "direction",
+            "sideways",
+            "review_cards[1].direction must be one of forward, reverse",
+        ),
         ("review_cards", 0, "state", True, "review_cards[0].state must be a whole number"),
         ("review_cards", 0, "stability", float("nan"), "review_cards[0].stability must be a number"),
         ("review_log", 0, "rating", 5, "review_log[0].rating must be between 1 and 4"),
@@ -276,14 +302,21 @@ def test_restore_checks_review_rows_and_takes_exports_from_before_the_deck(sess)
 def test_the_desk_count_and_a_session_summary(sess):
     store, cur = sess.store, sess.curriculum
     review.add_term(store, cur, "attention", T0)
-    review.add_term(store, cur, "bigram", T0 + dt.timedelta(minutes=1))   # later today in any time zone
+    review.add_term(store, cur, "bigram", T0 + dt.timedelta(minutes=1))  # later today in any time zone
     assert review.due_counts(store, cur, T0) == {"now": 2, "today": 4}
-    results = [review.grade(store, "attention", "forward", "again", T0),
-               review.grade(store, "attention", "reverse", "good", T0)]
+    results = [
+        review.grade(store, "attention", "forward", "again", T0),
+        review.grade(store, "attention", "reverse", "good", T0),
+    ]
     results.append(review.grade(store, "attention", "forward", "good", results[0].due))
     summary = review.summarize(results)
-    assert summary == {"reviews": 3, "cards": 2, "by_rating": {"again": 1, "hard": 0, "good": 2, "easy": 0},
-                       "again_rate": round(1 / 3, 4), "next_due": results[1].due}
+    assert summary == {
+        "reviews": 3,
+        "cards": 2,
+        "by_rating": {"again": 1, "hard": 0, "good": 2, "easy": 0},
+        "again_rate": round(1 / 3, 4),
+        "next_due": results[1].due,
+    }
     assert review.summarize([])["next_due"] is None
     card = review.deck(store, cur, "attention")[0]
     assert (card.label(), card.label(ascii_only=True)) == ("term → definition", "term -> definition")
@@ -291,7 +324,7 @@ def test_the_desk_count_and_a_session_summary(sess):
 
 def test_add_finished_catches_up_on_items_done_before_the_deck(sess):
     store, cur = sess.store, sess.curriculum
-    store.set_status("basics/cs25", "done")   # as an older studytui did: no cards
+    store.set_status("basics/cs25", "done")  # as an older studytui did: no cards
     store.set_status("basics/makemore", "doing")
     assert store.cards() == []
     added = review.add_finished(store, cur, T0)

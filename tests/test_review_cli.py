@@ -43,8 +43,18 @@ def test_marking_a_teaching_item_done_fills_the_due_list(cli):
     assert set(doc) == {"now", "due_count", "due_today", "directions", "cards"}
     assert doc["due_count"] == 2 and doc["directions"] == "both"
     card = doc["cards"][0]
-    assert set(card) == {"term", "name", "direction", "prompt", "answer", "state", "due", "last_review",
-                         "flagged", "intervals_s"}
+    assert set(card) == {
+        "term",
+        "name",
+        "direction",
+        "prompt",
+        "answer",
+        "state",
+        "due",
+        "last_review",
+        "flagged",
+        "intervals_s",
+    }
     assert (card["term"], card["direction"], card["state"]) == ("backpropagation", "forward", "new")
     assert card["prompt"] == "Backpropagation" and card["answer"].startswith("Computing gradients")
     assert list(card["intervals_s"]) == ["again", "hard", "good", "easy"]
@@ -55,8 +65,12 @@ def test_marking_a_teaching_item_done_fills_the_due_list(cli):
 def test_grading_by_name_or_alias_moves_the_card_on(cli):
     cli("review", "add", "self-attention")
     first = json.loads(cli("review", "attention", "good", "--json").stdout)
-    assert (first["direction"], first["rating"], first["state"], first["interval_s"]) == \
-           ("forward", "good", "learning", 600)
+    assert (first["direction"], first["rating"], first["state"], first["interval_s"]) == (
+        "forward",
+        "good",
+        "learning",
+        600,
+    )
     # The reverse card is still due; then nothing is, and saying so is exit 1.
     assert "definition → term" in cli("review", "Attention", "easy").stdout
     result = cli("review", "attention", "good", code=1)
@@ -70,7 +84,9 @@ def test_grading_by_name_or_alias_moves_the_card_on(cli):
 
 def test_errors_are_one_line_with_suggestions(cli):
     unknown = cli("review", "add", "atention", code=1)
-    assert unknown.output.strip().splitlines() == ["error: no glossary term 'atention'; did you mean: Attention"]
+    assert unknown.output.strip().splitlines() == [
+        "error: no glossary term 'atention'; did you mean: Attention"
+    ]
     assert "did you mean: Attention" in cli("review", "atention", "good", code=1).output
     assert "not in your review deck" in cli("review", "bigram", "good", code=1).output
     assert "unknown grade 'meh'" in cli("review", "bigram", "meh", code=2).output
@@ -109,12 +125,20 @@ def test_export_and_restore_carry_the_deck(cli, tmp_path):
 
 
 def test_status_does_not_load_fsrs(tmp_path):
-    code = ("import sys; sys.argv = ['studytui', 'status']\n"
-            "from studytui.cli.main import app\n"
-            "try:\n    app()\nexcept SystemExit:\n    pass\n"
-            "print('fsrs' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                         env=dict(os.environ, STUDYTUI_HOME=str(tmp_path)))
+    code = (
+        "import sys; sys.argv = ['studytui', 'status']\n"
+        "from studytui.cli.main import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('fsrs' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env=dict(os.environ, STUDYTUI_HOME=str(tmp_path)),
+    )
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 

@@ -59,6 +59,7 @@ def start_fake(s: Session, *pairs: str) -> tuple[str, RunWatch]:
 
 # -- manifests and settings --------------------------------------------------------------------
 
+
 def test_labs_path_adds_the_fake_lab(sess):
     assert "fake" in lab_names()
     m = load_manifests()["fake"]
@@ -85,10 +86,27 @@ def test_settings_are_typed(sess, tmp_path):
     m = get_manifest("fake")
     data = tmp_path / "corpus.txt"
     data.write_text("hello")
-    got = parse_settings(m, ["steps=1_000", "delay=0.5", "hang=yes", "flavour=tokenizer",
-                             "note= two words ", f"data={data}", "fail_at="])
-    assert got == {"steps": 1000, "delay": 0.5, "hang": True, "flavour": "tokenizer",
-                   "note": " two words ", "data": str(data.resolve()), "fail_at": None}
+    got = parse_settings(
+        m,
+        [
+            "steps=1_000",
+            "delay=0.5",
+            "hang=yes",
+            "flavour=tokenizer",
+            "note= two words ",
+            f"data={data}",
+            "fail_at=",
+        ],
+    )
+    assert got == {
+        "steps": 1000,
+        "delay": 0.5,
+        "hang": True,
+        "flavour": "tokenizer",
+        "note": " two words ",
+        "data": str(data.resolve()),
+        "fail_at": None,
+    }
 
 
 def test_relative_path_setting_becomes_absolute(sess, tmp_path, monkeypatch):
@@ -97,19 +115,22 @@ def test_relative_path_setting_becomes_absolute(sess, tmp_path, monkeypatch):
     assert parse_settings(get_manifest("fake"), ["data=d.txt"]) == {"data": str(tmp_path / "d.txt")}
 
 
-@pytest.mark.parametrize("pair, message", [
-    ("steps=0", "steps: 0 is below the minimum 1"),
-    ("steps=2.5", "steps: '2.5' is not a valid int"),
-    ("delay=fast", "delay: 'fast' is not a valid float"),
-    ("delay=nan", "delay: 'nan' is not a valid float"),
-    ("delay=1e999", "delay: '1e999' is not a valid float"),
-    ("hang=maybe", "hang: 'maybe' is not a valid bool"),
-    ("flavour=tokeniser", "did you mean 'tokenizer'"),
-    ("data=/no/such/file", "data: /no/such/file does not exist"),
-    ("stepz=3", "unknown setting 'stepz' for lab fake; did you mean 'steps'?"),
-    ("steps", "expected NAME=VALUE"),
-    ("resume=fake-1999", "no fake run matches 'fake-1999'"),
-])
+@pytest.mark.parametrize(
+    "pair, message",
+    [
+        ("steps=0", "steps: 0 is below the minimum 1"),
+        ("steps=2.5", "steps: '2.5' is not a valid int"),
+        ("delay=fast", "delay: 'fast' is not a valid float"),
+        ("delay=nan", "delay: 'nan' is not a valid float"),
+        ("delay=1e999", "delay: '1e999' is not a valid float"),
+        ("hang=maybe", "hang: 'maybe' is not a valid bool"),
+        ("flavour=tokeniser", "did you mean 'tokenizer'"),
+        ("data=/no/such/file", "data: /no/such/file does not exist"),
+        ("stepz=3", "unknown setting 'stepz' for lab fake; did you mean 'steps'?"),
+        ("steps", "expected NAME=VALUE"),
+        ("resume=fake-1999", "no fake run matches 'fake-1999'"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(sess, pair, message):
     with pytest.raises(SettingError) as e:
         parse_settings(get_manifest("fake"), [pair], runs_dir=sess.runs_dir)
@@ -124,7 +145,8 @@ def test_run_setting_takes_a_unique_prefix_of_that_labs_runs(sess):
         (d / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
     m = get_manifest("fake")
     assert parse_settings(m, ["resume=fake-2025"], runs_dir=sess.runs_dir) == {
-        "resume": "fake-20250101-000000-aaaa"}
+        "resume": "fake-20250101-000000-aaaa"
+    }
     with pytest.raises(SettingError, match="no fake run"):
         parse_settings(m, ["resume=other-20250101-000000-bbbb"], runs_dir=sess.runs_dir)
 
@@ -133,12 +155,17 @@ def test_run_setting_last_is_the_newest_run_of_that_lab(sess):
     m = get_manifest("fake")
     with pytest.raises(SettingError, match="there is no fake run yet"):
         parse_settings(m, ["resume=last"], runs_dir=sess.runs_dir)
-    for run_id, lab in [("fake-20250101-000000-aaaa", "fake"), ("fake-20250102-000000-0000", "fake"),
-                        ("other-20250103-000000-bbbb", "other")]:
+    for run_id, lab in [
+        ("fake-20250101-000000-aaaa", "fake"),
+        ("fake-20250102-000000-0000", "fake"),
+        ("other-20250103-000000-bbbb", "other"),
+    ]:
         d = sess.runs_dir / run_id
         d.mkdir(parents=True)
         (d / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
-    assert parse_settings(m, ["resume=last"], runs_dir=sess.runs_dir) == {"resume": "fake-20250102-000000-0000"}
+    assert parse_settings(m, ["resume=last"], runs_dir=sess.runs_dir) == {
+        "resume": "fake-20250102-000000-0000"
+    }
 
 
 def test_unknown_lab_suggests_a_name(sess):
@@ -147,6 +174,7 @@ def test_unknown_lab_suggests_a_name(sess):
 
 
 # -- tailing ----------------------------------------------------------------------------------
+
 
 def _line(event: str, **fields) -> bytes:
     return (json.dumps({"v": 1, "event": event, "t": 1.0, **fields}) + "\n").encode()
@@ -183,7 +211,7 @@ def test_missing_file_polls_empty(tmp_path):
 def test_small_chunks_read_everything_in_order(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_bytes(b"".join(_line("step", step=i, text="x" * 50) for i in range(30)))
-    tail = RunTail(tmp_path, chunk_bytes=64)   # smaller than one line
+    tail = RunTail(tmp_path, chunk_bytes=64)  # smaller than one line
     seen = []
     for _ in range(100):
         seen += [e["step"] for e in tail.poll()]
@@ -202,19 +230,21 @@ def test_series_memory_is_bounded_and_spans_the_run():
 
 def test_state_folds_every_kind_of_event():
     st = RunState()
-    st.apply([
-        {"v": 1, "event": "start", "t": 10.0, "pid": 42, "device": "cpu", "config": {"n": 1}, "total": 4},
-        {"v": 1, "event": "step", "t": 11.0, "step": 1, "loss": 3.0, "tok_per_s": 100.0},
-        {"v": 1, "event": "step", "t": 12.0, "step": 2, "loss": 2.0, "tok_per_s": 120.0, "mystery": 1},
-        {"v": 1, "event": "eval", "t": 12.0, "step": 2, "val_loss": 2.5},
-        {"v": 1, "event": "sample", "t": 12.0, "step": 2, "prompt": "a", "text": "ab"},
-        {"v": 1, "event": "merges", "t": 12.0, "merges": [{"rank": 256, "pair": [1, 2], "token": 256}]},
-        {"v": 1, "event": "table", "t": 12.0, "name": "ladder", "columns": ["rung"], "rows": [["fp32"]]},
-        {"v": 1, "event": "checkpoint", "t": 12.0, "step": 2, "path": "ckpt.pt"},
-        {"v": 1, "event": "unknown-kind", "t": 12.0},
-        {"v": 1, "event": "step", "t": 13.0, "step": "bad", "loss": "bad"},
-        {"v": 1, "event": "end", "t": 14.0, "status": "done", "summary": {"loss": 2.0}},
-    ])
+    st.apply(
+        [
+            {"v": 1, "event": "start", "t": 10.0, "pid": 42, "device": "cpu", "config": {"n": 1}, "total": 4},
+            {"v": 1, "event": "step", "t": 11.0, "step": 1, "loss": 3.0, "tok_per_s": 100.0},
+            {"v": 1, "event": "step", "t": 12.0, "step": 2, "loss": 2.0, "tok_per_s": 120.0, "mystery": 1},
+            {"v": 1, "event": "eval", "t": 12.0, "step": 2, "val_loss": 2.5},
+            {"v": 1, "event": "sample", "t": 12.0, "step": 2, "prompt": "a", "text": "ab"},
+            {"v": 1, "event": "merges", "t": 12.0, "merges": [{"rank": 256, "pair": [1, 2], "token": 256}]},
+            {"v": 1, "event": "table", "t": 12.0, "name": "ladder", "columns": ["rung"], "rows": [["fp32"]]},
+            {"v": 1, "event": "checkpoint", "t": 12.0, "step": 2, "path": "ckpt.pt"},
+            {"v": 1, "event": "unknown-kind", "t": 12.0},
+            {"v": 1, "event": "step", "t": 13.0, "step": "bad", "loss": "bad"},
+            {"v": 1, "event": "end", "t": 14.0, "status": "done", "summary": {"loss": 2.0}},
+        ]
+    )
     assert (st.pid, st.device, st.total, st.step) == (42, "cpu", 4, 2)
     assert st.loss.xy() == ([1, 2], [3.0, 2.0])
     assert st.val_loss.xy() == ([2], [2.5])
@@ -229,6 +259,7 @@ def test_state_folds_every_kind_of_event():
 
 # -- runs -----------------------------------------------------------------------------------
 
+
 def test_run_to_done_and_reattach_sees_the_same_events(sess):
     run_id, watch = start_fake(sess, "steps=40", "delay=0.03")
     assert sess.store.run(run_id)["status"] == "running"
@@ -239,10 +270,10 @@ def test_run_to_done_and_reattach_sees_the_same_events(sess):
     seen += first.poll()
     wait_for(watch, lambda w: w.status != "running")
     seen += first.poll()
-    later = RunTail(watch.run_dir)             # "re-attach" after the fact
+    later = RunTail(watch.run_dir)  # "re-attach" after the fact
     assert later.poll() == seen
     assert watch.status == "done" and watch.state.step == 40
-    assert watch.state.resolved["n_layer"] == 2   # the lab's rewrite of config.json
+    assert watch.state.resolved["n_layer"] == 2  # the lab's rewrite of config.json
     row = {r["id"]: r for r in refresh_runs(sess)}[run_id]
     assert row["status"] == "done" and row["ended_at"]
     assert row["summary"]["steps"] == 40 and row["last"]["step"] == 40
@@ -253,7 +284,7 @@ def test_several_runs_at_once(sess):
     assert len({run_id for run_id, _ in started}) == 3
     for _, w in started:
         w.update()
-    assert [w.status for _, w in started] == ["running"] * 3   # all three alive at once
+    assert [w.status for _, w in started] == ["running"] * 3  # all three alive at once
     for _, w in started:
         wait_for(w, lambda w: w.status == "done")
     assert [r["status"] for r in refresh_runs(sess)] == ["done"] * 3
@@ -307,7 +338,9 @@ def test_error_event_reads_as_failed(sess):
 def test_a_lab_that_crashes_on_start_is_interrupted_with_its_stderr(sess, tmp_path, monkeypatch):
     pkg = tmp_path / "crashlab"
     pkg.mkdir()
-    (pkg / "crash.lab.json").write_text(json.dumps({"name": "crash", "module": "crashlab.run", "settings": []}))
+    (pkg / "crash.lab.json").write_text(
+        json.dumps({"name": "crash", "module": "crashlab.run", "settings": []})
+    )
     (pkg / "run.py").write_text("raise SystemExit('boom on start')\n")
     monkeypatch.setenv("STUDYTUI_LABS_PATH", str(tmp_path))
     run_id = start_run(sess, "crash", {})
@@ -318,11 +351,13 @@ def test_a_lab_that_crashes_on_start_is_interrupted_with_its_stderr(sess, tmp_pa
 
 # -- the index and resolving run references ---------------------------------------------------
 
+
 def _fake_folder(s: Session, run_id: str, created: str) -> Path:
     d = s.runs_dir / run_id
     d.mkdir(parents=True)
-    (d / "config.json").write_text(json.dumps({"lab": "fake", "run_id": run_id, "created": created,
-                                               "settings": {}}))
+    (d / "config.json").write_text(
+        json.dumps({"lab": "fake", "run_id": run_id, "created": created, "settings": {}})
+    )
     return d
 
 
@@ -331,15 +366,18 @@ def test_index_follows_the_folders(sess):
     _fake_folder(sess, "fake-20250102-000000-bbbb", "2025-01-02T00:00:00+00:00")
     rows = refresh_runs(sess)
     assert [r["id"] for r in rows] == ["fake-20250102-000000-bbbb", "fake-20250101-000000-aaaa"]
-    assert {r["status"] for r in rows} == {"interrupted"}   # no lock, no end event
+    assert {r["status"] for r in rows} == {"interrupted"}  # no lock, no end event
     (a / "config.json").unlink()
     a.rmdir()
     assert [r["id"] for r in refresh_runs(sess)] == ["fake-20250102-000000-bbbb"]
 
 
 def test_resolve_by_id_prefix_or_last(sess):
-    for run_id, day in [("fake-20250101-000000-aaaa", "01"), ("fake-20250101-000000-aabb", "02"),
-                        ("fake-20250103-000000-cccc", "03")]:
+    for run_id, day in [
+        ("fake-20250101-000000-aaaa", "01"),
+        ("fake-20250101-000000-aabb", "02"),
+        ("fake-20250103-000000-cccc", "03"),
+    ]:
         _fake_folder(sess, run_id, f"2025-01-{day}T00:00:00+00:00")
     assert resolve_run(sess, "fake-20250103")["id"] == "fake-20250103-000000-cccc"
     assert resolve_run(sess, "fake-20250101-000000-aaaa")["id"] == "fake-20250101-000000-aaaa"
@@ -356,8 +394,12 @@ def test_resolve_with_no_runs(sess):
 
 
 def test_a_str_setting_with_a_pattern_is_checked_before_launch():
-    spec = {"name": "device", "type": "str", "pattern": r"auto|cpu|mps|cuda(:\d+)?",
-            "help": "auto, cpu, cuda, cuda:N or mps"}
+    spec = {
+        "name": "device",
+        "type": "str",
+        "pattern": r"auto|cpu|mps|cuda(:\d+)?",
+        "help": "auto, cpu, cuda, cuda:N or mps",
+    }
     assert manifest_mod.protocol.coerce_setting(spec, "cuda:1") == "cuda:1"
     with pytest.raises(SettingError, match="device: 'tpu' is not allowed .auto, cpu"):
         manifest_mod.protocol.coerce_setting(spec, "tpu")
@@ -367,13 +409,21 @@ def test_a_str_setting_with_a_pattern_is_checked_before_launch():
 
 def test_a_manifest_with_a_broken_pattern_is_reported(tmp_path):
     path = tmp_path / "x.lab.json"
-    path.write_text(json.dumps({"name": "x", "module": "x.run", "settings": [
-        {"name": "s", "type": "str", "pattern": "(unclosed"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "x",
+                "module": "x.run",
+                "settings": [{"name": "s", "type": "str", "pattern": "(unclosed"}],
+            }
+        )
+    )
     with pytest.raises(SettingError, match="bad 'pattern'"):
         manifest_mod.protocol.parse_manifest(path, tmp_path)
 
 
 # -- the run folder as truth (issue 17): each test fails under the bug it names ----------------
+
 
 def _run_folder(tmp_path: Path, *lines: bytes) -> Path:
     d = tmp_path / "fake-20250101-000000-abcd"
@@ -412,18 +462,19 @@ def test_end_written_just_before_the_process_exits_reads_done(tmp_path, monkeypa
 
 @pytest.mark.parametrize("how", ["replace", "delete-then-write"])
 def test_metrics_replaced_by_a_larger_file_is_read_from_its_start(tmp_path, how):
-    path = (run_dir := _run_folder(tmp_path, _line("step", step=1, loss=9.0),
-                                   _line("step", step=2, loss=8.0))) / "metrics.jsonl"
+    path = (
+        run_dir := _run_folder(tmp_path, _line("step", step=1, loss=9.0), _line("step", step=2, loss=8.0))
+    ) / "metrics.jsonl"
     watch = RunWatch(run_dir)
     watch.poll()
     assert watch.state.loss.xy()[1] == [9.0, 8.0]
-    new = b"".join(_line("step", step=i, loss=float(i)) for i in range(1, 6))   # larger
+    new = b"".join(_line("step", step=i, loss=float(i)) for i in range(1, 6))  # larger
     assert len(new) > path.stat().st_size
     if how == "replace":
         tmp = path.with_name("new.jsonl")
         tmp.write_bytes(new)
         os.replace(tmp, path)
-    else:   # the freed inode number may come back for the new file: only its bytes differ
+    else:  # the freed inode number may come back for the new file: only its bytes differ
         path.unlink()
         path.write_bytes(new)
     (change,) = watch.poll()
@@ -444,8 +495,12 @@ def test_a_boolean_is_not_a_metric_value(tmp_path):
 def test_warmup_steps_keep_their_loss_but_not_their_speed():
     """A step that compiled (torch.compile) is marked warmup: its tok/s is meaningless."""
     st = RunState()
-    st.apply([{"event": "step", "step": 1, "loss": 4.0, "tok_per_s": 3.0, "warmup": True},
-              {"event": "step", "step": 2, "loss": 3.9, "tok_per_s": 9000.0}])
+    st.apply(
+        [
+            {"event": "step", "step": 1, "loss": 4.0, "tok_per_s": 3.0, "warmup": True},
+            {"event": "step", "step": 2, "loss": 3.9, "tok_per_s": 9000.0},
+        ]
+    )
     assert st.loss.xy() == ([1, 2], [4.0, 3.9])
     assert st.tok_per_s.xy() == ([2], [9000.0]) and list(st.recent_tok_per_s) == [9000.0]
 
@@ -490,7 +545,7 @@ def test_concurrent_polls_apply_each_event_once(tmp_path):
         t.join(timeout=30)
     watch.poll()
     lock.close()
-    assert sorted(seen) == list(range(1, steps + 1))   # each event handed out once
+    assert sorted(seen) == list(range(1, steps + 1))  # each event handed out once
     assert watch.state.events_seen == steps
     assert len(watch.state.loss) == steps and watch.state.step == steps
 
@@ -510,7 +565,7 @@ def test_two_overlapping_polls_fold_each_line_once(tmp_path):
         try:
             barrier.wait()
         except threading.BrokenBarrierError:
-            pass   # the other poll never came in while this one ran
+            pass  # the other poll never came in while this one ran
         watch.tail.offset = start
         return read()
 
@@ -538,18 +593,36 @@ def test_refresh_runs_from_two_threads_at_once_counts_each_event_once(sess):
         t.join(timeout=30)
     lock.close()
     from studytui.runs import watch_for
+
     assert watch_for(run_dir).state.events_seen == 200
 
 
 # -- a run whose folder is deleted stops (issue 10) ------------------------------------------------
 
+
 def test_a_run_whose_folder_is_deleted_stops_within_seconds(tmp_path):
     """By hand (its stderr is ours to read): delete the folder, the lab exits 2 in one line."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FAKE_LABS), str(Path(__file__).parents[1])]),
-               STUDYTUI_HOME=str(tmp_path / "home"))
-    proc = subprocess.Popen([sys.executable, "-m", "fakelab.run", "--out", str(tmp_path / "runs"),
-                             "--set", "steps=100000", "--set", "delay=0.01"],
-                            env=env, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(FAKE_LABS), str(Path(__file__).parents[1])]),
+        STUDYTUI_HOME=str(tmp_path / "home"),
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fakelab.run",
+            "--out",
+            str(tmp_path / "runs"),
+            "--set",
+            "steps=100000",
+            "--set",
+            "delay=0.01",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 10
         while not list((tmp_path / "runs").glob("*/metrics.jsonl")):
@@ -586,6 +659,7 @@ def test_a_launched_run_whose_folder_is_deleted_ends(sess):
 
 
 # -- the home: one definition, stdlib only, the same folder platformdirs names ---------------------
+
 
 @pytest.mark.parametrize("xdg", [None, "/tmp/xdg-data", "  "])
 def test_the_home_is_where_platformdirs_puts_user_data(monkeypatch, xdg):
@@ -626,6 +700,7 @@ def test_studytui_home_wins_and_app_and_labs_agree(monkeypatch, tmp_path):
 
 # -- docs/protocol.md, "Add a lab in 6 steps", proven by the fake lab --------------------------------
 
+
 def test_the_fake_lab_follows_the_add_a_lab_checklist(tmp_path, monkeypatch):
     import ast
     import importlib
@@ -637,9 +712,13 @@ def test_the_fake_lab_follows_the_add_a_lab_checklist(tmp_path, monkeypatch):
     package = FAKE_LABS / "fakelab"
     # 1. a package that imports neither studytui nor textual
     assert (package / "__init__.py").is_file()
-    imported = {n.split(".")[0] for f in package.glob("*.py")
-                for node in ast.walk(ast.parse(f.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))
-                for n in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])}
+    imported = {
+        n.split(".")[0]
+        for f in package.glob("*.py")
+        for node in ast.walk(ast.parse(f.read_text()))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for n in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])
+    }
     assert not imported & {"studytui", "textual", "torch"}
     # 2. a manifest the app finds, naming its module, config and key metric
     manifest = protocol.find_manifest("fake")
@@ -650,11 +729,28 @@ def test_the_fake_lab_follows_the_add_a_lab_checklist(tmp_path, monkeypatch):
     config_class = getattr(importlib.import_module(module), name)
     assert config_class(**protocol.resolve_settings(manifest, {})) == config_class()
     # 4. run.py on RunContext: by hand, to the end, with the key metric in the summary
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FAKE_LABS), str(Path(__file__).parents[1])]),
-               STUDYTUI_HOME=str(tmp_path / "home"))
-    done = subprocess.run([sys.executable, "-m", manifest.module, "--out", str(tmp_path / "runs"),
-                           "--set", "steps=6", "--set", "delay=0"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(FAKE_LABS), str(Path(__file__).parents[1])]),
+        STUDYTUI_HOME=str(tmp_path / "home"),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            manifest.module,
+            "--out",
+            str(tmp_path / "runs"),
+            "--set",
+            "steps=6",
+            "--set",
+            "delay=0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()
     events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -673,7 +769,9 @@ def test_run_ids_name_their_lab_and_sort_by_start():
     from labs import protocol
 
     run_id = protocol.new_run_id("gpt-ladder", dt.datetime(2026, 11, 29, 21, 0, 5))
-    assert run_id.startswith("gpt-ladder-20261129-210005-") and len(run_id) == len("gpt-ladder-20261129-210005-abcd")
+    assert run_id.startswith("gpt-ladder-20261129-210005-") and len(run_id) == len(
+        "gpt-ladder-20261129-210005-abcd"
+    )
     assert protocol.run_id_lab(run_id) == "gpt-ladder" and protocol.run_id_lab("my-run") is None
     ids = ["zeta-20250101-000000-ffff", "alpha-20250102-000000-0000", "hand-made"]
     assert protocol.resolve_run_ref("last", ids) == "alpha-20250102-000000-0000"
@@ -681,8 +779,12 @@ def test_run_ids_name_their_lab_and_sort_by_start():
 
 def test_a_table_event_is_read_as_a_square_table():
     st = RunState()
-    st.apply([{"event": "table", "name": "ok", "columns": ["a", "b"], "rows": [[1, 2, 3], [4], "x"]},
-              {"event": "table", "name": "odd", "columns": "not a list", "rows": {"x": 1}}])
+    st.apply(
+        [
+            {"event": "table", "name": "ok", "columns": ["a", "b"], "rows": [[1, 2, 3], [4], "x"]},
+            {"event": "table", "name": "odd", "columns": "not a list", "rows": {"x": 1}},
+        ]
+    )
     assert st.tables["ok"] == {"columns": ["a", "b"], "rows": [[1, 2], [4, None], ["x", None]]}
     assert st.tables["odd"] == {"columns": [], "rows": []}
     assert st.figure("loss") is None
@@ -693,9 +795,21 @@ def test_visual_events_keep_the_latest_of_each_name_and_are_bounded():
     from studytui.runs import events
 
     st = RunState()
-    st.apply([{"event": "visual", "v": 1, "t": 1.0, "kind": "series", "name": "ratios", "step": 1, "values": [1]},
-              {"event": "visual", "kind": "series", "name": "ratios", "step": 2, "values": [2]},
-              {"event": "visual", "kind": 3, "name": "bad"}])
+    st.apply(
+        [
+            {
+                "event": "visual",
+                "v": 1,
+                "t": 1.0,
+                "kind": "series",
+                "name": "ratios",
+                "step": 1,
+                "values": [1],
+            },
+            {"event": "visual", "kind": "series", "name": "ratios", "step": 2, "values": [2]},
+            {"event": "visual", "kind": 3, "name": "bad"},
+        ]
+    )
     assert st.visuals == {"ratios": {"kind": "series", "name": "ratios", "step": 2, "values": [2]}}
     st.apply([{"event": "visual", "kind": "grid", "name": f"v{i}"} for i in range(500)])
     assert len(st.visuals) == events.MAX_VISUALS
@@ -710,18 +824,37 @@ def test_every_event_a_lab_emits_is_one_the_protocol_names():
     emitted = {}
     for path in (Path(__file__).parents[1] / "labs").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit"
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "emit"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 emitted.setdefault(node.args[0].value, str(path.relative_to(Path(__file__).parents[1])))
     assert "step" in emitted
-    assert {e: f for e, f in emitted.items() if e not in protocol.EVENTS} == {}, \
+    assert {e: f for e, f in emitted.items() if e not in protocol.EVENTS} == {}, (
         "add the event to labs/protocol.py EVENTS, RunState and docs/protocol.md"
+    )
 
 
 def test_a_labs_own_step_numbers_are_kept_so_its_key_figure_shows_while_running():
     st = RunState()
-    st.apply([{"event": "step", "v": 1, "t": 5.0, "step": 3, "loss": 0.5, "accuracy": 0.75, "ok": True,
-               "note": "text"}])
+    st.apply(
+        [
+            {
+                "event": "step",
+                "v": 1,
+                "t": 5.0,
+                "step": 3,
+                "loss": 0.5,
+                "accuracy": 0.75,
+                "ok": True,
+                "note": "text",
+            }
+        ]
+    )
     assert st.last == {"step": 3, "loss": 0.5, "accuracy": 0.75}
     assert st.figure("accuracy") == 0.75
     st.apply([{"event": "step", "step": 4, **{f"m{i}": 1.0 for i in range(100)}}])
@@ -741,6 +874,6 @@ def test_settings_that_cannot_work_together_are_refused_before_launch():
     assert protocol.check_settings(gpt, {"n_head": "5", "n_embd": "130"})["n_head"] == 5
     assert protocol.check_settings(gpt, {"n_head": "6", "preset": "shakespeare-char-gpu"})
     # auto picks by device at run time: refused only when no preset it may pick works
-    assert protocol.check_settings(gpt, {"n_embd": "64"})                  # fine on the CPU preset
+    assert protocol.check_settings(gpt, {"n_embd": "64"})  # fine on the CPU preset
     with pytest.raises(SettingError, match=r"n_head \(6\)"):
         protocol.check_settings(gpt, {"n_embd": "64", "device": "cuda"})

@@ -25,12 +25,18 @@ def two_runs(lab_home):
     for e in fast:
         if e["event"] == "step":
             e["tok_per_s"] *= 2
-    a = write_run(runs, "fake-20260101-000000-aaaa", canned_events()
-                  + [{"event": "end", "t": 140.0, "status": "done", "summary": {}}],
-                  settings={"steps": 20, "delay": 0.02})
-    b = write_run(runs, "fake-20260101-000001-bbbb", fast[:-9]
-                  + [{"event": "end", "t": 115.0, "status": "done", "summary": {}}],
-                  settings={"steps": 20, "delay": 0.0})
+    a = write_run(
+        runs,
+        "fake-20260101-000000-aaaa",
+        canned_events() + [{"event": "end", "t": 140.0, "status": "done", "summary": {}}],
+        settings={"steps": 20, "delay": 0.02},
+    )
+    b = write_run(
+        runs,
+        "fake-20260101-000001-bbbb",
+        fast[:-9] + [{"event": "end", "t": 115.0, "status": "done", "summary": {}}],
+        settings={"steps": 20, "delay": 0.0},
+    )
     watches = [RunWatch(a), RunWatch(b)]
     for w in watches:
         w.poll()
@@ -45,7 +51,7 @@ def test_compare_gives_ratios_to_the_first_run(two_runs):
     assert second["ratios"]["tok_per_s_median"] == pytest.approx(2.0, rel=0.01)
     assert second["ratios"]["wall_time_s"] == pytest.approx(15 / 40)
     assert second["figures"]["steps"] == 15 and second["ratios"]["final_loss"] > 1
-    assert doc["settings_diff"] == {"delay": [0.02, 0.0]}   # steps is the same: not listed
+    assert doc["settings_diff"] == {"delay": [0.02, 0.0]}  # steps is the same: not listed
 
 
 def test_settings_diff_prefers_the_resolved_config(two_runs):
@@ -76,11 +82,14 @@ def test_lab_compare_json_and_human(two_runs):
     assert "val_loss by step" in human
 
 
-@pytest.mark.parametrize("args, message", [
-    (["fake-20260101-000000-aaaa"], "needs two runs or more"),
-    (["last", "fake-20260101-000001-bbbb"], "the same run is named twice"),
-    (["last", "nope"], "no run matches 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fake-20260101-000000-aaaa"], "needs two runs or more"),
+        (["last", "fake-20260101-000001-bbbb"], "the same run is named twice"),
+        (["last", "nope"], "no run matches 'nope'"),
+    ],
+)
 def test_lab_compare_refusals_are_one_line(two_runs, args, message):
     r = cli("compare", *args)
     assert r.exit_code == 1 and message in r.output and len(r.output.strip().splitlines()) == 1

@@ -65,12 +65,12 @@ def process_group(argv: list[str], **popen):
         yield proc
     finally:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)   # the server closes its desks
+            os.killpg(proc.pid, signal.SIGTERM)  # the server closes its desks
             proc.wait(5)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
         try:
-            os.killpg(proc.pid, signal.SIGKILL)   # whatever of the group is left
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
         except ProcessLookupError:
             pass
         proc.wait(5)
@@ -100,7 +100,7 @@ def desk_text(frames: bytes) -> str:
 
 @pytest.fixture
 def curriculum_dir(tmp_path) -> Path:
-    folder = tmp_path / "it's a \"course\" $(touch pwned) dir"   # quoting must hold
+    folder = tmp_path / 'it\'s a "course" $(touch pwned) dir'  # quoting must hold
     folder.mkdir()
     (folder / "served.yaml").write_text(COURSE, encoding="utf-8")
     return folder
@@ -114,19 +114,32 @@ def served(tmp_path, curriculum_dir):
     env = {**os.environ, "STUDYTUI_HOME": str(home)}
     env.pop("STUDYTUI_CURRICULUM", None)
     stderr_path = tmp_path / "serve.err"
-    argv = [sys.executable, "-m", "studytui", "--no-builtin", "--curriculum", str(curriculum_dir),
-            "serve", "--port", str(port)]
-    with stderr_path.open("wb") as stderr, \
-            process_group(argv, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=tmp_path) as proc:
+    argv = [
+        sys.executable,
+        "-m",
+        "studytui",
+        "--no-builtin",
+        "--curriculum",
+        str(curriculum_dir),
+        "serve",
+        "--port",
+        str(port),
+    ]
+    with (
+        stderr_path.open("wb") as stderr,
+        process_group(argv, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=tmp_path) as proc,
+    ):
         line = read_line(proc.stdout, 15)
-        assert line == f"studytui serve: the study desk is at http://127.0.0.1:{port}  (Ctrl+C stops)\n", \
+        assert line == f"studytui serve: the study desk is at http://127.0.0.1:{port}  (Ctrl+C stops)\n", (
             stderr_path.read_text()
+        )
         page = wait_for_http(f"http://127.0.0.1:{port}/", 10)
         yield f"http://127.0.0.1:{port}", home, stderr_path, page
     assert not (tmp_path / "pwned").exists()
 
 
 # -- the address -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.com"])
 def test_a_non_loopback_address_is_refused_without_public(host):
@@ -136,10 +149,22 @@ def test_a_non_loopback_address_is_refused_without_public(host):
     assert len(lines) == 1 and "not a loopback address" in lines[0] and "--public" in lines[0]
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.8.0.1", True), ("::1", True),
-                                            ("[::1]", True), ("localhost", True), ("LocalHost", True),
-                                            ("0.0.0.0", False), ("::", False), ("10.0.0.1", False),
-                                            ("localhost.evil.com", False), ("", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.1", False),
+        ("localhost.evil.com", False),
+        ("", False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -155,9 +180,13 @@ def test_a_taken_port_is_one_line_exit_2(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "studytui", "serve", "--port", str(port)],
-                              capture_output=True, text=True, timeout=30,
-                              env={**os.environ, "STUDYTUI_HOME": str(tmp_path / "home")})
+        done = subprocess.run(
+            [sys.executable, "-m", "studytui", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "STUDYTUI_HOME": str(tmp_path / "home")},
+        )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in done.stderr
@@ -165,13 +194,27 @@ def test_a_taken_port_is_one_line_exit_2(tmp_path):
 
 # -- what the server runs and whom it lets in -------------------------------------------------
 
+
 def test_the_desk_command_carries_the_global_options_quoted(tmp_path):
     odd = tmp_path / "a b'c\"$(x);`y`"
-    sess = Session(home=odd / "home", db=odd / "my.db", extra_curriculum=[odd / "c1", odd / "c2"],
-                   builtin=False)
+    sess = Session(
+        home=odd / "home", db=odd / "my.db", extra_curriculum=[odd / "c1", odd / "c2"], builtin=False
+    )
     argv = shlex.split(desk_command(sess))
-    assert argv == [sys.executable, "-m", "studytui", "--home", str(odd / "home"), "--db", str(odd / "my.db"),
-                    "--curriculum", str(odd / "c1"), "--curriculum", str(odd / "c2"), "--no-builtin"]
+    assert argv == [
+        sys.executable,
+        "-m",
+        "studytui",
+        "--home",
+        str(odd / "home"),
+        "--db",
+        str(odd / "my.db"),
+        "--curriculum",
+        str(odd / "c1"),
+        "--curriculum",
+        str(odd / "c2"),
+        "--no-builtin",
+    ]
 
 
 def test_the_desk_command_leaves_out_options_not_given(tmp_path):
@@ -181,7 +224,10 @@ def test_the_desk_command_leaves_out_options_not_given(tmp_path):
 
 def test_allowed_origins():
     assert allowed_origins("127.0.0.1", 8000, "http://127.0.0.1:8000") == {
-        "http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"}
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://[::1]:8000",
+    }
     # Behind ssh -L to another local port, or a proxy: the public URL's origin, and on a
     # public address nothing else.
     assert "http://localhost:9000" in allowed_origins("127.0.0.1", 8000, "http://localhost:9000/")
@@ -209,6 +255,7 @@ def test_the_page_and_only_its_own_origin_may_open_the_desk(served):
 
 
 # -- the desk in a browser --------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_desk_opened_over_the_websocket_draws_the_users_curriculum(served):
@@ -244,10 +291,17 @@ def test_headless_chromium_shows_the_desk(served, tmp_path):
     import aiohttp
 
     devtools_log = tmp_path / "chromium.err"
-    argv = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-            "--remote-debugging-port=0", f"--user-data-dir={tmp_path / 'profile'}", "about:blank"]
-    with devtools_log.open("wb") as log, \
-            process_group(argv, stdout=subprocess.DEVNULL, stderr=log):
+    argv = [
+        CHROMIUM,
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--no-first-run",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "about:blank",
+    ]
+    with devtools_log.open("wb") as log, process_group(argv, stdout=subprocess.DEVNULL, stderr=log):
         deadline = time.monotonic() + 15
         while not (found := re.search(r"DevTools listening on ws://([^/\s]+)/", devtools_log.read_text())):
             assert time.monotonic() < deadline, devtools_log.read_text()[-2000:]
@@ -273,8 +327,13 @@ def test_headless_chromium_shows_the_desk(served, tmp_path):
                             frame = message["params"]["response"]
                             if frame["opcode"] == 2:
                                 frames += base64.b64decode(frame["payloadData"])
-                    await cdp.send_json({"id": 3, "method": "Runtime.evaluate", "params": {
-                        "expression": "document.body.classList.contains('-first-byte')"}})
+                    await cdp.send_json(
+                        {
+                            "id": 3,
+                            "method": "Runtime.evaluate",
+                            "params": {"expression": "document.body.classList.contains('-first-byte')"},
+                        }
+                    )
                     while True:
                         reply = json.loads((await asyncio.wait_for(cdp.receive(), 5)).data)
                         if reply.get("id") == 3:
@@ -285,6 +344,6 @@ def test_headless_chromium_shows_the_desk(served, tmp_path):
         frames, body_marked = asyncio.run(watch_the_page())
     text = desk_text(frames)
     assert COURSE_TITLE in text, text[-2000:]
-    assert body_marked   # textual.js wrote the desk's bytes into the page's terminal
+    assert body_marked  # textual.js wrote the desk's bytes into the page's terminal
     assert "a browser opened the desk" in stderr_path.read_text()
     assert (home / "studytui.db").is_file()

@@ -168,6 +168,7 @@ def test_concurrent_processes_lose_nothing(tmp_path):
 
 # -- files a user can break -----------------------------------------------------------------
 
+
 def test_a_damaged_file_is_a_store_error_and_is_left_alone(tmp_path):
     path = tmp_path / "studytui.db"
     path.write_bytes(b"\x00garbage" * 1000)
@@ -189,8 +190,11 @@ def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path):
     path = tmp_path / "studytui.db"
     s = Store(path)
     s.set_status("c/a", "done")
-    s.conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                   "VALUES (?, 'm999_from_the_future', '2030-01-01')", (migrations.MIGRATION_SET,))
+    s.conn.execute(
+        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+        "VALUES (?, 'm999_from_the_future', '2030-01-01')",
+        (migrations.MIGRATION_SET,),
+    )
     s.close()
     with pytest.raises(StoreError, match="newer studytui.*m999_from_the_future"):
         Store(path)
@@ -224,6 +228,7 @@ def test_reading_entry_ids_beyond_sqlite_integers(store):
 
 # -- the migration lock ---------------------------------------------------------------------
 
+
 def test_a_new_database_is_not_migrated_while_another_process_holds_the_lock(tmp_path, monkeypatch):
     """Deterministic, unlike a race between processes: with the lock held by someone else
     the migration must wait, and run as soon as it is released."""
@@ -243,7 +248,7 @@ def test_a_new_database_is_not_migrated_while_another_process_holds_the_lock(tmp
     monkeypatch.setattr(store_module.migrations, "build", build_and_note)
     opened: list = []
     with open(path.with_name(path.name + ".migrate.lock"), "a") as other_process:
-        fcntl.flock(other_process, fcntl.LOCK_EX)   # a separate open file: flock treats it as another owner
+        fcntl.flock(other_process, fcntl.LOCK_EX)  # a separate open file: flock treats it as another owner
         worker = threading.Thread(target=lambda: opened.append(Store(path)), daemon=True)
         worker.start()
         assert not started.wait(1.0), "migrated while another process held the migration lock"
@@ -254,6 +259,7 @@ def test_a_new_database_is_not_migrated_while_another_process_holds_the_lock(tmp
 
 
 # -- export and restore against the database itself ------------------------------------------
+
 
 def _full(store):
     """Every table the export carries, read straight from SQLite: every column the table
@@ -271,7 +277,7 @@ def _populated(store):
     store.set_status("c/b", "doing")
     store.set_note("c/a", "## notes\nwith ✅ and 中文")
     store.log_time("c/a", 1500, source="timer")
-    store.log_time("c/b", 600)   # the undo below takes this one back
+    store.log_time("c/b", 600)  # the undo below takes this one back
     rid = store.add_reading("https://example.org/p", "A paper", kind="paper", tags=["rl", "ppo"])
     store.move_reading(rid, "course", course="c")
     store.add_reading("https://example.org/q", "Another")
@@ -285,7 +291,7 @@ def test_export_restore_reproduces_every_column_of_every_table(store, tmp_path):
     _populated(store)
     exported = json.loads(json.dumps(store.export_state()))
     fresh = Store(tmp_path / "fresh" / "studytui.db")
-    fresh.set_status("x/stale", "done")      # replaced, not merged
+    fresh.set_status("x/stale", "done")  # replaced, not merged
     fresh.restore_state(exported)
     assert _full(fresh) == _full(store)
     fresh.restore_state(exported)
@@ -331,16 +337,21 @@ def test_delete_reading_removes_the_entry_and_records_it(store):
 
 
 def test_a_stored_odd_value_is_shown_not_fatal(store):
-    store.conn.execute("INSERT INTO reading (url, title, tags, added_at, updated_at) "
-                       "VALUES ('https://e.org', 't', '[/]', 'x', 'x')")
-    store.conn.execute("INSERT INTO events (at, key, kind, old, new) VALUES ('not a time', 'k', 'status', "
-                       "'{bad', 'todo')")
+    store.conn.execute(
+        "INSERT INTO reading (url, title, tags, added_at, updated_at) "
+        "VALUES ('https://e.org', 't', '[/]', 'x', 'x')"
+    )
+    store.conn.execute(
+        "INSERT INTO events (at, key, kind, old, new) VALUES ('not a time', 'k', 'status', '{bad', 'todo')"
+    )
     assert store.reading()[0]["tags"] == ["[/]"]
     assert store.events(limit=1)[0]["old"] == "{bad"
     assert store.streak() == 0
     store.set_status("c/a", "done")
-    store.conn.execute("INSERT INTO events (at, key, kind, old, new) VALUES ('2026-01-01', 'c/x', 'status', "
-                       "'\"finished\"', '\"todo\"')")
+    store.conn.execute(
+        "INSERT INTO events (at, key, kind, old, new) VALUES ('2026-01-01', 'c/x', 'status', "
+        "'\"finished\"', '\"todo\"')"
+    )
     # The damaged newest entry is skipped once (nothing else changes), then undo goes on.
     skipped = store.undo()
     assert skipped["skipped"] and skipped["key"] == "c/x" and store.status_of("c/a") == "done"
@@ -348,8 +359,10 @@ def test_a_stored_odd_value_is_shown_not_fatal(store):
 
 
 def test_a_backup_with_windows_line_ends_in_a_note_restores(store, tmp_path):
-    store.conn.execute("INSERT INTO notes (key, body, updated_at) VALUES ('c/a', 'one\r\ntwo\r\n', "
-                       "'2026-01-01T00:00:00+00:00')")
+    store.conn.execute(
+        "INSERT INTO notes (key, body, updated_at) VALUES ('c/a', 'one\r\ntwo\r\n', "
+        "'2026-01-01T00:00:00+00:00')"
+    )
     exported = json.loads(json.dumps(store.export_state()))
     fresh = Store(tmp_path / "fresh.db")
     fresh.restore_state(exported)

@@ -120,15 +120,17 @@ def cli(folder, tmp_path, monkeypatch):
         result = runner.invoke(app, ["--no-builtin", "-c", str(folder), *args])
         assert result.exit_code == code, result.output
         return result
+
     return invoke
 
 
 # -- 1. hours ------------------------------------------------------------------------------------
 
+
 def test_hours_done_count_time_logged_on_an_item_of_unknown_length(cur):
     statuses = {"beta/unknown-length": "done"}
     post = [cur.items_by_key["beta/unknown-length"]]
-    assert tally(post, statuses).seconds_done == 0          # no length, nothing logged
+    assert tally(post, statuses).seconds_done == 0  # no length, nothing logged
     logged = {"beta/unknown-length": 3 * 3600 + 20 * 60}
     assert tally(post, statuses, logged).seconds_done == 3 * 3600 + 20 * 60
 
@@ -137,9 +139,9 @@ def test_hours_left_are_unknown_not_zero_without_lengths(cur):
     post = [cur.items_by_key["beta/unknown-length"]]
     t = tally(post, {})
     assert (t.seconds_left, t.unknown_left, left_text(t)) == (0, 1, "unknown")
-    assert left_text(tally(post, {"beta/unknown-length": "done"})) == "0m"   # nothing left is known
+    assert left_text(tally(post, {"beta/unknown-length": "done"})) == "0m"  # nothing left is known
     both = tally([cur.items_by_key["beta/gpt-video"], *post], {})
-    assert left_text(both) == "2h 00m+"                                     # at least two hours
+    assert left_text(both) == "2h 00m+"  # at least two hours
 
 
 def test_time_logged_shortens_what_is_left(cur):
@@ -147,14 +149,14 @@ def test_time_logged_shortens_what_is_left(cur):
     t = tally(video, {"beta/gpt-video": "doing"}, {"beta/gpt-video": 30 * 60})
     assert (t.seconds_done, t.seconds_left) == (30 * 60, 90 * 60)
     done = tally(video, {"beta/gpt-video": "done"}, {"beta/gpt-video": 30 * 60})
-    assert (done.seconds_done, done.seconds_left) == (2 * 3600, 0)     # its length, once done
+    assert (done.seconds_done, done.seconds_left) == (2 * 3600, 0)  # its length, once done
 
 
 def test_status_json_says_null_for_unknown_hours_and_counts_logged_time(cli, tmp_path):
     cli("mark", "beta/unknown-length", "done")
     cli("log", "beta/unknown-length", "3h20m")
     beta = json.loads(cli("status", "--json").stdout)["courses"][1]
-    assert beta["hours_done"] == pytest.approx(10 / 3, abs=0.01)   # 3h20m studied
+    assert beta["hours_done"] == pytest.approx(10 / 3, abs=0.01)  # 3h20m studied
     assert beta["hours_left"] == 2.0 and beta["items_left_without_duration"] == 0
     cli("mark", "beta/gpt-video", "skipped")
     cli("mark", "beta/unknown-length", "todo")
@@ -166,13 +168,14 @@ def test_status_json_says_null_for_unknown_hours_and_counts_logged_time(cli, tmp
 
 def test_export_md_says_unknown_length(cli):
     text = cli("export", "--format", "md").stdout
-    alpha = text[:text.index("# Beta")]
-    assert "length 2h 00m, left 2h 00m+" in alpha     # the ladder's rungs have no length
-    beta = text[text.index("# Beta"):]
+    alpha = text[: text.index("# Beta")]
+    assert "length 2h 00m, left 2h 00m+" in alpha  # the ladder's rungs have no length
+    beta = text[text.index("# Beta") :]
     assert "length 2h 00m, left 2h 00m+" in beta
 
 
 # -- 2. search ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("query", ["lets build gpt", "LET'S BUILD GPT!", "let’s build: gpt"])
 def test_search_ignores_punctuation_and_case(cur, query):
@@ -187,9 +190,15 @@ def test_search_joins_and_splits_hyphenated_words(cur):
 
 # -- 3. glossary ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query, unwanted", [
-    ("ropes", "ROUGE"), ("beam search", "Dense vector retrieval"), ("vllm", "Large language model (LLM)"),
-])
+
+@pytest.mark.parametrize(
+    "query, unwanted",
+    [
+        ("ropes", "ROUGE"),
+        ("beam search", "Dense vector retrieval"),
+        ("vllm", "Large language model (LLM)"),
+    ],
+)
 def test_glossary_never_suggests_an_unrelated_term(cur, query, unwanted):
     found, suggestions = find_term(cur, query)
     assert found is None and unwanted not in suggestions
@@ -209,6 +218,7 @@ def test_glossary_matches_names_without_spaces_and_hyphens(cur):
 
 # -- 4. labs inherited ----------------------------------------------------------------------------
 
+
 def test_children_inherit_their_parents_lab(cur, folder):
     rung, other = cur.items_by_key["alpha/rung-tf32"], cur.items_by_key["alpha/rung-other"]
     assert (rung.lab, rung.lab_inherited) == ("gpt-ladder", True)
@@ -219,7 +229,8 @@ def test_children_inherit_their_parents_lab(cur, folder):
     bad.write_text(COURSE_A.replace("lab: gpt-ladder", "lab: gpt-ladderr"))
     problems = validate_paths([bad], context_dirs=[folder], known_labs={"gpt", "gpt-ladder"})
     assert [p.message for p in problems if "unknown lab" in p.message] == [
-        "unknown lab 'gpt-ladderr' (did you mean 'gpt-ladder'?)"]
+        "unknown lab 'gpt-ladderr' (did you mean 'gpt-ladder'?)"
+    ]
 
 
 def test_next_shows_the_inherited_lab(cli):
@@ -238,6 +249,7 @@ def test_the_cache_keeps_inherited_labs_and_dead_links(cur, tmp_path):
 
 
 # -- 5. reading list ------------------------------------------------------------------------------
+
 
 def test_the_reading_list_refuses_a_url_it_holds(tmp_path):
     store = Store(tmp_path / "db.sqlite")
@@ -260,6 +272,7 @@ def test_cli_add_refuses_a_duplicate_in_one_line(cli):
 
 # -- 6. copies ------------------------------------------------------------------------------------
 
+
 def test_resource_keys_fold_spellings_of_one_resource():
     video = resource_key("https://www.youtube.com/watch?v=kCc8FmEb1nY")
     assert resource_key("https://youtu.be/kCc8FmEb1nY?si=abc") == video
@@ -275,13 +288,14 @@ def test_copies_share_progress(cur):
     statuses = effective_statuses(cur, {"beta/gpt-video": "done"})
     assert statuses["alpha/build-gpt"] == "done"
     doing = effective_statuses(cur, {"beta/gpt-video": "doing", "alpha/build-gpt": "skipped"})
-    assert doing["alpha/build-gpt"] == "skipped"        # an explicit skip stands against "doing"
+    assert doing["alpha/build-gpt"] == "skipped"  # an explicit skip stands against "doing"
 
 
 def test_items_that_only_cite_a_page_are_not_copies(tmp_path):
-    text = COURSE_B.replace("unknown-length\n        title: A post of unknown length\n        kind: post",
-                            "unknown-length\n        title: A tip\n        kind: tip") \
-                   .replace("https://example.org/post", "https://youtu.be/kCc8FmEb1nY")
+    text = COURSE_B.replace(
+        "unknown-length\n        title: A post of unknown length\n        kind: post",
+        "unknown-length\n        title: A tip\n        kind: tip",
+    ).replace("https://example.org/post", "https://youtu.be/kCc8FmEb1nY")
     write(tmp_path / "c", "beta.yaml", text)
     cur = load_curriculum([tmp_path / "c"]).curriculum
     assert cur.copies == {}
@@ -291,11 +305,11 @@ def test_hours_of_a_shared_resource_count_once_across_courses(cur):
     progress = {"alpha/build-gpt": "done"}
     logged = {"beta/gpt-video": 150 * 60}
     per_course = {s.course.id: s.tally for s in course_summaries(cur, progress, logged)}
-    assert per_course["alpha"].seconds_done == 2 * 3600            # its length, being done
-    assert per_course["beta"].seconds_done == 150 * 60             # a copy: done too, time logged here
+    assert per_course["alpha"].seconds_done == 2 * 3600  # its length, being done
+    assert per_course["beta"].seconds_done == 150 * 60  # a copy: done too, time logged here
     overall = overall_tally(cur, progress, logged)
-    assert overall.seconds_total == 2 * 3600                        # one video, not two
-    assert overall.seconds_done == 150 * 60 and overall.total == 5   # 6 leaves, one copy
+    assert overall.seconds_total == 2 * 3600  # one video, not two
+    assert overall.seconds_done == 150 * 60 and overall.total == 5  # 6 leaves, one copy
 
 
 def test_show_says_also_in_and_marking_keeps_one_row(cli, tmp_path):
@@ -309,6 +323,7 @@ def test_show_says_also_in_and_marking_keeps_one_row(cli, tmp_path):
 
 # -- 7. dead links --------------------------------------------------------------------------------
 
+
 def test_dead_links_are_read_and_shown(cur, cli):
     pwc = cur.items_by_key["alpha/pwc"]
     assert pwc.dead == 2025 and [link.dead for link in pwc.links] == [True, None]
@@ -320,11 +335,14 @@ def test_dead_links_are_read_and_shown(cur, cli):
     assert "live" not in md
 
 
-@pytest.mark.parametrize("value, message", [
-    ('"soon"', "dead must be a year such as 2025, or true, got string 'soon'"),
-    ("1800", "dead: 1800 is not a year between 1990 and 2100"),
-    ("[2025]", "dead must be a year such as 2025, or true, got list"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ('"soon"', "dead must be a year such as 2025, or true, got string 'soon'"),
+        ("1800", "dead: 1800 is not a year between 1990 and 2100"),
+        ("[2025]", "dead must be a year such as 2025, or true, got list"),
+    ],
+)
 def test_the_loader_checks_dead(tmp_path, value, message):
     path = write(tmp_path, "c.yaml", COURSE_B.replace("kind: post\n", f"kind: post\n        dead: {value}\n"))
     assert [p.message for p in validate_paths([path])] == [message]
@@ -344,14 +362,20 @@ def test_dead_false_is_alive(tmp_path):
 
 
 @settings(max_examples=100, deadline=None)
-@given(scheme=st.sampled_from(["http", "https", "HTTPS"]), www=st.booleans(),
-       host=st.from_regex(r"[a-zA-Z0-9-]{1,12}(\.[a-zA-Z]{2,6}){1,2}\.?", fullmatch=True),
-       port=st.one_of(st.none(), st.integers(1, 65535)),
-       path=st.lists(st.from_regex(r"[A-Za-z0-9._~!$&'()*+,;=:-]{1,8}", fullmatch=True), max_size=4),
-       slash=st.booleans())
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTPS"]),
+    www=st.booleans(),
+    host=st.from_regex(r"[a-zA-Z0-9-]{1,12}(\.[a-zA-Z]{2,6}){1,2}\.?", fullmatch=True),
+    port=st.one_of(st.none(), st.integers(1, 65535)),
+    path=st.lists(st.from_regex(r"[A-Za-z0-9._~!$&'()*+,;=:-]{1,8}", fullmatch=True), max_size=4),
+    slash=st.booleans(),
+)
 def test_the_fast_path_of_resource_key_agrees_with_urlsplit(scheme, www, host, port, path, slash):
-    url = (f"{scheme}://{'www.' if www else ''}{host}{f':{port}' if port else ''}"
-           + "".join("/" + p for p in path) + ("/" if slash else ""))
+    url = (
+        f"{scheme}://{'www.' if www else ''}{host}{f':{port}' if port else ''}"
+        + "".join("/" + p for p in path)
+        + ("/" if slash else "")
+    )
     assert resource_key(url) == _split_key(url)
 
 
@@ -359,6 +383,6 @@ def test_next_suggests_a_shared_resource_once(cur):
     from studytui.study import next_items
 
     fresh = [i.key for i in next_items(cur, {}, 9)]
-    assert "alpha/build-gpt" in fresh and "beta/gpt-video" not in fresh   # the first copy stands
+    assert "alpha/build-gpt" in fresh and "beta/gpt-video" not in fresh  # the first copy stands
     doing = [i.key for i in next_items(cur, {"beta/gpt-video": "doing"}, 9)]
-    assert doing[0] == "beta/gpt-video" and "alpha/build-gpt" not in doing    # the copy the learner marked
+    assert doing[0] == "beta/gpt-video" and "alpha/build-gpt" not in doing  # the copy the learner marked

@@ -10,16 +10,37 @@ from dataclasses import replace
 import pytest
 
 from studytui.curriculum.model import Course, Curriculum, Item, Section
-from studytui.study import (ResolveError, Tally, course_summaries, effective_statuses,
-                            next_items, resolve_item, tally)
+from studytui.study import (
+    ResolveError,
+    Tally,
+    course_summaries,
+    effective_statuses,
+    next_items,
+    resolve_item,
+    tally,
+)
 
 HOUR = 3600
 
 
-def item(id: str, duration: int | None = None, *children: Item, course: str = "c",
-         kind: str = "video", url: str | None = None, prerequisites: tuple[str, ...] = ()) -> Item:
-    node = Item(course_id=course, id=id, title=id.title(), kind=kind, url=url,
-                duration_s=duration, prerequisites=prerequisites)
+def item(
+    id: str,
+    duration: int | None = None,
+    *children: Item,
+    course: str = "c",
+    kind: str = "video",
+    url: str | None = None,
+    prerequisites: tuple[str, ...] = (),
+) -> Item:
+    node = Item(
+        course_id=course,
+        id=id,
+        title=id.title(),
+        kind=kind,
+        url=url,
+        duration_s=duration,
+        prerequisites=prerequisites,
+    )
     return replace(node, children=tuple(_adopt(c, node.key) for c in children))
 
 
@@ -42,13 +63,18 @@ def curriculum(*courses: Course) -> Curriculum:
     return Curriculum.build(list(courses), [])
 
 
-def figures(top: Item, statuses: dict[str, str], logged: dict[str, int] | None = None,
-            skip: frozenset[str] = frozenset()) -> tuple[int, int, int, int]:
+def figures(
+    top: Item,
+    statuses: dict[str, str],
+    logged: dict[str, int] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[int, int, int, int]:
     t = tally([top], statuses, logged or {}, skip=skip)
     return t.seconds_total, t.seconds_done, t.seconds_left, t.unknown_left
 
 
 # ---- hours done and left, one item at a time ----------------------------------------
+
 
 def test_an_unfinished_video_with_time_logged_has_the_rest_left():
     video = item("v", HOUR)
@@ -111,8 +137,14 @@ def test_a_book_whose_chapters_have_no_length_uses_its_own():
 
 
 def test_a_book_of_unknown_length_counts_its_unfinished_chapters_as_unknown():
-    book = item("book", None, item("ch1", kind="topic"), item("ch2", kind="topic"),
-                item("ch3", kind="topic"), kind="book")
+    book = item(
+        "book",
+        None,
+        item("ch1", kind="topic"),
+        item("ch2", kind="topic"),
+        item("ch3", kind="topic"),
+        kind="book",
+    )
     assert figures(book, {"c/ch1": "done"}, {"c/ch1": 60}) == (0, 60, 0, 2)
     assert figures(book, {}) == (0, 0, 0, 3)
 
@@ -121,36 +153,58 @@ def test_a_skipped_key_counts_for_nothing_not_even_its_logged_time():
     assert figures(item("v", HOUR), {}, {"c/v": 60}, skip=frozenset({"c/v"})) == (0, 0, 0, 0)
     book = item("book", HOUR, item("ch1", kind="topic"), item("ch2", kind="topic"), kind="book")
     # the second chapter is a copy counted elsewhere: neither its time nor its status counts
-    assert figures(book, {"c/ch1": "done"}, {"c/ch2": 300},
-                   skip=frozenset({"c/ch2"})) == (HOUR, HOUR, 0, 0)
+    assert figures(book, {"c/ch1": "done"}, {"c/ch2": 300}, skip=frozenset({"c/ch2"})) == (HOUR, HOUR, 0, 0)
 
 
 # ---- counts and sums over a group ---------------------------------------------------
 
+
 def test_tally_counts_each_status_and_sums_hours_over_several_items():
-    items = [item("a", 1000), item("b", 2000), item("c", None, kind="paper"), item("d", 4000),
-             item("e", None, kind="paper"), item("f", 8000)]
+    items = [
+        item("a", 1000),
+        item("b", 2000),
+        item("c", None, kind="paper"),
+        item("d", 4000),
+        item("e", None, kind="paper"),
+        item("f", 8000),
+    ]
     statuses = {"c/a": "done", "c/b": "doing", "c/c": "skipped", "c/d": "doing"}
     t = tally(items, statuses, {"c/b": 100, "c/c": 10, "c/d": 1000})
-    assert t == Tally(done=1, skipped=1, doing=2, total=6, seconds_total=15000,
-                      seconds_done=1000 + 100 + 10 + 1000, seconds_left=1900 + 3000 + 8000,
-                      unknown_left=1)
+    assert t == Tally(
+        done=1,
+        skipped=1,
+        doing=2,
+        total=6,
+        seconds_total=15000,
+        seconds_done=1000 + 100 + 10 + 1000,
+        seconds_left=1900 + 3000 + 8000,
+        unknown_left=1,
+    )
     assert t.finished == 2
     assert t.percent == pytest.approx(100 * 1 / 5)
 
 
 def test_tally_sums_unknown_lengths_over_items_and_leaves_out_skipped_keys():
-    items = [item("p", None, kind="paper"), item("q", None, kind="paper"),
-             item("pl", None, item("x", 60), item("y"), kind="playlist")]
+    items = [
+        item("p", None, kind="paper"),
+        item("q", None, kind="paper"),
+        item("pl", None, item("x", 60), item("y"), kind="playlist"),
+    ]
     t = tally(items, {}, skip=frozenset({"c/q"}))
     assert (t.total, t.unknown_left, t.seconds_total, t.seconds_left) == (3, 2, 60, 60)
 
 
 # ---- statuses carried down and shared -----------------------------------------------
 
+
 def test_a_child_marked_todo_under_a_finished_parent_reads_finished():
-    book = item("book", None, item("ch1", None, item("part", kind="topic"), kind="topic"),
-                item("ch2", kind="topic"), kind="book")
+    book = item(
+        "book",
+        None,
+        item("ch1", None, item("part", kind="topic"), kind="topic"),
+        item("ch2", kind="topic"),
+        kind="book",
+    )
     cur = curriculum(course("c", book))
     statuses = effective_statuses(cur, {"c/book": "done", "c/ch1": "todo"})
     assert statuses == {"c/book": "done", "c/ch1": "done", "c/part": "done", "c/ch2": "done"}
@@ -168,23 +222,39 @@ def test_a_child_in_progress_under_a_finished_parent_still_passes_the_parents_st
 
 def test_copies_of_one_video_share_progress_but_a_skip_is_kept():
     url = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
-    cur = curriculum(course("a", item("gpt", HOUR, url=url)), course("b", item("gpt2", HOUR, url=url)),
-                     course("d", item("gpt3", HOUR, url=url)))
+    cur = curriculum(
+        course("a", item("gpt", HOUR, url=url)),
+        course("b", item("gpt2", HOUR, url=url)),
+        course("d", item("gpt3", HOUR, url=url)),
+    )
     assert effective_statuses(cur, {"a/gpt": "done"}) == {"a/gpt": "done", "b/gpt2": "done", "d/gpt3": "done"}
-    assert effective_statuses(cur, {"b/gpt2": "doing"}) == {"a/gpt": "doing", "b/gpt2": "doing", "d/gpt3": "doing"}
+    assert effective_statuses(cur, {"b/gpt2": "doing"}) == {
+        "a/gpt": "doing",
+        "b/gpt2": "doing",
+        "d/gpt3": "doing",
+    }
     assert effective_statuses(cur, {"a/gpt": "skipped", "b/gpt2": "doing"}) == {
-        "a/gpt": "skipped", "b/gpt2": "doing", "d/gpt3": "doing"}
+        "a/gpt": "skipped",
+        "b/gpt2": "doing",
+        "d/gpt3": "doing",
+    }
     assert effective_statuses(cur, {"a/gpt": "skipped", "b/gpt2": "done"}) == {
-        "a/gpt": "done", "b/gpt2": "done", "d/gpt3": "done"}
+        "a/gpt": "done",
+        "b/gpt2": "done",
+        "d/gpt3": "done",
+    }
     assert effective_statuses(cur, {}) == {"a/gpt": "todo", "b/gpt2": "todo", "d/gpt3": "todo"}
 
 
 # ---- per course ---------------------------------------------------------------------
 
+
 def test_course_summaries_count_the_time_logged_in_each_course_only():
     cur = curriculum(course("ml", item("a", HOUR)), course("ml2", item("a", HOUR), item("b", HOUR)))
-    summaries = {s.course.id: s for s in course_summaries(cur, {"ml2/b": "done"},
-                                                         {"ml/a": 60, "ml2/a": 600, "ml2/b": 6})}
+    summaries = {
+        s.course.id: s
+        for s in course_summaries(cur, {"ml2/b": "done"}, {"ml/a": 60, "ml2/a": 600, "ml2/b": 6})
+    }
     assert summaries["ml"].seconds_logged == 60
     assert summaries["ml2"].seconds_logged == 606
     assert summaries["ml"].tally.seconds_done == 60 and summaries["ml"].tally.done == 0
@@ -192,6 +262,7 @@ def test_course_summaries_count_the_time_logged_in_each_course_only():
 
 
 # ---- what to study next -------------------------------------------------------------
+
 
 def _eight_videos() -> Curriculum:
     return curriculum(course("c", *(item(f"v{n}", 60) for n in range(1, 9))))
@@ -216,8 +287,13 @@ def test_next_puts_items_in_progress_first_and_skips_finished_ones():
 def test_next_waits_for_a_parents_prerequisites_and_an_unknown_one_does_not_block():
     intro = item("intro", 60)
     book = item("book", None, item("ch1", 60, kind="topic"), kind="book", prerequisites=("c/intro",))
-    shelf = item("shelf", None, item("inner", None, item("deep", 60, kind="topic"), kind="topic"),
-                 kind="book", prerequisites=("c/intro",))
+    shelf = item(
+        "shelf",
+        None,
+        item("inner", None, item("deep", 60, kind="topic"), kind="topic"),
+        kind="book",
+        prerequisites=("c/intro",),
+    )
     other = item("other", 60, prerequisites=("c/gone",))
     cur = curriculum(course("c", intro, book, shelf, other))
     assert [i.id for i in next_items(cur, {})] == ["intro", "other"]
@@ -234,18 +310,28 @@ def test_a_finished_playlist_as_prerequisite_unblocks_what_depends_on_it():
 
 def test_next_suggests_a_shared_video_once_the_copy_in_progress():
     url = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
-    cur = curriculum(course("a", item("gpt", HOUR, url=url), item("x", 60)),
-                     course("b", item("gpt2", HOUR, url=url)))
+    cur = curriculum(
+        course("a", item("gpt", HOUR, url=url), item("x", 60)), course("b", item("gpt2", HOUR, url=url))
+    )
     assert [i.key for i in next_items(cur, {"b/gpt2": "doing"})] == ["b/gpt2", "a/x"]
     assert [i.key for i in next_items(cur, {})] == ["a/gpt", "a/x"]
 
 
 # ---- resolving what the user typed --------------------------------------------------
 
+
 def _named() -> Curriculum:
-    return curriculum(course("c", item("attention"), item("embedding"), item("zth-micrograd"),
-                             item("makemore-part-2"), item("intro")),
-                      course("d", item("intro"), item("topic")))
+    return curriculum(
+        course(
+            "c",
+            item("attention"),
+            item("embedding"),
+            item("zth-micrograd"),
+            item("makemore-part-2"),
+            item("intro"),
+        ),
+        course("d", item("intro"), item("topic")),
+    )
 
 
 @pytest.mark.parametrize("ref", ["", "   ", "/", " // "])
@@ -255,12 +341,21 @@ def test_an_empty_reference_is_refused_with_no_candidates(ref):
     assert e.value.candidates == []
 
 
-@pytest.mark.parametrize("ref, key", [
-    ("c/attention", "c/attention"), (" c/attention/ ", "c/attention"), ("attention", "c/attention"),
-    ("emb", "c/embedding"), ("c/emb", "c/embedding"), ("micrograd", "c/zth-micrograd"),
-    ("part", "c/makemore-part-2"), ("2", "c/makemore-part-2"), ("d/intro", "d/intro"),
-    ("top", "d/topic"),
-])
+@pytest.mark.parametrize(
+    "ref, key",
+    [
+        ("c/attention", "c/attention"),
+        (" c/attention/ ", "c/attention"),
+        ("attention", "c/attention"),
+        ("emb", "c/embedding"),
+        ("c/emb", "c/embedding"),
+        ("micrograd", "c/zth-micrograd"),
+        ("part", "c/makemore-part-2"),
+        ("2", "c/makemore-part-2"),
+        ("d/intro", "d/intro"),
+        ("top", "d/topic"),
+    ],
+)
 def test_references_resolve_by_key_id_prefix_or_whole_word(ref, key):
     assert resolve_item(_named(), ref).key == key
 

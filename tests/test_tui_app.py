@@ -52,9 +52,9 @@ async def test_mark_toggle_and_undo(home):
         assert "1/6" in tree_line(app, "course:llm")
         await pilot.press("i")
         assert s.store.status_of("llm/tokenizer") == "doing"
-        await pilot.press("i")                       # again: back to todo
+        await pilot.press("i")  # again: back to todo
         assert s.store.status_of("llm/tokenizer") == "todo"
-        await pilot.press("u")                       # undo the last: doing again
+        await pilot.press("u")  # undo the last: doing again
         assert s.store.status_of("llm/tokenizer") == "doing"
         await pilot.press("u", "u")
         assert s.store.status_of("llm/tokenizer") == "todo"
@@ -92,7 +92,7 @@ async def test_note_survives_an_abrupt_exit(home):
     async with app.run_test(size=SIZE) as pilot:
         await at_item(app, pilot, "llm/intro")
         await pilot.press("n", *"half")
-        app.exit()       # no pause: the debounce never fired
+        app.exit()  # no pause: the debounce never fired
     assert Store(s.store.path).note("llm/intro") == "half"
 
 
@@ -108,7 +108,7 @@ async def test_note_survives_sighup(home):
         await until(pilot, lambda: app.return_code is not None, timeout=3)
     assert Store(s.store.path).note("llm/attention") == "q k v"
     assert app.return_code == 129
-    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL    # the handler leaves with the app
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # the handler leaves with the app
 
 
 @sync
@@ -141,7 +141,7 @@ async def test_glossary_filter_see_also_back_and_taught_by(home):
         await until(pilot, lambda: isinstance(app.screen, GlossaryScreen))
         screen = app.screen
         await pilot.press("slash")
-        screen.query_one("#term-filter", Input).value = "byte pair"   # an alias finds the term
+        screen.query_one("#term-filter", Input).value = "byte pair"  # an alias finds the term
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
@@ -158,8 +158,9 @@ async def test_glossary_filter_see_also_back_and_taught_by(home):
         related.focus()
         related.highlighted = ids.index("item:llm/tokenizer")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CurriculumScreen)
-                    and app.screen.current == "llm/tokenizer")
+        await until(
+            pilot, lambda: isinstance(app.screen, CurriculumScreen) and app.screen.current == "llm/tokenizer"
+        )
 
 
 @sync
@@ -170,7 +171,7 @@ async def test_glossary_fuzzy_filter(home):
         await until(pilot, lambda: app.loaded)
         await pilot.press("g", "slash")
         await pilot.pause()
-        app.screen.query_one("#term-filter", Input).value = "atention"    # a typo still finds it
+        app.screen.query_one("#term-filter", Input).value = "atention"  # a typo still finds it
         await pilot.pause()
         terms = app.screen.query_one("#term-list", OptionList)
         assert terms.get_option_at_index(0).id == "attention"
@@ -184,8 +185,9 @@ async def test_curriculum_term_jumps_to_glossary(home):
         screen = await at_item(app, pilot, "llm/intro")
         related = screen.query_one("#detail-related", OptionList)
         related.focus()
-        related.highlighted = [related.get_option_at_index(i).id
-                               for i in range(related.option_count)].index("term:bpe")
+        related.highlighted = [related.get_option_at_index(i).id for i in range(related.option_count)].index(
+            "term:bpe"
+        )
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, GlossaryScreen) and app.screen.term_id == "bpe")
 
@@ -199,7 +201,7 @@ async def test_reading_list_add_archive_and_move(home):
         await pilot.press("r", "a")
         await pilot.pause()
         app.screen.query_one("#add-url", Input).value = "not a url"
-        await pilot.press("ctrl+s")                  # refused: the dialog stays open
+        await pilot.press("ctrl+s")  # refused: the dialog stays open
         await pilot.pause()
         assert "must start with http" in screen_text(app)
         assert s.store.reading() == []
@@ -210,16 +212,17 @@ async def test_reading_list_add_archive_and_move(home):
         await pilot.press("ctrl+s")
         await pilot.pause()
         rows = s.store.reading("inbox")
-        assert [(r["title"], r["tags"]) for r in rows] == [("The Illustrated Transformer",
-                                                            ["transformer", "visual"])]
+        assert [(r["title"], r["tags"]) for r in rows] == [
+            ("The Illustrated Transformer", ["transformer", "visual"])
+        ]
         assert "The Illustrated Transformer" in screen_text(app)
         await pilot.press("x")
         assert s.store.reading("inbox") == [] and len(s.store.reading("archive")) == 1
-        await pilot.press("f")                      # the archive view
+        await pilot.press("f")  # the archive view
         assert "The Illustrated Transformer" in screen_text(app)
         await pilot.press("m")
         await pilot.pause()
-        await pilot.press("down", "enter")           # the second course
+        await pilot.press("down", "enter")  # the second course
         await pilot.pause()
         assert [(r["status"], r["course"]) for r in s.store.reading()] == [("course", "gpu")]
 
@@ -227,7 +230,7 @@ async def test_reading_list_add_archive_and_move(home):
 async def palette_pick(app, pilot, query: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
-    app.screen.query_one(Input).value = query     # typed at once: the search runs once
+    app.screen.query_one(Input).value = query  # typed at once: the search runs once
     await pilot.pause(0.4)
     await pilot.press("enter")
 
@@ -239,11 +242,13 @@ async def test_palette_finds_items_and_terms(home):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
         await palette_pick(app, pilot, "tokenizer")
-        await until(pilot, lambda: isinstance(app.screen, CurriculumScreen)
-                    and app.screen.current == "llm/tokenizer")
+        await until(
+            pilot, lambda: isinstance(app.screen, CurriculumScreen) and app.screen.current == "llm/tokenizer"
+        )
         await palette_pick(app, pilot, "self-attention")
-        await until(pilot, lambda: isinstance(app.screen, GlossaryScreen)
-                    and app.screen.term_id == "attention")
+        await until(
+            pilot, lambda: isinstance(app.screen, GlossaryScreen) and app.screen.term_id == "attention"
+        )
 
 
 @sync
@@ -252,7 +257,7 @@ async def test_cli_changes_show_up_without_restart(home):
     app = desk(s, poll_s=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await at_item(app, pilot, "gpu/flash")
-        other = Store(s.store.path)            # another process's connection (the CLI)
+        other = Store(s.store.path)  # another process's connection (the CLI)
         other.set_status("gpu/flash", "done")
         other.set_note("gpu/flash", "from the shell")
         await until(pilot, lambda: tree_line(app, "gpu/flash").startswith("[✔]"))
@@ -270,19 +275,26 @@ async def test_desk_shows_progress_and_opens_a_course(home):
         text = screen_text(app)
         assert "2/6" in text and "0/3" in text
         assert "3 day streak" in text
-        assert "Zero to Hero part 2" in text           # doing: first in next up
-        await pilot.press("enter")                     # the course table has focus
-        await until(pilot, lambda: isinstance(app.screen, CurriculumScreen)
-                    and app.screen.current == "course:llm")
+        assert "Zero to Hero part 2" in text  # doing: first in next up
+        await pilot.press("enter")  # the course table has focus
+        await until(
+            pilot, lambda: isinstance(app.screen, CurriculumScreen) and app.screen.current == "course:llm"
+        )
 
 
 @sync
 async def test_big_curriculum_builds_few_tree_nodes(home):
     courses = []
     for c in range(10):
-        sections = tuple(Section(f"s{s}", f"Section {s}", "", tuple(
-            Item(f"c{c}", f"i{s}-{i}", f"Item {s}.{i}", section_id=f"s{s}") for i in range(100)))
-            for s in range(10))
+        sections = tuple(
+            Section(
+                f"s{s}",
+                f"Section {s}",
+                "",
+                tuple(Item(f"c{c}", f"i{s}-{i}", f"Item {s}.{i}", section_id=f"s{s}") for i in range(100)),
+            )
+            for s in range(10)
+        )
         courses.append(Course(f"c{c}", f"Course {c}", sections=sections, order=c))
     cur = Curriculum.build(courses, [])
     assert len(cur.items_by_key) == 10_000
@@ -292,7 +304,7 @@ async def test_big_curriculum_builds_few_tree_nodes(home):
         await at_item(app, pilot, "c7/i3-42")
         tree = app.screen.query_one(CurriculumTree)
         assert tree.cursor_node.data == "c7/i3-42"
-        assert len(tree._branches) < 200            # 10 courses + 10 sections + 100 items
+        assert len(tree._branches) < 200  # 10 courses + 10 sections + 100 items
 
 
 @sync
@@ -306,7 +318,7 @@ async def test_ascii_glyphs(home, monkeypatch):
         assert tree_line(app, "llm/intro").startswith("[x]")
         assert "✔" not in screen_text(app)
         app.toggle_ascii()
-        await pilot.pause()   # the screen redraws on the StateChanged message
+        await pilot.pause()  # the screen redraws on the StateChanged message
         assert tree_line(app, "llm/intro").startswith("[✔]")
 
 
@@ -346,6 +358,7 @@ async def test_load_failure_is_one_line_on_the_desk(home):
         @property
         def curriculum(self):
             raise ValueError("bad.yaml:3:1: nope")
+
     s.__dict__["load_result"] = Broken()
     app = desk(s)
     async with app.run_test(size=SIZE) as pilot:
@@ -364,8 +377,16 @@ async def test_labs_strip_shows_running_runs(home):
         await until(pilot, lambda: app.loaded)
         strip = app.screen.query_one(LabsStrip)
         assert "none running" in screen_text(app)
-        strip.show_rows([{"lab": "gpt", "id": "gpt-20250314-120000-ab12", "status": "running",
-                      "last": {"step": 120, "loss": 3.2841}}])
+        strip.show_rows(
+            [
+                {
+                    "lab": "gpt",
+                    "id": "gpt-20250314-120000-ab12",
+                    "status": "running",
+                    "last": {"step": 120, "loss": 3.2841},
+                }
+            ]
+        )
         await pilot.pause()
         assert "gpt gpt-20250314-120000-ab12 step 120 loss 3.284" in screen_text(app)
         strip.show_rows([])
@@ -402,13 +423,13 @@ async def test_the_ui_store_is_used_only_on_the_ui_thread(home):
     import threading
 
     s = make_session(home)
-    (home / "runs").mkdir(parents=True)            # the labs strip polls through its own connection
+    (home / "runs").mkdir(parents=True)  # the labs strip polls through its own connection
     recorder = _ThreadRecordingConnection(s.store.conn)
     s.store.conn = recorder
     app = desk(s, poll_s=0.05, watch_runs=True)
     async with app.run_test(size=SIZE) as pilot:
         await at_item(app, pilot, "llm/tokenizer")
         await pilot.press("x", "t")
-        await pilot.pause(0.2)                       # a few store polls and a labs-strip poll
+        await pilot.pause(0.2)  # a few store polls and a labs-strip poll
         await pilot.press("t", "u")
     assert recorder.threads == {threading.main_thread().name}

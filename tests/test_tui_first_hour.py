@@ -31,8 +31,12 @@ from studytui.tui.widgets.run_charts import LossChart, whole_step_ticks
 from studytui.tui.widgets.settings_form import placeholder_for, preset_values, primary_names
 
 SIZE = (80, 24)
-REFERENCE = {"val_loss": 1.88, "source": "nanoGPT README: the baby GPT on a laptop CPU", "preset": "shakespeare-char",
-             "differs": []}
+REFERENCE = {
+    "val_loss": 1.88,
+    "source": "nanoGPT README: the baby GPT on a laptop CPU",
+    "preset": "shakespeare-char",
+    "differs": [],
+}
 
 
 def desk_app(session, **kw):
@@ -51,21 +55,36 @@ async def run_view(pilot, app, run_id: str) -> RunScreen:
     return app.screen
 
 
-def write_run(runs_dir: Path, run_id: str, *, lab: str = "gpt", resolved: dict | None = None,
-              evals: tuple = (), end: str | None = "done", mode: str = "train") -> Path:
+def write_run(
+    runs_dir: Path,
+    run_id: str,
+    *,
+    lab: str = "gpt",
+    resolved: dict | None = None,
+    evals: tuple = (),
+    end: str | None = "done",
+    mode: str = "train",
+) -> Path:
     """A finished run folder as a lab leaves it (no lock held: nobody is running it)."""
     run_dir = runs_dir / run_id
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
-    config = {"mode": mode, "preset": "shakespeare-char", "prompt": "ROMEO:\n", "reference": REFERENCE,
-              **(resolved or {})}
+    config = {
+        "mode": mode,
+        "preset": "shakespeare-char",
+        "prompt": "ROMEO:\n",
+        "reference": REFERENCE,
+        **(resolved or {}),
+    }
     t = time.time() - 100
     lines = [event_line("start", {"config": config, "device": "cpu", "total": 2000}, t=t)]
     for step, loss, val in evals:
         lines.append(event_line("step", {"step": step, "loss": loss}, t=t + step / 100))
         lines.append(event_line("eval", {"step": step, "val_loss": val}, t=t + step / 100))
     if mode == "sample":
-        lines.append(event_line("sample", {"step": 0, "prompt": "ROMEO:\n", "text": "ROMEO:\nwherefore"}, t=t + 1))
+        lines.append(
+            event_line("sample", {"step": 0, "prompt": "ROMEO:\n", "text": "ROMEO:\nwherefore"}, t=t + 1)
+        )
     if end:
         best = min((v for _, _, v in evals), default=None)
         lines.append(event_line("end", {"status": end, "summary": {"best_val_loss": best}}, t=t + 30))
@@ -75,19 +94,20 @@ def write_run(runs_dir: Path, run_id: str, *, lab: str = "gpt", resolved: dict |
 
 # -- the settings form (12.3) -------------------------------------------------------------------
 
+
 def test_primary_settings_come_from_the_manifest_or_a_rule(lab_home):
     gpt = get_manifest("gpt")
     assert primary_names(gpt) == ["mode", "preset", "data", "max_iters", "device"]
     listed = dataclasses.replace(gpt, raw={**gpt.raw, "primary": ["max_iters", "seed"]})
-    assert primary_names(listed) == ["max_iters", "seed"]        # the manifest's order
-    fake = get_manifest("fake")      # only steps and data match the rule: topped up to four
+    assert primary_names(listed) == ["max_iters", "seed"]  # the manifest's order
+    fake = get_manifest("fake")  # only steps and data match the rule: topped up to four
     assert primary_names(fake) == ["steps", "delay", "fail_at", "data"]
 
 
 def test_placeholders_are_the_chosen_presets_values():
     gpt = get_manifest("gpt")
     spec = {s["name"]: s for s in gpt.settings}
-    name, values = preset_values(gpt, "auto")                     # auto: the CPU preset
+    name, values = preset_values(gpt, "auto")  # auto: the CPU preset
     assert name == "shakespeare-char"
     assert placeholder_for(spec["max_iters"], name, values) == "2000 (shakespeare-char)"
     name, values = preset_values(gpt, "tiny")
@@ -107,7 +127,7 @@ async def test_settings_form_fits_80x24_with_advanced_folded_and_a_filter(lab_ho
         text = screen_text(app)
         for name in ("mode", "preset", "data", "max_iters", "device", "advanced ("):
             assert name in text, name
-        assert "learning_rate" not in text                         # folded away
+        assert "learning_rate" not in text  # folded away
         assert screen.query_one("#set-max_iters", Input).placeholder == "2000 (shakespeare-char)"
         # Another preset: the placeholders follow it.
         screen.query_one("#set-preset", Select).value = "tiny"
@@ -122,7 +142,7 @@ async def test_settings_form_fits_80x24_with_advanced_folded_and_a_filter(lab_ho
         screen.query_one("#set-learning_rate", Input).focus()
         await pilot.press(*"3e-4")
         assert screen.form_pairs() == ["preset=tiny", "learning_rate=3e-4"]
-        assert "learning_rate (float): peak" in screen_text(app)   # the focused setting's help
+        assert "learning_rate (float): peak" in screen_text(app)  # the focused setting's help
 
 
 @sync
@@ -131,14 +151,22 @@ async def test_runs_table_says_stalled(sess):
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await until(pilot, lambda: screen.manifests)
-        row = {"id": "fake-1", "lab": "fake", "status": "running", "stalled": True, "created_at": None,
-               "last": {}, "summary": {}}
+        row = {
+            "id": "fake-1",
+            "lab": "fake",
+            "status": "running",
+            "stalled": True,
+            "created_at": None,
+            "last": {},
+            "summary": {},
+        }
         cells = screen._row_cells(row)
         assert str(cells[0]) == "stalled?"
         assert str(screen._row_cells(dict(row, stalled=False))[0]) == "running"
 
 
 # -- runs that teach (15) ----------------------------------------------------------------------------
+
 
 @sync
 async def test_run_view_names_the_published_figure_and_shows_the_verdict_and_the_reference(lab_home):
@@ -169,7 +197,7 @@ async def test_verdict_line_is_live_while_running(lab_home):
         await until(pilot, lambda: "verdict" in screen_text(app))
         verdict_line = next(line for line in screen_text(app).splitlines() if "verdict" in line)
         assert "step 600" in verdict_line and "on track" in verdict_line
-        assert "beside the published" not in screen_text(app)     # only at the end
+        assert "beside the published" not in screen_text(app)  # only at the end
 
 
 @sync
@@ -190,21 +218,28 @@ def test_chart_ticks_are_whole_steps():
 
 # -- runs that say when they end (15.4) -----------------------------------------------------------
 
+
 def test_endings_first_read_lists_unseen_then_follows_changes():
     endings = RunEndings(seen={"a"})
-    just, unseen = endings.read([{"id": "a", "status": "done"}, {"id": "b", "status": "failed"},
-                                 {"id": "c", "status": "running"}, {"id": "d", "status": "stopped"}])
+    just, unseen = endings.read(
+        [
+            {"id": "a", "status": "done"},
+            {"id": "b", "status": "failed"},
+            {"id": "c", "status": "running"},
+            {"id": "d", "status": "stopped"},
+        ]
+    )
     assert just == [] and [e.run_id for e in unseen] == ["b"]
     just, unseen = endings.read([{"id": "c", "status": "diverged"}, {"id": "e", "status": "running"}])
     assert [(e.run_id, e.status, e.bad) for e in just] == [("c", "diverged", True)] and unseen == []
-    first = RunEndings(seen=None)           # no record yet: the past is not news
+    first = RunEndings(seen=None)  # no record yet: the past is not news
     assert first.read([{"id": "a", "status": "done"}]) == ([], [])
 
 
 @sync
 async def test_a_run_that_ends_notifies_with_the_bell_and_is_then_seen(lab_home):
     session = Session(home=lab_home)
-    UiSettings(lab_home).mark_seen([])        # a home the app has opened before
+    UiSettings(lab_home).mark_seen([])  # a home the app has opened before
     app = desk_app(session)
     bells, messages = [], []
     app.bell = lambda: bells.append(1)
@@ -237,6 +272,7 @@ async def test_runs_ended_while_away_are_listed_on_the_desk_once(lab_home):
 
 
 # -- the desk and the curriculum: no dead ends (12.4) -----------------------------------------------
+
 
 @sync
 async def test_welcome_until_the_first_mark_and_hours_left_unknown(home):
@@ -271,11 +307,13 @@ async def test_theme_persists_across_launches(home):
 
 
 def test_sibling_titles_keep_their_distinguishing_tail():
-    assert distinct_titles(["Building makemore Part 2: MLP", "Building makemore Part 5: Building a WaveNet",
-                            "Let's build GPT"]) == ["…Part 2: MLP", "…Part 5: Building a WaveNet",
-                                                    "Let's build GPT"]
+    assert distinct_titles(
+        ["Building makemore Part 2: MLP", "Building makemore Part 5: Building a WaveNet", "Let's build GPT"]
+    ) == ["…Part 2: MLP", "…Part 5: Building a WaveNet", "Let's build GPT"]
     assert distinct_titles(["Let's build GPT", "Let's build the GPT Tokenizer"], "...") == [
-        "Let's build GPT", "Let's build the GPT Tokenizer"]      # a short shared prefix stays
+        "Let's build GPT",
+        "Let's build the GPT Tokenizer",
+    ]  # a short shared prefix stays
 
 
 @sync
@@ -283,8 +321,12 @@ async def test_item_with_an_inherited_lab_shows_run_the_lab_and_L_opens_it(home,
     cur = sample_curriculum()
     videos = cur.courses[0].sections[0]
     playlist = videos.items[1]
-    kids = tuple(dataclasses.replace(k, title=f"Building makemore Part {n}: a long title", lab="fake",
-                                     lab_inherited=True) for n, k in enumerate(playlist.children, 2))
+    kids = tuple(
+        dataclasses.replace(
+            k, title=f"Building makemore Part {n}: a long title", lab="fake", lab_inherited=True
+        )
+        for n, k in enumerate(playlist.children, 2)
+    )
     playlist = dataclasses.replace(playlist, lab="fake", children=kids)
     videos = dataclasses.replace(videos, items=(videos.items[0], playlist, videos.items[2]))
     course = dataclasses.replace(cur.courses[0], sections=(videos, cur.courses[0].sections[1]))
@@ -301,7 +343,7 @@ async def test_item_with_an_inherited_lab_shows_run_the_lab_and_L_opens_it(home,
         await pilot.pause()
         text = screen_text(app)
         assert "Run the lab: fake" in text and "L Run the lab" in text
-        assert "…Part 2: a long title" in text and "…Part 3: a long title" in text   # told apart at 80 columns
+        assert "…Part 2: a long title" in text and "…Part 3: a long title" in text  # told apart at 80 columns
         await pilot.press("L")
         await until(pilot, lambda: opened == ["fake"])
 
@@ -322,8 +364,12 @@ def test_lab_list_name_shows_one_lab(lab_home):
 @sync
 async def test_a_hostile_resolved_config_does_not_break_the_run_view(lab_home):
     session = make_session(lab_home)
-    write_run(session.runs_dir, "gpt-20261129-120000-eeee", evals=((10, 2.5, 2.4),),
-              resolved={"reference": {"val_loss": 1.0, "source": "\x1b[31mred\x1b]8;;x\x07", "differs": 5}})
+    write_run(
+        session.runs_dir,
+        "gpt-20261129-120000-eeee",
+        evals=((10, 2.5, 2.4),),
+        resolved={"reference": {"val_loss": 1.0, "source": "\x1b[31mred\x1b]8;;x\x07", "differs": 5}},
+    )
     listed = write_run(session.runs_dir, "gpt-20261129-120000-ffff", evals=((10, 2.5, 2.4),))
     (listed / "config.json").write_text(json.dumps({"lab": "gpt", "resolved": ["not", "a dict"]}))
     app = desk_app(session)

@@ -17,7 +17,7 @@ import pytest
 from studytui.curriculum.model import Course, Curriculum, Item, Link, Section, Term
 from studytui.session import Session
 
-TODAY = dt.date(2025, 3, 14)   # a Friday; the heatmap and streak end here in every test
+TODAY = dt.date(2025, 3, 14)  # a Friday; the heatmap and streak end here in every test
 
 
 @dataclass
@@ -32,44 +32,124 @@ def _item(course, section, id, title, **kw) -> Item:
 
 def sample_curriculum() -> Curriculum:
     c = "llm"
-    kids = tuple(_item(c, "videos", f"zth-{n}", f"Zero to Hero part {n}", kind="video",
-                       duration_s=3600 + 600 * n, parent_key=f"{c}/zero-to-hero") for n in (1, 2, 3))
-    videos = Section("videos", "Karpathy videos", "The talks and the **Zero to Hero** series.", (
-        _item(c, "videos", "intro", "Intro to Large Language Models", kind="video",
-              url="https://www.youtube.com/watch?v=zjkBMFhNj_g", duration_s=3600,
-              links=(Link("Slides", "https://example.org/slides.pdf"),),
-              summary="A one-hour *overview* of what LLMs are and how they are trained.",
-              terms=("pretraining", "bpe")),
-        _item(c, "videos", "zero-to-hero", "Neural Networks: Zero to Hero", kind="playlist",
-              children=kids, summary="Build GPT from scratch, step by step."),
-        _item(c, "videos", "tokenizer", "Let's build the GPT Tokenizer", kind="video",
-              url="https://www.youtube.com/watch?v=zduSFxRajkE", duration_s=2 * 3600 + 13 * 60,
-              terms=("bpe",), lab="tokenizer", prerequisites=(f"{c}/intro",)),
-    ))
-    papers = Section("papers", "Papers", "", (
-        _item(c, "papers", "attention", "Attention Is All You Need", kind="paper",
-              url="https://arxiv.org/abs/1706.03762", duration_s=5400, terms=("attention",),
-              date="2017", by="Vaswani et al."),
-    ))
-    gpt = Course("llm", "LLM Study", "Videos and papers for learning **LLMs**.", order=10,
-                 sections=(videos, papers))
+    kids = tuple(
+        _item(
+            c,
+            "videos",
+            f"zth-{n}",
+            f"Zero to Hero part {n}",
+            kind="video",
+            duration_s=3600 + 600 * n,
+            parent_key=f"{c}/zero-to-hero",
+        )
+        for n in (1, 2, 3)
+    )
+    videos = Section(
+        "videos",
+        "Karpathy videos",
+        "The talks and the **Zero to Hero** series.",
+        (
+            _item(
+                c,
+                "videos",
+                "intro",
+                "Intro to Large Language Models",
+                kind="video",
+                url="https://www.youtube.com/watch?v=zjkBMFhNj_g",
+                duration_s=3600,
+                links=(Link("Slides", "https://example.org/slides.pdf"),),
+                summary="A one-hour *overview* of what LLMs are and how they are trained.",
+                terms=("pretraining", "bpe"),
+            ),
+            _item(
+                c,
+                "videos",
+                "zero-to-hero",
+                "Neural Networks: Zero to Hero",
+                kind="playlist",
+                children=kids,
+                summary="Build GPT from scratch, step by step.",
+            ),
+            _item(
+                c,
+                "videos",
+                "tokenizer",
+                "Let's build the GPT Tokenizer",
+                kind="video",
+                url="https://www.youtube.com/watch?v=zduSFxRajkE",
+                duration_s=2 * 3600 + 13 * 60,
+                terms=("bpe",),
+                lab="tokenizer",
+                prerequisites=(f"{c}/intro",),
+            ),
+        ),
+    )
+    papers = Section(
+        "papers",
+        "Papers",
+        "",
+        (
+            _item(
+                c,
+                "papers",
+                "attention",
+                "Attention Is All You Need",
+                kind="paper",
+                url="https://arxiv.org/abs/1706.03762",
+                duration_s=5400,
+                terms=("attention",),
+                date="2017",
+                by="Vaswani et al.",
+            ),
+        ),
+    )
+    gpt = Course(
+        "llm", "LLM Study", "Videos and papers for learning **LLMs**.", order=10, sections=(videos, papers)
+    )
     g = "gpu"
-    ladder = Course("gpu", "GPT-2 speed-up ladder", "From fp32 to flash attention.", order=20, sections=(
-        Section("ladder", "The ladder", "", (
-            _item(g, "ladder", "tf32", "TF32 matmuls", kind="topic", duration_s=1200),
-            _item(g, "ladder", "bf16", "bf16 autocast", kind="topic", duration_s=1200),
-            _item(g, "ladder", "flash", "Flash attention", kind="topic", duration_s=1800,
-                  terms=("attention",)),
-        )),))
+    ladder = Course(
+        "gpu",
+        "GPT-2 speed-up ladder",
+        "From fp32 to flash attention.",
+        order=20,
+        sections=(
+            Section(
+                "ladder",
+                "The ladder",
+                "",
+                (
+                    _item(g, "ladder", "tf32", "TF32 matmuls", kind="topic", duration_s=1200),
+                    _item(g, "ladder", "bf16", "bf16 autocast", kind="topic", duration_s=1200),
+                    _item(
+                        g,
+                        "ladder",
+                        "flash",
+                        "Flash attention",
+                        kind="topic",
+                        duration_s=1800,
+                        terms=("attention",),
+                    ),
+                ),
+            ),
+        ),
+    )
     terms = [
-        Term("bpe", "Byte-pair encoding (BPE)", "Merges the most frequent pair of tokens, again and again.",
-             aliases=("BPE", "byte pair encoding"), links=(Link("minbpe", "https://github.com/karpathy/minbpe"),),
-             see_also=("tokenization",)),
-        Term("tokenization", "Tokenization", "Cutting text into the units a model reads.",
-             see_also=("bpe",)),
+        Term(
+            "bpe",
+            "Byte-pair encoding (BPE)",
+            "Merges the most frequent pair of tokens, again and again.",
+            aliases=("BPE", "byte pair encoding"),
+            links=(Link("minbpe", "https://github.com/karpathy/minbpe"),),
+            see_also=("tokenization",),
+        ),
+        Term("tokenization", "Tokenization", "Cutting text into the units a model reads.", see_also=("bpe",)),
         Term("pretraining", "Pretraining", "Training on a large corpus to predict the next token."),
-        Term("attention", "Attention", "Each position mixes the values of others, weighted by similarity.",
-             aliases=("self-attention",)),
+        Term(
+            "attention",
+            "Attention",
+            "Each position mixes the values of others, weighted by similarity.",
+            aliases=("self-attention",),
+        ),
     ]
     return Curriculum.build([gpt, ladder], terms)
 
@@ -95,15 +175,19 @@ def seed_history(session: Session, today: dt.date = TODAY) -> None:
     offsets = [0, 0, 1, 2, 4, 9]
     for event_id, back in zip(ids, offsets):
         at = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(12)).astimezone()
-        conn.execute("UPDATE events SET at = ? WHERE id = ?",
-                     (at.astimezone(dt.timezone.utc).isoformat(timespec="seconds"), event_id))
+        conn.execute(
+            "UPDATE events SET at = ? WHERE id = ?",
+            (at.astimezone(dt.timezone.utc).isoformat(timespec="seconds"), event_id),
+        )
 
 
 def sync(coro_fn):
     """Run an async test without a pytest async plugin (the project has none)."""
+
     @functools.wraps(coro_fn)
     def wrapper(*args, **kwargs):
         return asyncio.run(coro_fn(*args, **kwargs))
+
     return wrapper
 
 

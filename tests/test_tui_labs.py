@@ -26,9 +26,11 @@ SIZE = (140, 45)
 
 def sync(coro_fn):
     """Run an async test without a pytest async plugin (the project has none)."""
+
     @functools.wraps(coro_fn)
     def wrapper(*args, **kwargs):
         return asyncio.run(coro_fn(*args, **kwargs))
+
     return wrapper
 
 
@@ -97,7 +99,7 @@ async def test_opening_a_run_shows_its_steps_live(sess):
         assert "/100,000 steps" in progress
         assert "loss" in metrics and "tok_per_s" in metrics
         assert not screen.query_one("#loss-chart").has_class("-empty")
-        assert screen.query_one("#merges").has_class("-empty")   # a GPT-like run: no merges
+        assert screen.query_one("#merges").has_class("-empty")  # a GPT-like run: no merges
         await pilot.press("escape")
         assert isinstance(app.screen, LabsScreen)
 
@@ -116,7 +118,7 @@ async def test_stop_from_the_run_screen(sess):
         assert (sess.runs_dir / run_id / "ckpt.json").is_file()
         title = text_of(screen.query_one("#run-title", Static))
         assert "stopped" in title
-        await pilot.press("s")   # not running any more: a warning, no dialog
+        await pilot.press("s")  # not running any more: a warning, no dialog
         await pilot.pause(0.1)
         assert app.screen is screen
 
@@ -130,8 +132,10 @@ async def test_form_refuses_bad_settings_and_starts_good_ones(sess):
         await until(pilot, lambda: lab_list.option_count > 0)
         names = [lab_list.get_option_at_index(i).id for i in range(lab_list.option_count)]
         lab_list.highlighted = names.index("fake")
-        await until(pilot, lambda: screen.lab is not None and screen.lab.name == "fake"
-                    and bool(screen.query("#set-steps")))
+        await until(
+            pilot,
+            lambda: screen.lab is not None and screen.lab.name == "fake" and bool(screen.query("#set-steps")),
+        )
         steps = screen.query_one("#set-steps", Input)
         steps.value = "0"
         await pilot.press("ctrl+r")
@@ -150,10 +154,10 @@ async def test_form_refuses_bad_settings_and_starts_good_ones(sess):
 
 def test_token_pieces_are_shown_visibly():
     assert token_text(b"a\nb") == "a↵b"
-    assert token_text(b"\xf0\x9f") == "\\xf0\\x9f"   # half an emoji
+    assert token_text(b"\xf0\x9f") == "\\xf0\\x9f"  # half an emoji
     assert coloured_tokens([b"he", b"llo"]).plain == "hello"
     assert token_text(b"a\nb", ASCII) == "a\\nb"
-    assert token_text(b"\x1b[2J") == "\u241b[2J"   # an escape byte is shown, never sent
+    assert token_text(b"\x1b[2J") == "\u241b[2J"  # an escape byte is shown, never sent
 
 
 def test_neighbouring_tokens_differ_in_16_and_256_colours():
@@ -223,8 +227,9 @@ async def test_a_new_panel_is_one_class_the_run_view_finds(sess):
 @sync
 async def test_a_failed_run_shows_the_end_of_its_stderr_as_text(sess):
     run_id = fake_run(sess, "steps=50", "delay=0", "fail_at=2")
-    (sess.runs_dir / run_id / "stderr.log").write_text("Traceback (most recent call last):\n"
-                                                     "ValueError: bad [bold]value[/] \x1b]0;pwned\x07\n")
+    (sess.runs_dir / run_id / "stderr.log").write_text(
+        "Traceback (most recent call last):\nValueError: bad [bold]value[/] \x1b]0;pwned\x07\n"
+    )
     screen = RunScreen(sess, run_id)
     async with Harness(screen).run_test(size=SIZE) as pilot:
         await until(pilot, lambda: screen.watch.status == "failed")

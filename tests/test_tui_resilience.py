@@ -41,8 +41,9 @@ def fake_run(s, *pairs: str) -> str:
     return start_run(s, m, parse_settings(m, list(pairs)))
 
 
-@pytest.mark.parametrize("size", [(30, 10), (MIN_SIZE[0], MIN_SIZE[1]), (60, 15), (200, 12)],
-                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "size", [(30, 10), (MIN_SIZE[0], MIN_SIZE[1]), (60, 15), (200, 12)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
 @sync
 async def test_any_terminal_size_works(lab_session, size):
     app = desk(lab_session)
@@ -170,8 +171,9 @@ async def test_a_failing_worker_says_so(lab_session):
             raise sqlite3.OperationalError("disk I/O error")
 
         app.run_worker(fails, thread=True, exit_on_error=False, name="reading the runs folder")
-        await until(pilot, lambda: any("reading the runs folder failed" in str(n.message)
-                                       for n in app._notifications))
+        await until(
+            pilot, lambda: any("reading the runs folder failed" in str(n.message) for n in app._notifications)
+        )
         assert app.return_code is None
 
 
@@ -183,24 +185,41 @@ def write_finished_run(home, run_id: str, lab: str, tables: dict) -> None:
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"lab": lab, "run_id": run_id, "settings": {}}))
     t = 1741944600.0
-    events = [{"event": "start", "t": t, "pid": 1, "device": "cpu", "total": 1},
-              {"event": "step", "t": t + 1, "step": 1, "loss": 3.0}]
-    events += [{"event": "table", "t": t + 2, "name": name, "columns": cols, "rows": rows}
-               for name, (cols, rows) in tables.items()]
+    events = [
+        {"event": "start", "t": t, "pid": 1, "device": "cpu", "total": 1},
+        {"event": "step", "t": t + 1, "step": 1, "loss": 3.0},
+    ]
+    events += [
+        {"event": "table", "t": t + 2, "name": name, "columns": cols, "rows": rows}
+        for name, (cols, rows) in tables.items()
+    ]
     events.append({"event": "end", "t": t + 3, "status": "done"})
     (run / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, **e}) + "\n" for e in events))
 
 
-LADDER = (["rung", "tok/s", "ms/step", "vs fp32", "loss"],
-          [[rung, 1000.0 * (i + 1), 500.0 / (i + 1), float(i + 1), 10.9]
-           for i, rung in enumerate(("fp32", "tf32", "bf16", "compile", "flash", "vocab 50304", "fused adamw"))])
-COMPARISON = (["tokenizer", "tokens", "bytes/token", "vocab", "seconds"],
-              [[name, 1000 + i, 3.5 + i / 10, 50257, 0.1] for i, name in
-               enumerate(("gpt2", "cl100k_base", "trained 512", "trained 1024", "trained 4096", "bytes"))])
+LADDER = (
+    ["rung", "tok/s", "ms/step", "vs fp32", "loss"],
+    [
+        [rung, 1000.0 * (i + 1), 500.0 / (i + 1), float(i + 1), 10.9]
+        for i, rung in enumerate(("fp32", "tf32", "bf16", "compile", "flash", "vocab 50304", "fused adamw"))
+    ],
+)
+COMPARISON = (
+    ["tokenizer", "tokens", "bytes/token", "vocab", "seconds"],
+    [
+        [name, 1000 + i, 3.5 + i / 10, 50257, 0.1]
+        for i, name in enumerate(
+            ("gpt2", "cl100k_base", "trained 512", "trained 1024", "trained 4096", "bytes")
+        )
+    ],
+)
 
 
-@pytest.mark.parametrize("lab,tables", [("gpt-ladder", {"ladder": LADDER}),
-                                        ("tokenizer", {"comparison": COMPARISON})], ids=["ladder", "tokenizer"])
+@pytest.mark.parametrize(
+    "lab,tables",
+    [("gpt-ladder", {"ladder": LADDER}), ("tokenizer", {"comparison": COMPARISON})],
+    ids=["ladder", "tokenizer"],
+)
 @sync
 async def test_result_tables_are_readable_in_full_at_80x24(lab_session, lab, tables):
     run_id = f"{lab}-20250314-093000-abcd"
@@ -213,12 +232,12 @@ async def test_result_tables_are_readable_in_full_at_80x24(lab_session, lab, tab
         await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.has_class("-results"))
         await pilot.pause()
         text = screen_text(app)
-        (columns, rows), = tables.values()
+        ((columns, rows),) = tables.values()
         for row in rows:
             assert str(row[0]) in text, f"row {row[0]!r} not on screen:\n{text}"
         for column in columns:
             assert column in text
-        await pilot.press("v")   # back to the chart, and again to the tables
+        await pilot.press("v")  # back to the chart, and again to the tables
         await pilot.pause()
         assert not app.screen.has_class("-results")
         await pilot.press("v")
@@ -235,7 +254,7 @@ async def test_ascii_mode_covers_the_run_view(lab_session):
         app.push_screen(RunScreen(lab_session, "gpt-ladder-1"))
         await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.has_class("-results"))
         await pilot.pause()
-        panels = screen_text(app).splitlines()[:-1]   # the footer is Textual's own
+        panels = screen_text(app).splitlines()[:-1]  # the footer is Textual's own
         assert all(line.isascii() for line in panels), "\n".join(panels)
         assert "[####################] 100%" in "\n".join(panels)
 
@@ -272,13 +291,19 @@ async def test_an_items_lab_opens_the_labs_screen_on_that_lab_even_over_a_run_vi
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.loaded)
         await pilot.press("l")
-        app.push_screen(RunScreen(lab_session, "gpt-ladder-1"))   # a run view left open in labs
+        app.push_screen(RunScreen(lab_session, "gpt-ladder-1"))  # a run view left open in labs
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
         app.show_item("llm/tokenizer")
         await until(pilot, lambda: getattr(app.screen, "current", None) == "llm/tokenizer")
         await pilot.press("L")
-        await until(pilot, lambda: isinstance(app.screen, LabsScreen) and app.screen.lab is not None
-                    and app.screen.lab.name == "tokenizer")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, LabsScreen)
+                and app.screen.lab is not None
+                and app.screen.lab.name == "tokenizer"
+            ),
+        )
 
 
 @pytest.mark.parametrize("size", [(MIN_SIZE[0], MIN_SIZE[1]), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")

@@ -51,8 +51,8 @@ async def test_reveal_grade_and_summary(home):
         first = screen.queue[0]
         text = screen_text(app)
         assert "2 due" in text and first.term in text
-        assert first.answer[:30] not in text                 # hidden until space
-        await pilot.press("3")                               # no grading before the reveal
+        assert first.answer[:30] not in text  # hidden until space
+        await pilot.press("3")  # no grading before the reveal
         assert screen.phase == "prompt" and s.store.card(first.term_id, "forward")["last_review"] is None
         await pilot.press("space")
         text = screen_text(app)
@@ -87,10 +87,10 @@ async def test_undo_brings_the_card_back_and_suspend_drops_it(home):
         await pilot.press("f")
         assert s.store.card(first.term_id, "forward")["flagged"]
         assert "flagged" in screen_text(app)
-        await pilot.press("s")                                # suspended: the other card is next
+        await pilot.press("s")  # suspended: the other card is next
         assert s.store.card(first.term_id, "forward")["suspended"]
         assert screen.queue[0].term_id != first.term_id
-        await pilot.press("escape")                           # nothing graded: straight back
+        await pilot.press("escape")  # nothing graded: straight back
         await until(pilot, lambda: app.current_mode == "desk")
 
 
@@ -103,7 +103,7 @@ async def test_nothing_due_says_when_the_next_card_comes(home):
         text = screen_text(app)
         assert "Nothing due." in text and "Your deck is empty" in text
     s = with_cards(home, "bpe")
-    review.grade(s.store, "bpe", "forward", "easy", AN_HOUR_AGO)   # easy: due in days
+    review.grade(s.store, "bpe", "forward", "easy", AN_HOUR_AGO)  # easy: due in days
     app = desk(s)
     async with app.run_test(size=SIZE) as pilot:
         await open_review(app, pilot)
@@ -126,8 +126,12 @@ async def test_marking_an_item_done_in_the_desk_adds_its_terms(home):
 @sync
 async def test_ascii_and_hostile_card_text(home, monkeypatch):
     monkeypatch.setenv("STUDYTUI_ASCII", "1")
-    hostile = Term("evil", "Evil [bold red]term[/]\x1b]52;c;aGk=\x07", "Defined \x1b[2J as \u202ebidi [link=x]y[/link]",
-                   aliases=())
+    hostile = Term(
+        "evil",
+        "Evil [bold red]term[/]\x1b]52;c;aGk=\x07",
+        "Defined \x1b[2J as \u202ebidi [link=x]y[/link]",
+        aliases=(),
+    )
     base = sample_curriculum()
     cur = Curriculum.build(list(base.courses), [*base.terms, hostile])
     s = with_cards(home, "evil", curriculum=cur)
@@ -138,11 +142,14 @@ async def test_ascii_and_hostile_card_text(home, monkeypatch):
         await pilot.press("space")
         text = screen_text(app)
         assert "term -> definition" in text
-        assert "[bold red]term[/]" in text                   # shown as typed, never as markup
+        assert "[bold red]term[/]" in text  # shown as typed, never as markup
         assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
         # The screen's own lines are ASCII (the card text shows controls as pictures: safetext).
-        own = [line for line in text.splitlines() if "->" in line or "Again <" in line or "esc: end" in line
-               or line.strip().startswith("---")]
+        own = [
+            line
+            for line in text.splitlines()
+            if "->" in line or "Again <" in line or "esc: end" in line or line.strip().startswith("---")
+        ]
         assert len(own) == 4 and all(line.isascii() for line in own), own
         await pilot.press("f")
         assert "! flagged" in screen_text(app)
@@ -157,21 +164,21 @@ async def test_desk_counts_cards_due_and_tells_review_days_apart(home):
         await pilot.pause()
         assert "2 cards due today: V" in screen_text(app)
         screen = await open_review(app, pilot)
-        await pilot.press("space", "4", "space", "4")        # easy: both leave today's count
+        await pilot.press("space", "4", "space", "4")  # easy: both leave today's count
         assert screen.phase == "summary"
         await pilot.press("escape")
         await until(pilot, lambda: app.current_mode == "desk")
         await pilot.pause()
         assert "due today" not in screen_text(app)
         heat = app.screen.query_one(Heatmap).content
-        assert any(str(span.style) in REVIEW_STYLES for span in heat.spans)   # today: reviews only
+        assert any(str(span.style) in REVIEW_STYLES for span in heat.spans)  # today: reviews only
 
 
 def test_heatmap_draws_review_only_days_in_their_own_style():
     days = {TODAY: 2, TODAY - dt.timedelta(days=1): 2}
     plain_map = heatmap_text(days, TODAY, 2, UNICODE)
     split_map = heatmap_text(days, TODAY, 2, UNICODE, review_only={TODAY})
-    assert plain_map.plain == split_map.plain                  # the same glyphs (ASCII twins hold)
+    assert plain_map.plain == split_map.plain  # the same glyphs (ASCII twins hold)
     assert [str(s.style) for s in split_map.spans].count(REVIEW_STYLES[4]) == 1
     assert REVIEW_STYLES[4] not in [str(s.style) for s in plain_map.spans]
 
@@ -190,7 +197,7 @@ async def test_glossary_learn_this_term(home):
         assert [c["direction"] for c in s.store.cards("attention")] == ["forward", "reverse"]
         await pilot.pause()
         assert "in your review deck" in screen_text(app)
-        await pilot.press("a")                                 # again: nothing new, said so
+        await pilot.press("a")  # again: nothing new, said so
         assert len(s.store.cards("attention")) == 2
 
 

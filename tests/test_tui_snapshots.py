@@ -24,10 +24,18 @@ SIZES = [(80, 24), (120, 40)]
 def app_for(home):
     session = make_session(home)
     seed_history(session)
-    session.store.add_reading("https://jalammar.github.io/illustrated-transformer/",
-                              "The Illustrated Transformer", kind="post", tags=["transformer"])
-    session.store.add_reading("https://arxiv.org/abs/2005.14165", "Language Models are Few-Shot Learners",
-                              kind="paper", tags=["gpt-3"])
+    session.store.add_reading(
+        "https://jalammar.github.io/illustrated-transformer/",
+        "The Illustrated Transformer",
+        kind="post",
+        tags=["transformer"],
+    )
+    session.store.add_reading(
+        "https://arxiv.org/abs/2005.14165",
+        "Language Models are Few-Shot Learners",
+        kind="paper",
+        tags=["gpt-3"],
+    )
     return build_app(session, today=lambda: TODAY, poll_s=None, watch_runs=False)
 
 
@@ -53,15 +61,21 @@ def _go(mode: str, after=None):
         if after:
             await after(pilot)
         await _settle(pilot)
+
     return run_before
 
 
 async def _at_tokenizer(pilot):
     pilot.app.show_item("llm/tokenizer")
-    await until(pilot, lambda: isinstance(pilot.app.screen, CurriculumScreen)
-                and pilot.app.screen.current == "llm/tokenizer"
-                and pilot.app.screen.tree.cursor_node is not None
-                and pilot.app.screen.tree.cursor_node.data == "llm/tokenizer")
+    await until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, CurriculumScreen)
+            and pilot.app.screen.current == "llm/tokenizer"
+            and pilot.app.screen.tree.cursor_node is not None
+            and pilot.app.screen.tree.cursor_node.data == "llm/tokenizer"
+        ),
+    )
 
 
 async def _at_bpe(pilot):
@@ -80,19 +94,46 @@ def write_finished_gpt_run(home) -> None:
     """A canned, finished GPT run with fixed times: the run view has nothing to vary."""
     run = home / "runs" / RUN_ID
     run.mkdir(parents=True)
-    resolved = {"preset": "tiny", "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64,
-                "batch_size": 12, "vocab_size": 50257, "max_iters": 40}
-    (run / "config.json").write_text(json.dumps({"lab": "gpt", "run_id": RUN_ID, "settings": {"max_iters": 40},
-                                                 "resolved": resolved}))
+    resolved = {
+        "preset": "tiny",
+        "n_layer": 4,
+        "n_head": 4,
+        "n_embd": 128,
+        "block_size": 64,
+        "batch_size": 12,
+        "vocab_size": 50257,
+        "max_iters": 40,
+    }
+    (run / "config.json").write_text(
+        json.dumps({"lab": "gpt", "run_id": RUN_ID, "settings": {"max_iters": 40}, "resolved": resolved})
+    )
     t0 = 1741944600.0
     events = [{"event": "start", "t": t0, "pid": 1, "device": "cpu", "config": resolved, "total": 40}]
-    for step in range(1, 41):   # `step` counts finished steps, as the GPT lab writes it
-        events.append({"event": "step", "t": t0 + 1 + step, "step": step, "loss": 10.8 * math.exp(-step / 15) + 2.0,
-                       "lr": 1e-3, "grad_norm": 1.5, "dt_ms": 500.0, "tok_per_s": 1500.0 + 10 * (step % 5)})
+    for step in range(1, 41):  # `step` counts finished steps, as the GPT lab writes it
+        events.append(
+            {
+                "event": "step",
+                "t": t0 + 1 + step,
+                "step": step,
+                "loss": 10.8 * math.exp(-step / 15) + 2.0,
+                "lr": 1e-3,
+                "grad_norm": 1.5,
+                "dt_ms": 500.0,
+                "tok_per_s": 1500.0 + 10 * (step % 5),
+            }
+        )
         if step % 10 == 0:
-            events.append({"event": "eval", "t": t0 + 1 + step, "step": step,
-                           "val_loss": 10.8 * math.exp(-step / 15) + 2.3})
-    events.append({"event": "sample", "t": t0 + 41, "step": 40, "prompt": "def ", "text": "def main(self):\n    return"})
+            events.append(
+                {
+                    "event": "eval",
+                    "t": t0 + 1 + step,
+                    "step": step,
+                    "val_loss": 10.8 * math.exp(-step / 15) + 2.3,
+                }
+            )
+    events.append(
+        {"event": "sample", "t": t0 + 41, "step": 40, "prompt": "def ", "text": "def main(self):\n    return"}
+    )
     events.append({"event": "end", "t": t0 + 42, "status": "done", "summary": {"steps": 40}})
     (run / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, **e}) + "\n" for e in events))
 
@@ -104,11 +145,14 @@ async def _labs(pilot):
 
 async def _run_view(pilot):
     from studytui.tui.screens.run_view import RunScreen
+
     write_finished_gpt_run(pilot.app.session.home)
     await pilot.press("l")
     pilot.app.push_screen(RunScreen(pilot.app.session, RUN_ID))
-    await until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
-                and pilot.app.screen.watch.state.ended_t is not None)
+    await until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, RunScreen) and pilot.app.screen.watch.state.ended_t is not None,
+    )
 
 
 SCREENS = {
@@ -131,8 +175,11 @@ def fixed_labs(monkeypatch):
     from studytui.tui.screens import labs as labs_screen
 
     every = labs_screen.load_manifests
-    monkeypatch.setattr(labs_screen, "load_manifests",
-                        lambda: {name: m for name, m in every().items() if name in SNAPSHOT_LABS})
+    monkeypatch.setattr(
+        labs_screen,
+        "load_manifests",
+        lambda: {name: m for name, m in every().items() if name in SNAPSHOT_LABS},
+    )
 
 
 @pytest.fixture(autouse=True)

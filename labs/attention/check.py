@@ -25,8 +25,10 @@ def compare(device: str, dtype: torch.dtype, shapes=((2, 4, 64, 32), (1, 2, 7, 1
     g = torch.Generator().manual_seed(0)
     rows = []
     for shape in shapes:
-        leaves = [torch.randn(shape, generator=g, dtype=torch.float32).to(device, dtype).requires_grad_()
-                  for _ in range(3)]
+        leaves = [
+            torch.randn(shape, generator=g, dtype=torch.float32).to(device, dtype).requires_grad_()
+            for _ in range(3)
+        ]
         grads_out = torch.randn(shape, generator=g).to(device, dtype)
         results = []
         for attend in (manual_attention, sdpa_attention):
@@ -37,8 +39,16 @@ def compare(device: str, dtype: torch.dtype, shapes=((2, 4, 64, 32), (1, 2, 7, 1
         out_diff = (y_m - y_s).abs().max().item()
         grad_diff = max((a - b).abs().max().item() for a, b in zip(g_m, g_s))
         tol = TOLERANCE[dtype]
-        rows.append({"shape": list(shape), "dtype": str(dtype).removeprefix("torch."), "max_out_diff": out_diff,
-                     "max_grad_diff": grad_diff, "outputs_match": out_diff <= tol, "grads_match": grad_diff <= tol})
+        rows.append(
+            {
+                "shape": list(shape),
+                "dtype": str(dtype).removeprefix("torch."),
+                "max_out_diff": out_diff,
+                "max_grad_diff": grad_diff,
+                "outputs_match": out_diff <= tol,
+                "grads_match": grad_diff <= tol,
+            }
+        )
     return rows
 
 
@@ -47,10 +57,14 @@ def sdpa_backends(device: str, dtype: torch.dtype, shape=(1, 4, 256, 64)) -> dic
     if not device.startswith("cuda"):
         return {}
     from torch.nn.attention import SDPBackend, sdpa_kernel
+
     q = k = v = torch.randn(shape, device=device, dtype=dtype)
     found = {}
-    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("memory-efficient", SDPBackend.EFFICIENT_ATTENTION),
-                          ("math", SDPBackend.MATH)):
+    for name, backend in (
+        ("flash", SDPBackend.FLASH_ATTENTION),
+        ("memory-efficient", SDPBackend.EFFICIENT_ATTENTION),
+        ("math", SDPBackend.MATH),
+    ):
         try:
             with sdpa_kernel([backend]):
                 sdpa_attention(q, k, v)

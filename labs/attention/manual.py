@@ -18,14 +18,14 @@ import torch.nn.functional as F
 
 def attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     T = q.size(-2)
-    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))      # (B, nh, T, T)
-    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)   # True above the diagonal
-    att = att.masked_fill(future, float("-inf"))                          # no peeking ahead
-    return F.softmax(att, dim=-1)                                         # rows sum to 1
+    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))  # (B, nh, T, T)
+    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)  # True above the diagonal
+    att = att.masked_fill(future, float("-inf"))  # no peeking ahead
+    return F.softmax(att, dim=-1)  # rows sum to 1
 
 
 def manual_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    return attention_weights(q, k) @ v                                    # (B, nh, T, hs)
+    return attention_weights(q, k) @ v  # (B, nh, T, hs)
 
 
 def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,9 @@ def load_gpt(ref: str):
         model = GPT(GPTConfig(**ckpt["model_config"]))
         model.load_state_dict(ckpt["model"])
     except (TypeError, RuntimeError, ValueError) as e:
-        raise SettingError(f"checkpoint {ref}: does not fit the GPT lab's model ({str(e).splitlines()[0]})") from None
+        raise SettingError(
+            f"checkpoint {ref}: does not fit the GPT lab's model ({str(e).splitlines()[0]})"
+        ) from None
     return model.eval(), codec_from_state(ckpt["tokenizer"])
 
 
@@ -34,10 +36,14 @@ def attention_map(model, codec, prompt: str, layer: int, head: int) -> tuple[tor
     """(T, T) weights of `head` in block `layer` over the prompt's tokens, and the tokens' text."""
     cfg = model.config
     if not 0 <= layer < cfg.n_layer:
-        raise SettingError(f"layer: {layer} is out of range (the model has {cfg.n_layer} blocks: 0..{cfg.n_layer - 1})")
+        raise SettingError(
+            f"layer: {layer} is out of range (the model has {cfg.n_layer} blocks: 0..{cfg.n_layer - 1})"
+        )
     if not 0 <= head < cfg.n_head:
-        raise SettingError(f"head: {head} is out of range (the model has {cfg.n_head} heads: 0..{cfg.n_head - 1})")
-    ids = codec.encode(prompt)[-cfg.block_size:]
+        raise SettingError(
+            f"head: {head} is out of range (the model has {cfg.n_head} heads: 0..{cfg.n_head - 1})"
+        )
+    ids = codec.encode(prompt)[-cfg.block_size :]
     if not ids:
         raise SettingError("prompt: it encodes to no tokens")
     seen = {}
@@ -47,10 +53,10 @@ def attention_map(model, codec, prompt: str, layer: int, head: int) -> tuple[tor
         model(torch.tensor([ids], dtype=torch.long))
     finally:
         hook.remove()
-    x = seen["x"]                                                       # (1, T, C): what attention reads
+    x = seen["x"]  # (1, T, C): what attention reads
     B, T, C = x.shape
     q, k, _ = block.attn.c_attn(x).split(cfg.n_embd, dim=2)
-    q = q.view(B, T, cfg.n_head, C // cfg.n_head).transpose(1, 2)       # (1, nh, T, hs)
+    q = q.view(B, T, cfg.n_head, C // cfg.n_head).transpose(1, 2)  # (1, nh, T, hs)
     k = k.view(B, T, cfg.n_head, C // cfg.n_head).transpose(1, 2)
-    weights = attention_weights(q, k)[0, head]                          # (T, T)
+    weights = attention_weights(q, k)[0, head]  # (T, T)
     return weights, [codec.decode([i]) for i in ids]

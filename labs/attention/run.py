@@ -57,19 +57,37 @@ def pick_device(setting: str) -> str:
 
 def run_check(ctx: RunContext, device: str, dtype: torch.dtype) -> bool:
     rows = compare(device, torch.float64) + (compare(device, dtype) if dtype != torch.float64 else [])
-    ctx.emit("table", name="equality", columns=["shape", "dtype", "max_out_diff", "max_grad_diff", "match"],
-             rows=[["x".join(map(str, r["shape"])), r["dtype"], float(f"{r['max_out_diff']:.3g}"),
-                    float(f"{r['max_grad_diff']:.3g}"), r["outputs_match"] and r["grads_match"]] for r in rows])
+    ctx.emit(
+        "table",
+        name="equality",
+        columns=["shape", "dtype", "max_out_diff", "max_grad_diff", "match"],
+        rows=[
+            [
+                "x".join(map(str, r["shape"])),
+                r["dtype"],
+                float(f"{r['max_out_diff']:.3g}"),
+                float(f"{r['max_grad_diff']:.3g}"),
+                r["outputs_match"] and r["grads_match"],
+            ]
+            for r in rows
+        ],
+    )
     backends = sdpa_backends(device, dtype)
     if backends:
         ran = next((name for name, ok in backends.items() if ok), None)
-        ctx.emit("table", name="sdpa_backends", columns=["backend", "accepts these inputs"],
-                 rows=[[name, ok] for name, ok in backends.items()])
+        ctx.emit(
+            "table",
+            name="sdpa_backends",
+            columns=["backend", "accepts these inputs"],
+            rows=[[name, ok] for name, ok in backends.items()],
+        )
         ctx.emit("log", message=f"SDPA runs the {ran} backend here ({str(dtype).removeprefix('torch.')})")
     return all(r["outputs_match"] and r["grads_match"] for r in rows)
 
 
-def run_sweep(ctx: RunContext, cfg: AttentionConfig, device: str, dtype: torch.dtype) -> tuple[list[dict], bool]:
+def run_sweep(
+    ctx: RunContext, cfg: AttentionConfig, device: str, dtype: torch.dtype
+) -> tuple[list[dict], bool]:
     seq_lens = [int(t) for t in cfg.seq_lens.split(",")]
     head_dims = [int(d) for d in cfg.head_dims.split(",")]
     plan = [(d, t, impl) for d in head_dims for t in seq_lens for impl in IMPLEMENTATIONS]
@@ -77,34 +95,74 @@ def run_sweep(ctx: RunContext, cfg: AttentionConfig, device: str, dtype: torch.d
     for done, (d, t, impl) in enumerate(plan, 1):
         if ctx.stop_requested:
             return rows, True
-        r = measure(impl, device, batch=cfg.batch_size, n_head=cfg.n_head, T=t, head_dim=d, dtype=dtype, repeats=cfg.repeats)
+        r = measure(
+            impl,
+            device,
+            batch=cfg.batch_size,
+            n_head=cfg.n_head,
+            T=t,
+            head_dim=d,
+            dtype=dtype,
+            repeats=cfg.repeats,
+        )
         rows.append({"head_dim": d, "T": t, "impl": impl, **r})
         ctx.emit("progress", done=done, total=len(plan), unit="measurements", rate=None, eta_s=None)
-    ctx.emit("table", name="sweep", columns=["head_dim", "T", "implementation", "ms", "peak_mb"],
-             rows=[[r["head_dim"], r["T"], r["impl"], r["ms"], r["peak_mb"]] for r in rows])
+    ctx.emit(
+        "table",
+        name="sweep",
+        columns=["head_dim", "T", "implementation", "ms", "peak_mb"],
+        rows=[[r["head_dim"], r["T"], r["impl"], r["ms"], r["peak_mb"]] for r in rows],
+    )
     for d in head_dims:
         mine = [r for r in rows if r["head_dim"] == d]
-        ctx.emit("visual", kind="series", name="sweep", head_dim=d, x_label="T", x=seq_lens,
-                 lines={f"{impl} {what}": [r[what] for r in mine if r["impl"] == impl]
-                        for impl in IMPLEMENTATIONS for what in ("ms", "peak_mb")})
+        ctx.emit(
+            "visual",
+            kind="series",
+            name="sweep",
+            head_dim=d,
+            x_label="T",
+            x=seq_lens,
+            lines={
+                f"{impl} {what}": [r[what] for r in mine if r["impl"] == impl]
+                for impl in IMPLEMENTATIONS
+                for what in ("ms", "peak_mb")
+            },
+        )
         t_cross = crossover(mine)
-        ctx.emit("log", message=f"head_dim {d}: SDPA is faster from T = {t_cross} on" if t_cross
-                 else f"head_dim {d}: SDPA was not faster at every T from some length on")
+        ctx.emit(
+            "log",
+            message=f"head_dim {d}: SDPA is faster from T = {t_cross} on"
+            if t_cross
+            else f"head_dim {d}: SDPA was not faster at every T from some length on",
+        )
     return rows, False
 
 
 def run_map(ctx: RunContext, cfg: AttentionConfig) -> None:
     from labs.attention.maps import attention_map, load_gpt
+
     model, codec = load_gpt(cfg.checkpoint or cfg.run)
     weights, tokens = attention_map(model, codec, cfg.prompt, cfg.layer, cfg.head)
     weights, tokens = weights[-MAP_TOKENS:, -MAP_TOKENS:], tokens[-MAP_TOKENS:]
-    ctx.emit("visual", kind="heatmap", name="attention_map", title=f"layer {cfg.layer}, head {cfg.head}",
-             row_labels=tokens, col_labels=tokens, values=[[round(v, 4) for v in row] for row in weights.tolist()])
+    ctx.emit(
+        "visual",
+        kind="heatmap",
+        name="attention_map",
+        title=f"layer {cfg.layer}, head {cfg.head}",
+        row_labels=tokens,
+        col_labels=tokens,
+        values=[[round(v, 4) for v in row] for row in weights.tolist()],
+    )
     shades = " ░▒▓█"
-    lines = [f"{tok!r:>10.10} " + "".join(shades[min(4, int(v * 4.999))] for v in row)
-             for tok, row in zip(tokens, weights.tolist())]
-    ctx.emit("log", message=f"attention of layer {cfg.layer}, head {cfg.head} (row: a token; "
-             f"columns: the tokens it looks at, darker is more):\n" + "\n".join(lines))
+    lines = [
+        f"{tok!r:>10.10} " + "".join(shades[min(4, int(v * 4.999))] for v in row)
+        for tok, row in zip(tokens, weights.tolist())
+    ]
+    ctx.emit(
+        "log",
+        message=f"attention of layer {cfg.layer}, head {cfg.head} (row: a token; "
+        f"columns: the tokens it looks at, darker is more):\n" + "\n".join(lines),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,14 +173,23 @@ def main(argv: list[str] | None = None) -> None:
         device = pick_device(cfg.device)
         dtype = DTYPES.get(cfg.dtype) or (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         if device == "cpu" and dtype != torch.float32:
-            ctx.emit("log", message=f"{cfg.dtype} on a CPU is emulated and slow: the times say little about GPUs")
-        ctx.start(config={**asdict(cfg), "device_used": device, "dtype_used": str(dtype).removeprefix("torch.")},
-                  device=device)
+            ctx.emit(
+                "log", message=f"{cfg.dtype} on a CPU is emulated and slow: the times say little about GPUs"
+            )
+        ctx.start(
+            config={**asdict(cfg), "device_used": device, "dtype_used": str(dtype).removeprefix("torch.")},
+            device=device,
+        )
         equal = run_check(ctx, device, dtype)
         rows, stopped = run_sweep(ctx, cfg, device, dtype)
         if (cfg.checkpoint or cfg.run) and not stopped:
             run_map(ctx, cfg)
-        summary = {"equal": equal, "crossover_T": crossover([r for r in rows if r["head_dim"] == rows[0]["head_dim"]]) if rows else None}
+        summary = {
+            "equal": equal,
+            "crossover_T": crossover([r for r in rows if r["head_dim"] == rows[0]["head_dim"]])
+            if rows
+            else None,
+        }
         longest = max((r["T"] for r in rows), default=None)
         for r in rows:
             if r["T"] == longest and r["head_dim"] == rows[0]["head_dim"]:

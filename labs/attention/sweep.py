@@ -32,7 +32,7 @@ def _status_mb(field: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024   # kB
+                return int(line.split()[1]) / 1024  # kB
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
@@ -47,7 +47,7 @@ def _timed(impl: str, device: str, shape: tuple, dtype: torch.dtype, repeats: in
     q, k, v = (torch.randn(shape, device=device, dtype=dtype) for _ in range(3))
     attend = IMPLEMENTATIONS[impl]
     best = float("inf")
-    for _ in range(repeats + 1):    # the first call is the warm-up
+    for _ in range(repeats + 1):  # the first call is the warm-up
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
         t0 = time.perf_counter()
@@ -63,7 +63,7 @@ def _measure_cuda(impl: str, device: str, shape: tuple, dtype: torch.dtype, repe
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device)
     ms = _timed(impl, device, shape, dtype, repeats)
-    peak = (torch.cuda.max_memory_allocated(device) - before) / 2 ** 20
+    peak = (torch.cuda.max_memory_allocated(device) - before) / 2**20
     return {"ms": ms, "peak_mb": round(peak, 2)}
 
 
@@ -77,11 +77,11 @@ def _warm_up(dtype: torch.dtype) -> None:
 
 
 def _measure_cpu_forked(impl: str, shape: tuple, dtype: torch.dtype, repeats: int) -> dict:
-    if not os.path.exists("/proc/self/clear_refs"):   # not Linux: time only
+    if not os.path.exists("/proc/self/clear_refs"):  # not Linux: time only
         return {"ms": _timed(impl, "cpu", shape, dtype, repeats), "peak_mb": None}
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:   # the child: measure, report through the pipe, leave without cleanup
+    if pid == 0:  # the child: measure, report through the pipe, leave without cleanup
         try:
             os.close(read_end)
             _warm_up(dtype)
@@ -101,8 +101,17 @@ def _measure_cpu_forked(impl: str, shape: tuple, dtype: torch.dtype, repeats: in
     return json.loads(data)
 
 
-def measure(impl: str, device: str, *, batch: int, n_head: int, T: int, head_dim: int,
-            dtype: torch.dtype = torch.float32, repeats: int = 3) -> dict:
+def measure(
+    impl: str,
+    device: str,
+    *,
+    batch: int,
+    n_head: int,
+    T: int,
+    head_dim: int,
+    dtype: torch.dtype = torch.float32,
+    repeats: int = 3,
+) -> dict:
     shape = (batch, n_head, T, head_dim)
     if device.startswith("cuda"):
         return _measure_cuda(impl, device, shape, dtype, repeats)

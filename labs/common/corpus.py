@@ -26,8 +26,11 @@ class CorpusError(SettingError):
 
 def stdlib_files() -> list[Path]:
     root = Path(sysconfig.get_paths()["stdlib"])
-    return sorted(p for p in root.rglob("*.py")
-                  if not {"site-packages", "dist-packages"} & set(p.relative_to(root).parts))
+    return sorted(
+        p
+        for p in root.rglob("*.py")
+        if not {"site-packages", "dist-packages"} & set(p.relative_to(root).parts)
+    )
 
 
 def read_text(path: Path) -> str | None:
@@ -37,7 +40,7 @@ def read_text(path: Path) -> str | None:
     except OSError:
         return None
     if b"\x00" in data[:8192]:
-        return None   # binary
+        return None  # binary
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -69,7 +72,7 @@ def iter_texts(files: list[Path], max_bytes: int) -> Iterator[str]:
             continue
         raw = text.encode("utf-8")
         if size + len(raw) > max_bytes:
-            text = raw[: max_bytes - size].decode("utf-8", errors="ignore")   # never half a character
+            text = raw[: max_bytes - size].decode("utf-8", errors="ignore")  # never half a character
             raw = text.encode("utf-8")
         size += len(raw)
         yield text

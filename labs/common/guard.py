@@ -30,11 +30,11 @@ class DivergenceGuard:
             raise ValueError("factor must be above 1")
         self.window = window
         self.factor = factor
-        self.min_steps = min_steps   # no "far above its best" before this step (warm-up)
+        self.min_steps = min_steps  # no "far above its best" before this step (warm-up)
         self.best: dict[str, float] = {}
         self._above_since: dict[str, int | None] = {}
         self._above_count: dict[str, int] = {}
-        self.last_good_step: int | None = None   # the last step whose losses were all fine
+        self.last_good_step: int | None = None  # the last step whose losses were all fine
 
     @property
     def suspect(self) -> bool:
@@ -43,8 +43,11 @@ class DivergenceGuard:
 
     def check(self, step: int, loss: float | None, val_loss: float | None = None) -> str | None:
         """None while the run is fine; else why it diverged (one line)."""
-        reasons = [self._check_one(name, step, value)
-                   for name, value in (("loss", loss), ("val_loss", val_loss)) if value is not None]
+        reasons = [
+            self._check_one(name, step, value)
+            for name, value in (("loss", loss), ("val_loss", val_loss))
+            if value is not None
+        ]
         reason = next((r for r in reasons if r), None)
         if reason is None:
             self.last_good_step = step
@@ -66,6 +69,8 @@ class DivergenceGuard:
             self._above_count[name] = 0
             self._above_since[name] = None
         if self._above_count[name] >= self.window:
-            return (f"{name} {value:.4g} has stayed above {self.factor:g}x its best "
-                    f"({best:.4g}) since step {self._above_since[name]}")
+            return (
+                f"{name} {value:.4g} has stayed above {self.factor:g}x its best "
+                f"({best:.4g}) since step {self._above_since[name]}"
+            )
         return None

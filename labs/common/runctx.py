@@ -46,10 +46,17 @@ from labs.protocol import (
     write_json_atomic,
 )
 
-__all__ = ["RunContext", "SettingError", "coerce_setting", "load_manifest", "new_run_id",
-           "resolve_settings", "write_json_atomic"]
+__all__ = [
+    "RunContext",
+    "SettingError",
+    "coerce_setting",
+    "load_manifest",
+    "new_run_id",
+    "resolve_settings",
+    "write_json_atomic",
+]
 
-FOLDER_CHECK_S = 1.0   # how often a run looks whether its folder is still there
+FOLDER_CHECK_S = 1.0  # how often a run looks whether its folder is still there
 EXIT_FOLDER_GONE = 2
 
 
@@ -68,7 +75,9 @@ def _read_given_settings(run_dir: Path) -> dict[str, Any]:
     try:
         config = json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingError(f"{run_dir}: no config.json (a run folder made by studytui, or use --out)") from None
+        raise SettingError(
+            f"{run_dir}: no config.json (a run folder made by studytui, or use --out)"
+        ) from None
     except (OSError, ValueError) as e:
         raise SettingError(f"{run_dir / CONFIG_FILE}: cannot read it: {e}") from None
     settings = config.get("settings", {}) if isinstance(config, dict) else None
@@ -86,9 +95,15 @@ def _new_run_dir(parent: Path, lab: str, given: dict[str, Any], *, write: bool) 
     except OSError as e:
         raise SettingError(f"--out {parent}: cannot make a run folder there ({e.strerror})") from None
     if write:
-        write_json_atomic(run_dir / CONFIG_FILE, {
-            "lab": lab, "run_id": run_id,
-            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"), "settings": given})
+        write_json_atomic(
+            run_dir / CONFIG_FILE,
+            {
+                "lab": lab,
+                "run_id": run_id,
+                "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "settings": given,
+            },
+        )
     return run_dir
 
 
@@ -101,25 +116,38 @@ def _append_event(run_dir: Path, event: str, **fields: Any) -> None:
 class RunContext:
     """One run of a lab: its folder, its settings, its event stream, its stop flag."""
 
-    def __init__(self, run_dir: Path, lab: str, settings: dict[str, Any], *, emit: bool = True,
-                 given: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        run_dir: Path,
+        lab: str,
+        settings: dict[str, Any],
+        *,
+        emit: bool = True,
+        given: dict[str, Any] | None = None,
+    ):
         self.run_dir = Path(run_dir)
         self.lab = lab
-        self.settings = settings            # every setting, defaults filled in and checked
-        self.given = dict(given or {})      # only those the user gave (a resumed run needs to know)
+        self.settings = settings  # every setting, defaults filled in and checked
+        self.given = dict(given or {})  # only those the user gave (a resumed run needs to know)
         self._stop_asked = False
-        self._emit_enabled = emit   # False on DDP ranks other than 0: they stay quiet
+        self._emit_enabled = emit  # False on DDP ranks other than 0: they stay quiet
         self._metrics = None
         self._lock_file = None
         self._ended = False
-        self._folder_id: tuple[int, int] | None = None    # (st_dev, st_ino) of the run folder
-        self._metrics_id: tuple[int, int] | None = None   # ... and of the metrics.jsonl we append to
+        self._folder_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the run folder
+        self._metrics_id: tuple[int, int] | None = None  # ... and of the metrics.jsonl we append to
         self._next_folder_check = 0.0
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def from_argv(cls, lab: str, argv: list[str] | None = None, *, emit: bool = True,
-                  manifest: Path | LabManifest | None = None) -> "RunContext":
+    def from_argv(
+        cls,
+        lab: str,
+        argv: list[str] | None = None,
+        *,
+        emit: bool = True,
+        manifest: Path | LabManifest | None = None,
+    ) -> "RunContext":
         """Either `RUN_DIR` (started by studytui) or `--out DIR --set k=v ...` (by hand).
 
         `manifest` is for a lab outside the labs package that names its own .lab.json."""
@@ -146,7 +174,7 @@ class RunContext:
         except SettingError as e:
             print(f"error: {e}", file=sys.stderr)
             if emit and run_dir is not None and (run_dir / CONFIG_FILE).is_file():
-                _append_event(run_dir, "error", message=str(e))   # studytui reads the run as failed
+                _append_event(run_dir, "error", message=str(e))  # studytui reads the run as failed
             raise SystemExit(2) from None
         return cls(run_dir, lab, settings, emit=emit, given=given)
 
@@ -155,8 +183,9 @@ class RunContext:
         self._hold_lock()
         # Put back on exit: a lab run in-process (tests, notebooks) must not leave its
         # stop flag handler on the host's Ctrl+C.
-        self._old_handlers = {sig: signal.signal(sig, self._on_term)
-                              for sig in (signal.SIGTERM, signal.SIGINT)}
+        self._old_handlers = {
+            sig: signal.signal(sig, self._on_term) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
         self._folder_id = _file_id(os.stat(self.run_dir))
         if self._emit_enabled:
             self._metrics = open(self.run_dir / METRICS_FILE, "a", encoding="utf-8")
@@ -173,10 +202,11 @@ class RunContext:
             self._ended = True
             self._close()
             if isinstance(exc, SettingError):
-                if self._emit_enabled:   # one line, from one process (DDP rank 0)
+                if self._emit_enabled:  # one line, from one process (DDP rank 0)
                     print(f"error: {message}", file=sys.stderr)
                 raise SystemExit(2)
             import traceback
+
             traceback.print_exception(exc_type, exc, tb)  # the full story goes to stderr.log
             raise SystemExit(1)
         self._close()
@@ -231,8 +261,11 @@ class RunContext:
             return
         self._ended = True
         self._close()
-        print(f"error: the run folder {self.run_dir} was deleted or replaced; stopping "
-              f"(nobody could follow or stop this run any more)", file=sys.stderr)
+        print(
+            f"error: the run folder {self.run_dir} was deleted or replaced; stopping "
+            f"(nobody could follow or stop this run any more)",
+            file=sys.stderr,
+        )
         raise SystemExit(EXIT_FOLDER_GONE)
 
     def _folder_intact(self) -> bool:
@@ -259,8 +292,14 @@ class RunContext:
         """A result table (compression, encoding speed, ladder rungs), checked to be square."""
         self.emit("table", **protocol.table_fields(name, columns, rows))
 
-    def start(self, *, config: dict[str, Any], device: str = "cpu", total: int | None = None,
-              **info: str | int | float | bool) -> None:
+    def start(
+        self,
+        *,
+        config: dict[str, Any],
+        device: str = "cpu",
+        total: int | None = None,
+        **info: str | int | float | bool,
+    ) -> None:
         """Record the resolved config in config.json and announce the start. `info`: what
         else the run's report should say it ran on (`torch="2.13.0"`, `cuda="12.4"`)."""
         if self._emit_enabled:
@@ -270,8 +309,7 @@ class RunContext:
             write_json_atomic(path, doc)
         self.emit("start", pid=os.getpid(), device=device, config=config, total=total, **info)
 
-    def end(self, status: str, summary: dict[str, Any] | None = None, *,
-            reason: str | None = None) -> None:
+    def end(self, status: str, summary: dict[str, Any] | None = None, *, reason: str | None = None) -> None:
         """The last event. `reason` (one line) says why a run stopped early, e.g. diverged."""
         if status not in protocol.END_STATUSES:
             raise ValueError(f"end status must be one of {protocol.END_STATUSES}, not {status!r}")

@@ -29,25 +29,36 @@ class DataSetError(SettingError):
 
 @dataclass(frozen=True)
 class DataSet:
-    name: str          # what a learner types: data=shakespeare
-    filename: str      # in this folder
-    size: int          # bytes
+    name: str  # what a learner types: data=shakespeare
+    filename: str  # in this folder
+    size: int  # bytes
     sha256: str
-    about: str         # one line: what it is, where it comes from, its licence
+    about: str  # one line: what it is, where it comes from, its licence
 
 
-DATA_SETS: dict[str, DataSet] = {d.name: d for d in (
-    DataSet("shakespeare", "tinyshakespeare.txt", 1_115_394,
+DATA_SETS: dict[str, DataSet] = {
+    d.name: d
+    for d in (
+        DataSet(
+            "shakespeare",
+            "tinyshakespeare.txt",
+            1_115_394,
             "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-            "Tiny Shakespeare: ~40,000 lines of the plays, the corpus of \"Let's build GPT\" and "
-            "nanoGPT's shakespeare_char (char-rnn's input.txt; public domain)"),
-    DataSet("names", "names.txt", 228_145,
+            'Tiny Shakespeare: ~40,000 lines of the plays, the corpus of "Let\'s build GPT" and '
+            "nanoGPT's shakespeare_char (char-rnn's input.txt; public domain)",
+        ),
+        DataSet(
+            "names",
+            "names.txt",
+            228_145,
             "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d",
             "32,033 lower-case first names, one a line: the data set of makemore "
-            "(US Social Security baby-name records; makemore's names.txt, MIT)"),
-)}
+            "(US Social Security baby-name records; makemore's names.txt, MIT)",
+        ),
+    )
+}
 
-_verified: set[Path] = set()   # hashed once per process: a second run in a notebook starts at once
+_verified: set[Path] = set()  # hashed once per process: a second run in a notebook starts at once
 
 
 def names() -> list[str]:
@@ -69,10 +80,13 @@ def path(name: str) -> Path:
     try:
         blob = file.read_bytes()
     except OSError as e:
-        raise DataSetError(f"data: the shipped data set {name!r} is missing ({file}: "
-                           f"{e.strerror}); reinstall studytui") from None
+        raise DataSetError(
+            f"data: the shipped data set {name!r} is missing ({file}: {e.strerror}); reinstall studytui"
+        ) from None
     if len(blob) != entry.size or hashlib.sha256(blob).hexdigest() != entry.sha256:
-        raise DataSetError(f"data: {file} is not the shipped {name!r} data set (its sha256 "
-                           "differs); reinstall studytui, or give your own copy as data=PATH")
+        raise DataSetError(
+            f"data: {file} is not the shipped {name!r} data set (its sha256 "
+            "differs); reinstall studytui, or give your own copy as data=PATH"
+        )
     _verified.add(file)
     return file

@@ -23,5 +23,6 @@ def __getattr__(name: str):
     # imported on first use: `python -m labs.gpt.run` checks its settings before torch loads
     if name in __all__:
         from labs.gpt import model
+
         return getattr(model, name)
     raise AttributeError(f"module 'labs.gpt' has no attribute {name!r}")

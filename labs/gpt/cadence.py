@@ -23,8 +23,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
-FIRST_REPORT_S = 15.0      # a first val loss and sample within ~30 s of launch, setup and eval included
-RECENT_STEPS = 50          # the median of the last steps: robust to a stray slow one
+FIRST_REPORT_S = 15.0  # a first val loss and sample within ~30 s of launch, setup and eval included
+RECENT_STEPS = 50  # the median of the last steps: robust to a stray slow one
 
 
 def due_steps(interval: int, after: int, last: int) -> int:
@@ -71,9 +71,9 @@ class Eta:
     def __init__(self, cfg):
         self.cfg = cfg
         self.step_s: deque[float] = deque(maxlen=RECENT_STEPS)
-        self.eval_s: float | None = None     # the latest measured cost of one eval
+        self.eval_s: float | None = None  # the latest measured cost of one eval
         self.sample_s: float | None = None
-        self.other_s = 0.0                   # loop time outside steps, evals and samples
+        self.other_s = 0.0  # loop time outside steps, evals and samples
         self.steps_seen = 0
 
     def add_step(self, seconds: float) -> None:
@@ -105,9 +105,14 @@ class Eta:
         forward_s = step_s / 3 / max(cfg.gradient_accumulation_steps, 1)
         eval_s = self.eval_s if self.eval_s is not None else 2 * cfg.eval_iters * forward_s
         # a sample: one forward per new token on a batch of one (which costs at least ~1 ms)
-        sample_s = (self.sample_s if self.sample_s is not None
-                    else cfg.num_samples * cfg.max_new_tokens * max(forward_s / max(cfg.batch_size, 1), 1e-3))
+        sample_s = (
+            self.sample_s
+            if self.sample_s is not None
+            else cfg.num_samples * cfg.max_new_tokens * max(forward_s / max(cfg.batch_size, 1), 1e-3)
+        )
         other_per_step = self.other_s / self.steps_seen if self.steps_seen else 0.0
-        return (left * (step_s + other_per_step)
-                + due_steps(cfg.eval_interval, step, cfg.max_iters) * eval_s
-                + due_steps(cfg.sample_interval, step, cfg.max_iters) * sample_s)
+        return (
+            left * (step_s + other_per_step)
+            + due_steps(cfg.eval_interval, step, cfg.max_iters) * eval_s
+            + due_steps(cfg.sample_interval, step, cfg.max_iters) * sample_s
+        )

@@ -37,25 +37,47 @@ from labs.common.runctx import SettingError
 MANIFEST = Path(__file__).resolve().parent / "gpt.lab.json"
 _manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
 PRESETS: dict[str, dict] = _manifest["presets"]
-AUTO_PRESET: dict[str, str] = _manifest["preset_auto"]   # {"cpu": ..., "cuda": ...}
+AUTO_PRESET: dict[str, str] = _manifest["preset_auto"]  # {"cpu": ..., "cuda": ...}
 
 # Settings that change what a run computes, so its val loss is no longer the preset's
 # published figure. (Reporting, sampling and system settings do not.)
-FIGURE_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "vocab_size",
-               "init_from", "tokenizer", "data", "max_bytes", "val_fraction",
-               "batch_size", "total_batch_size", "max_iters", "learning_rate", "min_lr",
-               "warmup_iters", "lr_decay_iters", "weight_decay", "beta1", "beta2", "grad_clip")
+FIGURE_KEYS = (
+    "n_layer",
+    "n_head",
+    "n_embd",
+    "block_size",
+    "dropout",
+    "bias",
+    "vocab_size",
+    "init_from",
+    "tokenizer",
+    "data",
+    "max_bytes",
+    "val_fraction",
+    "batch_size",
+    "total_batch_size",
+    "max_iters",
+    "learning_rate",
+    "min_lr",
+    "warmup_iters",
+    "lr_decay_iters",
+    "weight_decay",
+    "beta1",
+    "beta2",
+    "grad_clip",
+)
 # What nanoGPT derives when it is not given; a preset's value follows what it derives from.
 DERIVED = {"lr_decay_iters": "max_iters", "min_lr": "learning_rate"}
-REPORT_FRACTION = 10   # evals and samples at most max_iters // 10 apart unless given
+REPORT_FRACTION = 10  # evals and samples at most max_iters // 10 apart unless given
 
 
 @dataclass
 class TrainConfig:
     """Everything a run does, under nanoGPT's names; saved in config.json and checkpoints."""
+
     mode: str = "train"
-    preset: str = "shakespeare-char"     # the preset used (auto resolved to one of two)
-    reference: dict | None = None        # the published figure the preset reproduces, see resolve_config
+    preset: str = "shakespeare-char"  # the preset used (auto resolved to one of two)
+    reference: dict | None = None  # the published figure the preset reproduces, see resolve_config
     # model
     n_layer: int = 4
     n_head: int = 4
@@ -63,11 +85,11 @@ class TrainConfig:
     block_size: int = 64
     dropout: float = 0.0
     bias: bool = True
-    vocab_size: int | None = None        # None: the tokenizer's (padded if vocab_pad)
-    real_vocab_size: int | None = None   # the tokenizer's vocabulary
-    vocab_pad: int = 1                   # pad vocab_size up to a multiple of this (1: none)
+    vocab_size: int | None = None  # None: the tokenizer's (padded if vocab_pad)
+    real_vocab_size: int | None = None  # the tokenizer's vocabulary
+    vocab_pad: int = 1  # pad vocab_size up to a multiple of this (1: none)
     attention: str = "sdpa"
-    init_from: str | None = None         # a local Hugging Face GPT-2 folder
+    init_from: str | None = None  # a local Hugging Face GPT-2 folder
     # data
     tokenizer: str = "gpt2"
     data: str | None = None
@@ -79,9 +101,9 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1
     max_iters: int = 2000
     learning_rate: float = 1e-3
-    min_lr: float | None = None          # None: learning_rate / 10
+    min_lr: float | None = None  # None: learning_rate / 10
     warmup_iters: int = 100
-    lr_decay_iters: int | None = None    # None: max_iters
+    lr_decay_iters: int | None = None  # None: max_iters
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.95
@@ -102,20 +124,41 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "auto"
     matmul_precision: str = "high"
-    compile: bool = False                # resolve_config: True for gpt2* presets on CUDA unless given
-    fused_adamw: bool | None = None      # None: fused where the device has it
+    compile: bool = False  # resolve_config: True for gpt2* presets on CUDA unless given
+    fused_adamw: bool | None = None  # None: fused where the device has it
     nproc: int = 1
     resume: str | None = None
     checkpoint: str | None = None
-    guard: bool = True                   # stop as `diverged` on NaN/inf or a loss far above its best
+    guard: bool = True  # stop as `diverged` on NaN/inf or a loss far above its best
 
 
 # settings a resumed run may change; everything else comes from the checkpoint. (`seed`
 # seeds sampling in mode=sample; a resumed training run restores its RNG states instead.)
-RESUME_OVERRIDES = {"mode", "max_iters", "eval_interval", "eval_iters", "sample_interval",
-                    "checkpoint_interval", "max_new_tokens", "temperature", "top_k", "top_p",
-                    "prompt", "num_samples", "seed", "device", "dtype", "matmul_precision",
-                    "compile", "attention", "fused_adamw", "nproc", "resume", "checkpoint", "guard"}
+RESUME_OVERRIDES = {
+    "mode",
+    "max_iters",
+    "eval_interval",
+    "eval_iters",
+    "sample_interval",
+    "checkpoint_interval",
+    "max_new_tokens",
+    "temperature",
+    "top_k",
+    "top_p",
+    "prompt",
+    "num_samples",
+    "seed",
+    "device",
+    "dtype",
+    "matmul_precision",
+    "compile",
+    "attention",
+    "fused_adamw",
+    "nproc",
+    "resume",
+    "checkpoint",
+    "guard",
+}
 # The GPT-2 shapes: on CUDA they default to what nanoGPT/build-nanogpt run (a vocabulary
 # padded to 50304 and torch.compile), 1.3-2x faster than 50257 without compile.
 GPT2_PRESETS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
@@ -148,11 +191,13 @@ def padded(vocab_size: int, multiple: int) -> int:
 
 def cuda_available() -> bool:
     import torch  # only for preset=auto with device=auto: the other settings need no torch
+
     return torch.cuda.is_available()
 
 
-def choose_preset(preset: str | None, device: str | None,
-                  has_cuda: Callable[[], bool] = cuda_available) -> str:
+def choose_preset(
+    preset: str | None, device: str | None, has_cuda: Callable[[], bool] = cuda_available
+) -> str:
     """A preset's name; `auto` becomes the CPU or the GPU Shakespeare preset."""
     preset = preset or "auto"
     if preset == "auto":
@@ -184,15 +229,18 @@ def resolve_config(settings: dict, has_cuda: Callable[[], bool] = cuda_available
     preset_values = {k: v for k, v in PRESETS[preset].items() if k != "reference"}
     for key, source in DERIVED.items():
         if settings.get(key) is None and settings.get(source) is not None:
-            preset_values.pop(key, None)   # e.g. max_iters=500 alone: lr_decay_iters follows it
+            preset_values.pop(key, None)  # e.g. max_iters=500 alone: lr_decay_iters follows it
     known = {f.name for f in fields(TrainConfig)} - {"reference", "preset"}
     given = {k: v for k, v in settings.items() if k in known and v is not None}
     values = {**preset_values, **given}
     if given.get("init_from") and "tokenizer" not in given:
-        values["tokenizer"] = "gpt2"   # GPT-2's weights read GPT-2's tokens, whatever the preset's
+        values["tokenizer"] = "gpt2"  # GPT-2's weights read GPT-2's tokens, whatever the preset's
     values["preset"] = preset
-    if preset in GPT2_PRESETS and any(settings.get(k) is None for k in CUDA_GPT2_DEFAULTS) \
-            and runs_on_cuda(settings.get("device"), has_cuda):
+    if (
+        preset in GPT2_PRESETS
+        and any(settings.get(k) is None for k in CUDA_GPT2_DEFAULTS)
+        and runs_on_cuda(settings.get("device"), has_cuda)
+    ):
         for key, value in CUDA_GPT2_DEFAULTS.items():
             if settings.get(key) is None:
                 values[key] = value
@@ -224,14 +272,17 @@ def finish_config(cfg: TrainConfig, real_vocab_size: int, world_size: int) -> Tr
     if cfg.vocab_size is None:
         cfg.vocab_size = padded(real_vocab_size, cfg.vocab_pad)
     elif cfg.vocab_size < real_vocab_size:
-        raise SettingError(f"vocab_size {cfg.vocab_size} is smaller than the tokenizer's "
-                           f"{real_vocab_size} tokens")
+        raise SettingError(
+            f"vocab_size {cfg.vocab_size} is smaller than the tokenizer's {real_vocab_size} tokens"
+        )
     micro = cfg.batch_size * cfg.block_size * world_size
     if cfg.total_batch_size is None:
         cfg.total_batch_size = micro
     if cfg.total_batch_size % micro:
-        raise SettingError(f"total_batch_size ({cfg.total_batch_size}) must be a multiple of "
-                           f"batch_size * block_size * nproc = {micro}")
+        raise SettingError(
+            f"total_batch_size ({cfg.total_batch_size}) must be a multiple of "
+            f"batch_size * block_size * nproc = {micro}"
+        )
     cfg.gradient_accumulation_steps = cfg.total_batch_size // micro
     if cfg.min_lr is None:
         cfg.min_lr = cfg.learning_rate / 10

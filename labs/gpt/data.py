@@ -41,10 +41,10 @@ from labs import protocol
 from labs.common.corpus import iter_texts, no_text_error, text_files
 from labs.common.runctx import SettingError
 
-LLMC_MAGIC = 20240520     # llm.c's .bin header: int32[256], [0]=magic, [1]=version, [2]=n tokens
+LLMC_MAGIC = 20240520  # llm.c's .bin header: int32[256], [0]=magic, [1]=version, [2]=n tokens
 LLMC_HEADER_INTS = 256
 CACHE_VERSION = 2
-CORPUS_ORDER_SEED = 0     # a fixed file order, so every run on the same data shares one cache
+CORPUS_ORDER_SEED = 0  # a fixed file order, so every run on the same data shares one cache
 
 
 class DataError(SettingError):
@@ -58,13 +58,14 @@ def studytui_home() -> Path:
 
 # -- tokenizers ---------------------------------------------------------------------------
 
+
 class Codec:
     """A tokenizer reduced to what training needs: encode, decode, a vocabulary size,
     an id for cache keys and a state to store in checkpoints."""
 
     name: str
     vocab_size: int
-    eot: int | None = None          # the document separator token, if the tokenizer has one
+    eot: int | None = None  # the document separator token, if the tokenizer has one
 
     def encode(self, text: str) -> list[int]:
         raise NotImplementedError
@@ -80,7 +81,7 @@ class TiktokenCodec(Codec):
     def __init__(self, enc, name: str, state: dict):
         self.enc, self.name, self._state = enc, name, state
         self.vocab_size = enc.n_vocab
-        eot = "<|endoftext|>"   # our own trained tokenizers may have none
+        eot = "<|endoftext|>"  # our own trained tokenizers may have none
         self.eot = enc.encode_single_token(eot) if eot in enc.special_tokens_set else None
 
     def encode(self, text: str) -> list[int]:
@@ -122,6 +123,7 @@ class MinbpeCodec(Codec):
         import tempfile
 
         from labs.tokenizer import load_tokenizer, to_tiktoken
+
         # load_tokenizer reads a file; the text may come from a checkpoint, so go through one
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp, "tokenizer.model")
@@ -133,14 +135,16 @@ class MinbpeCodec(Codec):
         self.name = "minbpe:" + hashlib.sha256(model_text.encode("utf-8")).hexdigest()[:16]
         self.label = label
         try:
-            self.fast = to_tiktoken(self.tok)   # the same ids at tiktoken's speed
+            self.fast = to_tiktoken(self.tok)  # the same ids at tiktoken's speed
         except (ValueError, AttributeError):
-            self.fast = None   # a vocabulary tiktoken cannot hold: the Python encoder it is
+            self.fast = None  # a vocabulary tiktoken cannot hold: the Python encoder it is
 
     def encode(self, text: str) -> list[int]:
         if self.fast is not None:
             return self.fast.encode_ordinary(text)
-        return self.tok.encode_ordinary(text) if hasattr(self.tok, "encode_ordinary") else self.tok.encode(text)
+        return (
+            self.tok.encode_ordinary(text) if hasattr(self.tok, "encode_ordinary") else self.tok.encode(text)
+        )
 
     def decode(self, ids: list[int]) -> str:
         return self.tok.decode([i for i in ids if i in self.tok.vocab])
@@ -155,7 +159,9 @@ def tokenizer_model_path(spec: str) -> Path:
         run_id = spec[4:]
         path = studytui_home() / "runs" / run_id / "tokenizer.model"
         if not path.is_file():
-            raise DataError(f"tokenizer: run {run_id} has no tokenizer.model under {studytui_home() / 'runs'}")
+            raise DataError(
+                f"tokenizer: run {run_id} has no tokenizer.model under {studytui_home() / 'runs'}"
+            )
         return path
     path = Path(spec).expanduser()
     if path.is_dir():
@@ -169,9 +175,10 @@ def load_codec(spec: str, chars: str | None = None) -> Codec:
     """A tokenizer from a setting. `char` needs the data's characters (see load_data)."""
     if spec == "gpt2":
         from labs.tokenizer import get_encoding
+
         try:
             return TiktokenCodec(get_encoding("gpt2"), "gpt2", {"kind": "gpt2"})
-        except Exception as e:   # a broken install: say so in one line  # noqa: BLE001
+        except Exception as e:  # a broken install: say so in one line  # noqa: BLE001
             raise DataError(f"tokenizer gpt2 is unavailable: {e}") from None
     if spec == "char":
         if chars is None:
@@ -198,13 +205,14 @@ def codec_from_state(state: dict) -> Codec:
 
 # -- the token cache ----------------------------------------------------------------------
 
+
 @dataclass
 class TokenData:
-    train: np.ndarray        # 1-D token ids (np.memmap)
+    train: np.ndarray  # 1-D token ids (np.memmap)
     val: np.ndarray
     codec: Codec
-    source: str              # where the tokens came from, for people
-    cache_path: str | None   # the cached .bin, if text was tokenized
+    source: str  # where the tokens came from, for people
+    cache_path: str | None  # the cached .bin, if text was tokenized
 
 
 def _token_dtype(vocab_size: int):
@@ -236,9 +244,9 @@ def _tokenize_to_cache(codec: Codec, files: list[Path], max_bytes: int, out: Pat
         f.flush()
         os.fsync(f.fileno())
     if n == 0:
-        tmp.unlink()   # nothing readable: no cache entry, or the next run would find an empty one
+        tmp.unlink()  # nothing readable: no cache entry, or the next run would find an empty one
         return 0
-    os.replace(tmp, out)   # a run killed mid-tokenize leaves no half cache behind
+    os.replace(tmp, out)  # a run killed mid-tokenize leaves no half cache behind
     return n
 
 
@@ -248,26 +256,38 @@ def _chars_of(files: list[Path], max_bytes: int) -> str:
 
 def _split(tokens: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     n_val = int(len(tokens) * val_fraction)
-    return tokens[: len(tokens) - n_val], tokens[len(tokens) - n_val:]
+    return tokens[: len(tokens) - n_val], tokens[len(tokens) - n_val :]
 
 
-def load_data(tokenizer: str, data: str | None = None, max_bytes: int = 1_000_000,
-              val_fraction: float = 0.1, codec: Codec | None = None) -> TokenData:
+def load_data(
+    tokenizer: str,
+    data: str | None = None,
+    max_bytes: int = 1_000_000,
+    val_fraction: float = 0.1,
+    codec: Codec | None = None,
+) -> TokenData:
     """Tokens for training and validation. `codec` (from a checkpoint) wins over `tokenizer`."""
     if datasets.is_name(data):
-        return _load_text([datasets.path(data)], f"{data} ({datasets.DATA_SETS[data].filename}, shipped)",
-                          tokenizer, max_bytes, val_fraction, codec)
+        return _load_text(
+            [datasets.path(data)],
+            f"{data} ({datasets.DATA_SETS[data].filename}, shipped)",
+            tokenizer,
+            max_bytes,
+            val_fraction,
+            codec,
+        )
     if data is not None and _is_bin_data(Path(data).expanduser()):
         codec = codec or load_codec(tokenizer)
         train, val, source = load_bin_shards(Path(data).expanduser(), val_fraction)
-        _check_ids(train[: 10_000_000], codec.vocab_size, source)
+        _check_ids(train[:10_000_000], codec.vocab_size, source)
         return TokenData(train, val, codec, source, None)
     files, source = text_files(data, CORPUS_ORDER_SEED)
     return _load_text(files, source, tokenizer, max_bytes, val_fraction, codec)
 
 
-def _load_text(files: list[Path], source: str, tokenizer: str, max_bytes: int,
-               val_fraction: float, codec: Codec | None) -> TokenData:
+def _load_text(
+    files: list[Path], source: str, tokenizer: str, max_bytes: int, val_fraction: float, codec: Codec | None
+) -> TokenData:
     if codec is None:
         chars = _chars_of(files, max_bytes) if tokenizer == "char" else None
         codec = load_codec(tokenizer, chars)
@@ -281,6 +301,7 @@ def _load_text(files: list[Path], source: str, tokenizer: str, max_bytes: int,
 
 
 # -- pre-tokenized shards -----------------------------------------------------------------
+
 
 def _is_bin_data(path: Path) -> bool:
     if path.is_file():
@@ -331,35 +352,40 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 
 def _check_ids(sample: np.ndarray, vocab_size: int, source: str) -> None:
     if len(sample) and int(sample.max()) >= vocab_size:
-        raise DataError(f"data: {source} holds token id {int(sample.max())}, beyond the "
-                        f"tokenizer's {vocab_size} ids")
+        raise DataError(
+            f"data: {source} holds token id {int(sample.max())}, beyond the tokenizer's {vocab_size} ids"
+        )
 
 
 # -- batches ------------------------------------------------------------------------------
+
 
 class Batches:
     """Random (B, T) windows. One generator for training, whose state is the data position;
     validation windows are the same every eval (a fresh generator), so evals compare."""
 
-    def __init__(self, data: TokenData, batch_size: int, block_size: int, seed: int,
-                 device: str = "cpu"):
+    def __init__(self, data: TokenData, batch_size: int, block_size: int, seed: int, device: str = "cpu"):
         self.data, self.B, self.T, self.seed = data, batch_size, block_size, seed
         self.device = device
         for split, tokens in (("train", data.train), ("val", data.val)):
             if len(tokens) < block_size + 2:
-                raise DataError(f"data: the {split} split has {len(tokens)} tokens, fewer than "
-                                f"block_size + 2 = {block_size + 2}; give more data (max_bytes) "
-                                "or a smaller block_size")
+                raise DataError(
+                    f"data: the {split} split has {len(tokens)} tokens, fewer than "
+                    f"block_size + 2 = {block_size + 2}; give more data (max_bytes) "
+                    "or a smaller block_size"
+                )
         self.gen = torch.Generator().manual_seed(seed)
 
     def _windows(self, tokens: np.ndarray, offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         T = self.T
-        rows = np.stack([np.asarray(tokens[i: i + T + 1], dtype=np.int64) for i in offsets.tolist()])
+        rows = np.stack([np.asarray(tokens[i : i + T + 1], dtype=np.int64) for i in offsets.tolist()])
         xy = torch.from_numpy(rows)
-        x, y = xy[:, :-1].contiguous(), xy[:, 1:].contiguous()   # targets: inputs shifted left by one
+        x, y = xy[:, :-1].contiguous(), xy[:, 1:].contiguous()  # targets: inputs shifted left by one
         if self.device.startswith("cuda"):
-            return (x.pin_memory().to(self.device, non_blocking=True),
-                    y.pin_memory().to(self.device, non_blocking=True))
+            return (
+                x.pin_memory().to(self.device, non_blocking=True),
+                y.pin_memory().to(self.device, non_blocking=True),
+            )
         return x.to(self.device), y.to(self.device)
 
     def train_micro_batches(self, grad_accum: int, rank: int = 0, world_size: int = 1):
@@ -368,7 +394,7 @@ class Batches:
         N processes see the same windows as one process accumulating N times as long."""
         n = len(self.data.train) - self.T - 1
         offsets = torch.randint(n, (grad_accum * world_size, self.B), generator=self.gen)
-        mine = offsets[rank * grad_accum:(rank + 1) * grad_accum]
+        mine = offsets[rank * grad_accum : (rank + 1) * grad_accum]
         return [self._windows(self.data.train, o) for o in mine]
 
     def eval_batches(self, split: str, iters: int):

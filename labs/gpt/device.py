@@ -74,7 +74,7 @@ def bf16_supported(device: str) -> bool:
         # is emulated and slower than fp32
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if kind == "cpu":
-        return True    # works, though ~100x slower than fp32 on most CPUs
+        return True  # works, though ~100x slower than fp32 on most CPUs
     if kind == "mps":
         return True
     return False
@@ -150,7 +150,9 @@ def compile_missing(device: str) -> str | None:
     kind = device_type(device)
     if kind == "cuda" and importlib.util.find_spec("triton") is None:
         return "torch.compile on CUDA needs Triton (pip install triton, or the CUDA build of torch, which ships it)"
-    if kind == "cpu" and not any(shutil.which(n) for n in (os.environ.get("CXX"), "c++", "g++", "clang++") if n):
+    if kind == "cpu" and not any(
+        shutil.which(n) for n in (os.environ.get("CXX"), "c++", "g++", "clang++") if n
+    ):
         return "torch.compile on the CPU needs a C++ compiler (install g++ or clang)"
     if c_compiler() is None:
         return "torch.compile needs a C compiler (install gcc or clang, or set CC)"
@@ -172,8 +174,10 @@ def peak_memory_mb(device: str) -> dict:
     if device_type(device) != "cuda":
         return {}
     d = torch.device(device)
-    return {"gpu_mem_mb": round(torch.cuda.max_memory_allocated(d) / 2**20, 1),
-            "gpu_mem_reserved_mb": round(torch.cuda.max_memory_reserved(d) / 2**20, 1)}
+    return {
+        "gpu_mem_mb": round(torch.cuda.max_memory_allocated(d) / 2**20, 1),
+        "gpu_mem_reserved_mb": round(torch.cuda.max_memory_reserved(d) / 2**20, 1),
+    }
 
 
 class GpuStats:
@@ -188,10 +192,11 @@ class GpuStats:
         if self.cuda:
             try:
                 import pynvml
+
                 pynvml.nvmlInit()
                 self.handle = pynvml.nvmlDeviceGetHandleByIndex(_nvml_index(device))
                 self.nvml = pynvml
-            except Exception:   # no nvidia-ml-py, no NVML library, no driver access  # noqa: BLE001
+            except Exception:  # no nvidia-ml-py, no NVML library, no driver access  # noqa: BLE001
                 self.handle = None
 
     def fields(self) -> dict:
@@ -201,7 +206,7 @@ class GpuStats:
         if self.handle is not None:
             try:
                 out["gpu_util"] = float(self.nvml.nvmlDeviceGetUtilizationRates(self.handle).gpu)
-            except self.nvml.NVMLError:   # e.g. a MIG slice reports no utilization
+            except self.nvml.NVMLError:  # e.g. a MIG slice reports no utilization
                 pass
         return out
 
@@ -215,7 +220,7 @@ def _nvml_index(device: str) -> int:
     if not visible:
         return index
     try:
-        return torch.cuda._get_nvml_device_index(index)   # private, but it also handles GPU UUIDs
-    except Exception:   # a private API: whatever it raises, fall back to our reading  # noqa: BLE001
+        return torch.cuda._get_nvml_device_index(index)  # private, but it also handles GPU UUIDs
+    except Exception:  # a private API: whatever it raises, fall back to our reading  # noqa: BLE001
         ids = [v.strip() for v in visible.split(",")]
         return int(ids[index]) if index < len(ids) and ids[index].isdigit() else index

@@ -66,16 +66,32 @@ RUNGS = [
     Rung("vocab", "vocab 50304", {"vocab_pad": 64}),
     Rung("fused", "fused AdamW", {"fused_adamw": True}),
 ]
-BASE = {"matmul_precision": "highest", "dtype": "fp32", "compile": False, "attention": "manual",
-        "vocab_pad": 1, "fused_adamw": False}
+BASE = {
+    "matmul_precision": "highest",
+    "dtype": "fp32",
+    "compile": False,
+    "attention": "manual",
+    "vocab_pad": 1,
+    "fused_adamw": False,
+}
 CPU_DEFAULT = ["fp32", "tf32", "flash", "vocab", "fused"]
-COLUMNS = ["rung", "change", "ms/step", "tok/s", "vs previous", "vs fp32", "mfu (of bf16 peak)",
-           "peak MB", "status"]
-MFU_PEAK_DTYPE = "bf16"   # every rung against the same peak: see the module docstring
+COLUMNS = [
+    "rung",
+    "change",
+    "ms/step",
+    "tok/s",
+    "vs previous",
+    "vs fp32",
+    "mfu (of bf16 peak)",
+    "peak MB",
+    "status",
+]
+MFU_PEAK_DTYPE = "bf16"  # every rung against the same peak: see the module docstring
 
 
 def ladder_peak(gpu_name: str | None) -> float | None:
     from labs.gpt.mfu import peak_flops
+
     return peak_flops(gpu_name, MFU_PEAK_DTYPE)
 
 
@@ -83,6 +99,7 @@ def missing_prerequisites(device: str) -> dict[str, str]:
     """Rung name -> why it cannot run on this device (checked before any rung runs)."""
     from labs.gpt import device as dev
     from labs.gpt.model import fused_adamw_available
+
     missing = {}
     why = dev.compile_missing(device)
     if why:
@@ -120,15 +137,21 @@ def time_rung(shape: dict, s: dict, device: str, steps: int, warmup: int, seed: 
     if s["fused_adamw"] and not fused_adamw_available(kind):
         raise SettingError(f"fused AdamW is not available for {kind}")
     dev.set_matmul_precision(s["matmul_precision"])
-    gc.collect()   # the previous rung's model and optimizer, before the cache is emptied
+    gc.collect()  # the previous rung's model and optimizer, before the cache is emptied
     dev.reset_peak_memory(device)
     if s["compile"]:
-        torch._dynamo.reset()   # each rung compiles its own model afresh (no cache limit hit)
+        torch._dynamo.reset()  # each rung compiles its own model afresh (no cache limit hit)
     torch.manual_seed(seed)
     real_vocab = shape["vocab_size"]
-    config = GPTConfig(n_layer=shape["n_layer"], n_head=shape["n_head"], n_embd=shape["n_embd"],
-                       block_size=shape["block_size"], vocab_size=padded(real_vocab, s["vocab_pad"]),
-                       real_vocab_size=real_vocab, attention=s["attention"])
+    config = GPTConfig(
+        n_layer=shape["n_layer"],
+        n_head=shape["n_head"],
+        n_embd=shape["n_embd"],
+        block_size=shape["block_size"],
+        vocab_size=padded(real_vocab, s["vocab_pad"]),
+        real_vocab_size=real_vocab,
+        attention=s["attention"],
+    )
     model = GPT(config).to(device)
     optimizer = model.configure_optimizers(0.1, 6e-4, (0.9, 0.95), kind, fused=s["fused_adamw"])
     n_params = model.get_num_params()
@@ -155,20 +178,25 @@ def time_rung(shape: dict, s: dict, device: str, steps: int, warmup: int, seed: 
         if i >= warmup:
             times.append(dt)
         if on_step(i, warmup, dt, B * T, loss_value, mfu(B * T / dt, per_token, peak)):
-            break   # stop requested
+            break  # stop requested
     if not times:
         return {"status": "stopped"}
-    ms = 1000 * sorted(times)[len(times) // 2]   # the median: robust to a stray slow step
+    ms = 1000 * sorted(times)[len(times) // 2]  # the median: robust to a stray slow step
     tok_per_s = B * T / (ms / 1000)
-    return {"status": "ok", "ms_per_step": ms, "tok_per_s": tok_per_s,
-            "mfu": mfu(tok_per_s, per_token, peak), "loss": loss_value,
-            "peak_mem_mb": dev.peak_memory_mb(device).get("gpu_mem_mb")}
+    return {
+        "status": "ok",
+        "ms_per_step": ms,
+        "tok_per_s": tok_per_s,
+        "mfu": mfu(tok_per_s, per_token, peak),
+        "loss": loss_value,
+        "peak_mem_mb": dev.peak_memory_mb(device).get("gpu_mem_mb"),
+    }
 
 
 def ladder_shape(s: dict, kind: str) -> tuple[str, dict]:
     """The preset (auto: gpt2 on CUDA, tiny elsewhere) and the model/batch shape every rung times."""
     preset = s["preset"] or "auto"
-    if preset == "auto":   # the manifest's choices are auto and the presets
+    if preset == "auto":  # the manifest's choices are auto and the presets
         preset = "gpt2" if kind == "cuda" else "tiny"
     shape = {k: PRESETS[preset][k] for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")}
     shape.update({k: s[k] for k in shape if s.get(k) is not None})
@@ -190,30 +218,47 @@ class StepReporter:
     def for_rung(self, rung: str):
         def on_step(i, warm, dt, tokens, loss, utilization) -> bool:
             self.global_step += 1
-            fields = dict(step=self.global_step, loss=loss, dt_ms=dt * 1000, tok_per_s=tokens / dt,
-                          rung=rung, warmup=i < warm)
-            if utilization is not None and i >= warm:   # a warm-up step (compiling) has no MFU
+            fields = dict(
+                step=self.global_step,
+                loss=loss,
+                dt_ms=dt * 1000,
+                tok_per_s=tokens / dt,
+                rung=rung,
+                warmup=i < warm,
+            )
+            if utilization is not None and i >= warm:  # a warm-up step (compiling) has no MFU
                 fields["mfu"] = utilization
             self.ctx.emit("step", **fields)
             return self.ctx.stop_requested
+
         return on_step
 
 
 def empty_row(rung: Rung) -> dict:
-    return {"rung": rung.name, "change": rung.change, "status": "skipped", "ms_per_step": None,
-            "tok_per_s": None, "mfu": None, "speedup_prev": None, "speedup_fp32": None, "loss": None,
-            "peak_mem_mb": None}
+    return {
+        "rung": rung.name,
+        "change": rung.change,
+        "status": "skipped",
+        "ms_per_step": None,
+        "tok_per_s": None,
+        "mfu": None,
+        "speedup_prev": None,
+        "speedup_fp32": None,
+        "loss": None,
+        "peak_mem_mb": None,
+    }
 
 
-def run_rung(rung: Rung, settings: dict, shape: dict, device: str, steps: int, warmup: int, seed: int,
-             on_step) -> dict:
+def run_rung(
+    rung: Rung, settings: dict, shape: dict, device: str, steps: int, warmup: int, seed: int, on_step
+) -> dict:
     """One rung's row; a rung that cannot run here is a row that says why, not an abort."""
     row = empty_row(rung)
     try:
         row.update(time_rung(shape, settings, device, steps, warmup, seed, on_step))
     except SettingError as e:
         row["status"] = f"skipped: {e}"
-    except Exception as e:   # e.g. compile without a C compiler: report, go on  # noqa: BLE001
+    except Exception as e:  # e.g. compile without a C compiler: report, go on  # noqa: BLE001
         row["status"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     return row
 
@@ -250,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         from labs.gpt import device as dev
+
         device = dev.pick_device(s["device"])
         kind = dev.device_type(device)
         preset, shape = ladder_shape(s, kind)
@@ -259,10 +305,21 @@ def main(argv: list[str] | None = None) -> int:
         warmup = s["warmup_steps"] if s["warmup_steps"] is not None else (3 if kind == "cuda" else 1)
         chosen = choose_rungs(s["rungs"], kind)
         missing = missing_prerequisites(device)
-        ctx.start(config={"preset": preset, **shape, "steps": steps, "warmup_steps": warmup,
-                          "rungs": chosen, "device": device, "seed": s["seed"]},
-                  device=dev.describe(device), total=len(chosen),
-                  torch=torch.__version__, cuda=torch.version.cuda or "none")
+        ctx.start(
+            config={
+                "preset": preset,
+                **shape,
+                "steps": steps,
+                "warmup_steps": warmup,
+                "rungs": chosen,
+                "device": device,
+                "seed": s["seed"],
+            },
+            device=dev.describe(device),
+            total=len(chosen),
+            torch=torch.__version__,
+            cuda=torch.version.cuda or "none",
+        )
         for name in chosen:
             if name in missing:
                 ctx.emit("log", message=f"rung {name} skipped: {missing[name]}")
@@ -275,8 +332,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def climb(chosen: list[str], missing: dict[str, str], shape: dict, device: str, steps: int, warmup: int,
-          seed: int, ctx: RunContext, reporter: StepReporter) -> tuple[list[dict], bool]:
+def climb(
+    chosen: list[str],
+    missing: dict[str, str],
+    shape: dict,
+    device: str,
+    steps: int,
+    warmup: int,
+    seed: int,
+    ctx: RunContext,
+    reporter: StepReporter,
+) -> tuple[list[dict], bool]:
     """Run the chosen rungs in order, each on top of the changes that ran before it; a rung
     skipped or failed leaves its change out of the rungs after it. (rows, stopped)"""
     results: list[dict] = []
@@ -315,9 +381,18 @@ def ran(row: dict) -> bool:
 def _table_row(r: dict) -> list:
     def num(v, digits):
         return None if v is None else round(v, digits)
-    return [r["rung"], r["change"], num(r["ms_per_step"], 1), num(r["tok_per_s"], 0),
-            num(r["speedup_prev"], 2), num(r["speedup_fp32"], 2), num(r["mfu"], 3),
-            num(r.get("peak_mem_mb"), 0), r["status"]]
+
+    return [
+        r["rung"],
+        r["change"],
+        num(r["ms_per_step"], 1),
+        num(r["tok_per_s"], 0),
+        num(r["speedup_prev"], 2),
+        num(r["speedup_fp32"], 2),
+        num(r["mfu"], 3),
+        num(r.get("peak_mem_mb"), 0),
+        r["status"],
+    ]
 
 
 if __name__ == "__main__":

@@ -31,10 +31,10 @@ from __future__ import annotations
 PEAK_TFLOPS: list[tuple[str, tuple[float | None, float | None, float]]] = [
     ("H100 PCIe", (756.0, 378.0, 51.2)),
     ("H100 NVL", (835.5, 417.5, 60.0)),
-    ("GH200", (989.4, 494.7, 66.9)),       # before "H200", which its name contains
-    ("H100", (989.4, 494.7, 66.9)),        # SXM5 ("NVIDIA H100 80GB HBM3")
+    ("GH200", (989.4, 494.7, 66.9)),  # before "H200", which its name contains
+    ("H100", (989.4, 494.7, 66.9)),  # SXM5 ("NVIDIA H100 80GB HBM3")
     ("H200 NVL", (835.5, 417.5, 60.0)),
-    ("H200", (989.4, 494.7, 66.9)),        # SXM: the same compute as the H100 SXM, more memory
+    ("H200", (989.4, 494.7, 66.9)),  # SXM: the same compute as the H100 SXM, more memory
     ("H800", (989.4, 494.7, 66.9)),
     ("A100", (312.0, 156.0, 19.5)),
     ("A800", (312.0, 156.0, 19.5)),
@@ -45,8 +45,8 @@ PEAK_TFLOPS: list[tuple[str, tuple[float | None, float | None, float]]] = [
     ("A10", (125.0, 62.5, 31.2)),
     ("RTX 4090", (165.2, 82.6, 82.6)),
     ("RTX 3090", (71.0, 35.6, 35.6)),
-    ("A6000", (154.8, 77.4, 38.7)),        # RTX A6000
-    ("V100-PCIE", (None, None, 14.0)),     # no bf16, no tf32: fp16 tensor cores only (below)
+    ("A6000", (154.8, 77.4, 38.7)),  # RTX A6000
+    ("V100-PCIE", (None, None, 14.0)),  # no bf16, no tf32: fp16 tensor cores only (below)
     ("V100", (None, None, 15.7)),
     ("T4", (None, None, 8.1)),
 ]

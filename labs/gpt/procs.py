@@ -23,7 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
-PR_SET_PDEATHSIG = 1   # <linux/prctl.h>
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WORKERS_DIR = "ddp-workers"
 
 
@@ -39,7 +39,7 @@ def die_with_parent(sig: int = signal.SIGKILL) -> bool:
             return False
     except (OSError, AttributeError):
         return False
-    if os.getppid() != parent:   # the parent died before the request was in place
+    if os.getppid() != parent:  # the parent died before the request was in place
         os.kill(os.getpid(), sig)
     return True
 
@@ -65,7 +65,7 @@ def _runs_this(pid: int, run_dir: Path) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return not Path("/proc/self").exists()   # no /proc (macOS): trust the pid file
+        return not Path("/proc/self").exists()  # no /proc (macOS): trust the pid file
     return os.fsencode(str(run_dir)) in cmdline
 
 

@@ -58,7 +58,7 @@ from labs.gpt import procs
 from labs.gpt.config import check_shape, resolve_config
 
 LAB = "gpt"
-DDP_ENV = "STUDYTUI_GPT_DDP"   # set in the DDP worker processes
+DDP_ENV = "STUDYTUI_GPT_DDP"  # set in the DDP worker processes
 
 
 def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
@@ -67,12 +67,23 @@ def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
     torchrun's own messages (and its traceback when a worker fails) go to torchrun.log in
     the run folder: a refused setting stays one line on the terminal, from rank 0.
     """
-    env = {**os.environ, DDP_ENV: "1",
-           # rank 0 must not try to take run.lock: this process holds it (or studytui's fd does)
-           "STUDYTUI_LOCK_FD": os.environ.get("STUDYTUI_LOCK_FD", "held-by-launcher"),
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={nproc}", "-m", module, str(ctx.run_dir)]
+    env = {
+        **os.environ,
+        DDP_ENV: "1",
+        # rank 0 must not try to take run.lock: this process holds it (or studytui's fd does)
+        "STUDYTUI_LOCK_FD": os.environ.get("STUDYTUI_LOCK_FD", "held-by-launcher"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc))),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        module,
+        str(ctx.run_dir),
+    ]
     with open(ctx.path("torchrun.log"), "ab") as log:
         agent = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         # Workers print to torchrun's stderr: rank 0's one-line errors land in the log too,
@@ -85,7 +96,7 @@ def launch_ddp(ctx: RunContext, nproc: int, module: str) -> int:
                 except subprocess.TimeoutExpired:
                     pass
                 except KeyboardInterrupt:
-                    pass   # Ctrl+C reached torchrun too (one process group); the workers below
+                    pass  # Ctrl+C reached torchrun too (one process group); the workers below
                 if ctx.stop_requested and not forwarded:
                     # torchrun put each worker in a process group of its own: a stop sent to
                     # ours reaches torchrun, not them, so pass it on (they stop at one step)
@@ -103,6 +114,7 @@ def tokenize_once(cfg) -> None:
     if cfg.resume or cfg.checkpoint:
         return
     from labs.gpt.data import load_data
+
     load_data(cfg.tokenizer, cfg.data, cfg.max_bytes, cfg.val_fraction)
 
 
@@ -136,15 +148,18 @@ def main(argv: list[str] | None = None) -> int:
             if last == "error":
                 print(f"error: {last_error(ctx.run_dir)}", file=sys.stderr)
                 return 2
-            message = f"the {cfg.nproc} DDP processes exited with code {code} (see {ctx.path('torchrun.log')})"
+            message = (
+                f"the {cfg.nproc} DDP processes exited with code {code} (see {ctx.path('torchrun.log')})"
+            )
             ctx.emit("error", message=message)
             print(f"error: {message}", file=sys.stderr)
             return code or 1
-        return run(ctx, cfg, ctx.given)   # mode=sample runs in one process whatever nproc says
+        return run(ctx, cfg, ctx.given)  # mode=sample runs in one process whatever nproc says
 
 
 def run(ctx: RunContext, cfg, given: dict) -> int:
     from labs.gpt.train import Trainer  # torch is imported here, after the settings are checked
+
     if os.environ.get(DDP_ENV):
         return run_worker(ctx, cfg, given, Trainer)
     trainer = Trainer(cfg, ctx, given)
@@ -170,12 +185,13 @@ def run_worker(ctx: RunContext, cfg, given: dict, trainer_class) -> int:
 def _join_and_train(ctx: RunContext, cfg, given: dict, trainer_class) -> None:
     import torch
     import torch.distributed as dist
+
     rank, local_rank, world = (int(os.environ[k]) for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
     on_cuda = torch.cuda.is_available() and cfg.device != "cpu"
     kwargs = {}
     if on_cuda:
         gpus, wanted = torch.cuda.device_count(), int(os.environ.get("LOCAL_WORLD_SIZE", world))
-        if gpus < wanted:   # before set_device, which would fail with "invalid device ordinal"
+        if gpus < wanted:  # before set_device, which would fail with "invalid device ordinal"
             raise SettingError(f"nproc={wanted}: this machine has {gpus} GPU(s); one process per GPU")
         # the device first, and named to the group: NCCL then builds its communicator on
         # this GPU (without it every rank may start one on cuda:0)
@@ -186,7 +202,7 @@ def _join_and_train(ctx: RunContext, cfg, given: dict, trainer_class) -> None:
         trainer = trainer_class(cfg, ctx, given, rank=rank, local_rank=local_rank, world_size=world)
         trainer.setup()
         trainer.train()
-        dist.barrier()   # nobody tears the group down while another rank still talks to it
+        dist.barrier()  # nobody tears the group down while another rank still talks to it
     finally:
         dist.destroy_process_group()
 

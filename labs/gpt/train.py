@@ -62,7 +62,7 @@ def get_lr(it: int, cfg: TrainConfig) -> float:
         return cfg.min_lr
     span = max(cfg.lr_decay_iters - cfg.warmup_iters, 1)
     ratio = (it - cfg.warmup_iters) / span
-    coeff = 0.5 * (1.0 + math.cos(math.pi * ratio))   # 1 -> 0
+    coeff = 0.5 * (1.0 + math.cos(math.pi * ratio))  # 1 -> 0
     return cfg.min_lr + coeff * (cfg.learning_rate - cfg.min_lr)
 
 
@@ -93,17 +93,22 @@ def load_checkpoint(path: Path) -> dict:
     state (data position, dropout, sampler) a uint8 tensor.
     """
     try:
-        with warnings.catch_warnings():   # e.g. "pickle protocol 4" for a foreign file: the error says enough
+        with warnings.catch_warnings():  # e.g. "pickle protocol 4" for a foreign file: the error says enough
             warnings.simplefilter("ignore")
             # mmap: tensors are read from the file as they are copied into the model, so
             # resuming a large model does not hold a second full copy in memory
             ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError:
-        raise SettingError(f"{path} is not a checkpoint of the GPT lab: it holds Python objects, "
-                           "which are never loaded") from None
-    except Exception as e:   # torch raises many kinds for a damaged or foreign file  # noqa: BLE001
-        raise SettingError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}".splitlines()[0]) from None
-    if not isinstance(ckpt, dict) or not all(isinstance(ckpt.get(k), t) for k, t in CHECKPOINT_FIELDS.items()):
+        raise SettingError(
+            f"{path} is not a checkpoint of the GPT lab: it holds Python objects, which are never loaded"
+        ) from None
+    except Exception as e:  # torch raises many kinds for a damaged or foreign file  # noqa: BLE001
+        raise SettingError(
+            f"cannot read checkpoint {path}: {type(e).__name__}: {e}".splitlines()[0]
+        ) from None
+    if not isinstance(ckpt, dict) or not all(
+        isinstance(ckpt.get(k), t) for k, t in CHECKPOINT_FIELDS.items()
+    ):
         raise SettingError(f"{path} is not a checkpoint of the GPT lab (for GPT-2 weights use init_from)")
     return ckpt
 
@@ -116,9 +121,10 @@ def damaged_checkpoint_means(path: str):
         yield
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         if isinstance(e, (SettingError, torch.OutOfMemoryError)) or "can't allocate memory" in str(e):
-            raise   # a refusal already worded, or memory: out_of_memory_means words that one
-        raise SettingError(f"checkpoint {path} is damaged or from another version: "
-                           f"{type(e).__name__}: {e}".splitlines()[0]) from None
+            raise  # a refusal already worded, or memory: out_of_memory_means words that one
+        raise SettingError(
+            f"checkpoint {path} is damaged or from another version: {type(e).__name__}: {e}".splitlines()[0]
+        ) from None
 
 
 def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainConfig:
@@ -132,8 +138,9 @@ def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainCon
         if key in RESUME_OVERRIDES:
             setattr(resumed, key, new)
         elif new != getattr(resumed, key):
-            raise SettingError(f"resume: {key} comes from the checkpoint "
-                               f"({getattr(resumed, key)!r}); leave it unset")
+            raise SettingError(
+                f"resume: {key} comes from the checkpoint ({getattr(resumed, key)!r}); leave it unset"
+            )
     return resumed
 
 
@@ -150,9 +157,16 @@ def out_of_memory_means(message: str):
 
 
 class Trainer:
-
-    def __init__(self, cfg: TrainConfig, ctx: RunContext, given: dict | None = None, *,
-                 rank: int = 0, local_rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        ctx: RunContext,
+        given: dict | None = None,
+        *,
+        rank: int = 0,
+        local_rank: int = 0,
+        world_size: int = 1,
+    ):
         self.cfg, self.ctx, self.given = cfg, ctx, dict(given or {})
         self.rank, self.local_rank, self.world_size = rank, local_rank, world_size
         self.ddp = world_size > 1
@@ -162,9 +176,9 @@ class Trainer:
         self.ckpt_path: Path | None = None
         self.best_val_loss: float | None = None
         self.last_loss: float | None = None
-        self.resumed_step = 0                          # the checkpoint's step (0: none)
-        self.last_checkpoint_step: int | None = None   # the last checkpoint this run wrote
-        self.notes: list[str] = []                     # log lines for after the start event
+        self.resumed_step = 0  # the checkpoint's step (0: none)
+        self.last_checkpoint_step: int | None = None  # the last checkpoint this run wrote
+        self.notes: list[str] = []  # log lines for after the start event
 
     # -- setup --------------------------------------------------------------------------
     def setup(self) -> None:
@@ -176,8 +190,10 @@ class Trainer:
         self._seed()
         self._load_tokens()
         self._finish_config()
-        with out_of_memory_means(f"the model (n_layer={self.cfg.n_layer}, n_embd={self.cfg.n_embd}, "
-                                 f"vocab_size={self.cfg.vocab_size}) does not fit in {self.device}'s memory"):
+        with out_of_memory_means(
+            f"the model (n_layer={self.cfg.n_layer}, n_embd={self.cfg.n_embd}, "
+            f"vocab_size={self.cfg.vocab_size}) does not fit in {self.device}'s memory"
+        ):
             self.model = self._build_model()
         self.raw_model = self.model
         self._make_samplers()
@@ -206,7 +222,7 @@ class Trainer:
             if gpus < wanted:
                 raise SettingError(f"nproc={wanted}: this machine has {gpus} GPU(s); one process per GPU")
             self.device = f"cuda:{self.local_rank}"
-        dev.use_device(self.device)   # cuda:N: RNG calls and synchronize act on it, not cuda:0
+        dev.use_device(self.device)  # cuda:N: RNG calls and synchronize act on it, not cuda:0
         self.device_type = dev.device_type(self.device)
 
     def _check_device_settings(self) -> None:
@@ -220,7 +236,7 @@ class Trainer:
             missing = dev.compile_missing(self.device)
             if missing and "compile" in self.given:
                 raise SettingError(f"compile: {missing}")
-            if missing:   # the gpt2 presets' CUDA default, not asked for: run without it
+            if missing:  # the gpt2 presets' CUDA default, not asked for: run without it
                 cfg.compile = False
                 self.notes.append(f"compile off: {missing}")
         dev.set_matmul_precision(cfg.matmul_precision)
@@ -228,7 +244,7 @@ class Trainer:
     def _seed(self) -> None:
         torch.manual_seed(self.cfg.seed)
         if self.device_type == "cuda":
-            torch.cuda.manual_seed(self.cfg.seed)   # the current device: use_device set it
+            torch.cuda.manual_seed(self.cfg.seed)  # the current device: use_device set it
 
     def _seed_dropout_per_rank(self) -> None:
         """Every rank built the same initial model from the seed (DDP also broadcasts rank
@@ -285,8 +301,12 @@ class Trainer:
         if cfg.mode != "train":
             return
         self.optimizer = self.raw_model.configure_optimizers(
-            cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type,
-            fused=cfg.fused_adamw)
+            cfg.weight_decay,
+            cfg.learning_rate,
+            (cfg.beta1, cfg.beta2),
+            self.device_type,
+            fused=cfg.fused_adamw,
+        )
         if cfg.dtype == "fp16":
             self.scaler = torch.amp.GradScaler("cuda")
         if self.ckpt:
@@ -294,7 +314,9 @@ class Trainer:
                 self._restore_training_state(self.ckpt)
             # load_state_dict brings back the saved run's `fused` flag (e.g. off, from a CPU
             # run): this run's device and setting decide
-            fused = cfg.fused_adamw if cfg.fused_adamw is not None else fused_adamw_available(self.device_type)
+            fused = (
+                cfg.fused_adamw if cfg.fused_adamw is not None else fused_adamw_available(self.device_type)
+            )
             for group in self.optimizer.param_groups:
                 group["fused"] = bool(fused)
                 if fused:
@@ -308,6 +330,7 @@ class Trainer:
             self.model = torch.compile(self.model)
         if self.ddp:
             from torch.nn.parallel import DistributedDataParallel as DDP
+
             ids = [self.local_rank] if self.device_type == "cuda" else None
             # broadcast_buffers=False: the only buffers are the causal masks, equal everywhere;
             # broadcasting them every forward pass is wasted traffic
@@ -317,8 +340,9 @@ class Trainer:
         """What MFU and the GPU panel need: parameters, FLOPs per token, the device's peak."""
         cfg = self.cfg
         self.n_params = self.raw_model.get_num_params()
-        self.flops_per_token = flops_per_token(self.n_params, cfg.n_layer, cfg.n_head,
-                                               cfg.n_embd // cfg.n_head, cfg.block_size)
+        self.flops_per_token = flops_per_token(
+            self.n_params, cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head, cfg.block_size
+        )
         self.peak = peak_flops(dev.gpu_name(self.device), cfg.dtype, cfg.matmul_precision)
         dev.reset_peak_memory(self.device)
         self.gpu = dev.GpuStats(self.device)
@@ -336,7 +360,8 @@ class Trainer:
                 f"one step reads {share:.0%} of the {len(self.data.train):,} training tokens: "
                 f"{cfg.max_iters * share:,.0f} epochs in {cfg.max_iters} steps, so the model will "
                 "memorize this corpus; give more data, e.g. data=DIR of uint16 .bin token shards "
-                "(nanoGPT's prepare.py or llm.c's fineweb.py make them)")
+                "(nanoGPT's prepare.py or llm.c's fineweb.py make them)"
+            )
             self.notes.append(self.epoch_warning)
             if self.master:
                 print(f"warning: {self.epoch_warning}", file=sys.stderr, flush=True)
@@ -353,19 +378,30 @@ class Trainer:
             # GPT-2's shape comes from its folder; the vocabulary may be padded (50257 -> 50304)
             extra = {"vocab_size": cfg.vocab_size} if cfg.vocab_size else {}
             try:
-                model = GPT.from_pretrained(cfg.init_from, attention=cfg.attention, dropout=cfg.dropout, **extra)
+                model = GPT.from_pretrained(
+                    cfg.init_from, attention=cfg.attention, dropout=cfg.dropout, **extra
+                )
             except (OSError, ValueError, KeyError) as e:
                 raise SettingError(f"init_from: {e}".splitlines()[0]) from None
             mc = model.config
             if cfg.mode == "train" and cfg.block_size > mc.block_size:
-                raise SettingError(f"block_size {cfg.block_size} is longer than {cfg.init_from}'s "
-                                   f"{mc.block_size} positions")
+                raise SettingError(
+                    f"block_size {cfg.block_size} is longer than {cfg.init_from}'s {mc.block_size} positions"
+                )
             cfg.n_layer, cfg.n_head, cfg.n_embd = mc.n_layer, mc.n_head, mc.n_embd
             cfg.vocab_size, cfg.real_vocab_size = mc.vocab_size, mc.real_vocab_size
         else:
-            mc = GPTConfig(block_size=cfg.block_size, vocab_size=cfg.vocab_size, n_layer=cfg.n_layer,
-                           n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias,
-                           attention=cfg.attention, real_vocab_size=cfg.real_vocab_size)
+            mc = GPTConfig(
+                block_size=cfg.block_size,
+                vocab_size=cfg.vocab_size,
+                n_layer=cfg.n_layer,
+                n_head=cfg.n_head,
+                n_embd=cfg.n_embd,
+                dropout=cfg.dropout,
+                bias=cfg.bias,
+                attention=cfg.attention,
+                real_vocab_size=cfg.real_vocab_size,
+            )
             try:
                 model = GPT(mc)
             except ValueError as e:
@@ -383,7 +419,7 @@ class Trainer:
             torch.cuda.set_rng_state(ckpt["cuda_rng"])
         try:
             self.sample_gen.set_state(ckpt["sample_rng"])
-        except RuntimeError:   # saved on another kind of device (cuda <-> cpu): samples start afresh
+        except RuntimeError:  # saved on another kind of device (cuda <-> cpu): samples start afresh
             self.ctx.emit("log", message="sampler state from another device: reseeded")
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
@@ -426,9 +462,10 @@ class Trainer:
         texts = []
         for _ in range(cfg.num_samples):
             with self.autocast():
-                y = self.raw_model.generate(x, cfg.max_new_tokens, cfg.temperature, cfg.top_k,
-                                            cfg.top_p, generator=self.sample_gen)
-            texts.append(self.codec.decode(y[0, len(ids):].tolist()))
+                y = self.raw_model.generate(
+                    x, cfg.max_new_tokens, cfg.temperature, cfg.top_k, cfg.top_p, generator=self.sample_gen
+                )
+            texts.append(self.codec.decode(y[0, len(ids) :].tolist()))
         self.raw_model.train()
         return texts
 
@@ -456,7 +493,7 @@ class Trainer:
         torch.save(ckpt, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, path)   # a kill -9 mid-write leaves the previous checkpoint whole
+        os.replace(tmp, path)  # a kill -9 mid-write leaves the previous checkpoint whole
         self.last_checkpoint_step = self.step
         self.ctx.emit("checkpoint", step=self.step, path=CHECKPOINT)
 
@@ -466,6 +503,7 @@ class Trainer:
         if not self.ddp:
             return flag
         import torch.distributed as dist
+
         t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
@@ -475,6 +513,7 @@ class Trainer:
         if not self.ddp:
             return flag
         import torch.distributed as dist
+
         t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
@@ -498,7 +537,7 @@ class Trainer:
             with ctx:
                 with self.autocast():
                     _, loss = self.model(x, y)
-                loss = loss / accum      # mean over the micro-batches, not their sum
+                loss = loss / accum  # mean over the micro-batches, not their sum
                 loss_sum += loss.detach()
                 if self.scaler is not None:
                     self.scaler.scale(loss).backward()
@@ -506,7 +545,8 @@ class Trainer:
                     loss.backward()
         if self.ddp:
             import torch.distributed as dist
-            dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)   # gloo has no AVG
+
+            dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)  # gloo has no AVG
             loss_sum /= self.world_size
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
@@ -516,7 +556,7 @@ class Trainer:
             scale = self.scaler.get_scale()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            self.skipped = self.scaler.get_scale() < scale   # update() lowers it only after a skip
+            self.skipped = self.scaler.get_scale() < scale  # update() lowers it only after a skip
         else:
             self.optimizer.step()
         self.step += 1
@@ -524,15 +564,23 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------
     def start_event(self, total: int) -> None:
-        self.ctx.start(config=asdict(self.cfg), device=dev.describe(self.device), total=total,
-                       torch=torch.__version__, cuda=torch.version.cuda or "none")
+        self.ctx.start(
+            config=asdict(self.cfg),
+            device=dev.describe(self.device),
+            total=total,
+            torch=torch.__version__,
+            cuda=torch.version.cuda or "none",
+        )
         if self.master:
             for note in self.notes:
                 self.ctx.emit("log", message=note)
             source = self.data.source if self.data is not None else "checkpoint"
-            self.ctx.emit("log", message=f"{self.n_params / 1e6:.2f}M parameters, tokenizer "
-                                          f"{self.cfg.tokenizer} ({self.codec.vocab_size} ids), "
-                                          f"data {source}, {self.world_size} process(es), dtype {self.cfg.dtype}")
+            self.ctx.emit(
+                "log",
+                message=f"{self.n_params / 1e6:.2f}M parameters, tokenizer "
+                f"{self.cfg.tokenizer} ({self.codec.vocab_size} ids), "
+                f"data {source}, {self.world_size} process(es), dtype {self.cfg.dtype}",
+            )
             if self.step:
                 self.ctx.emit("log", message=f"resumed at step {self.step}")
 
@@ -543,9 +591,12 @@ class Trainer:
         stopped = False
         val_loss = None
         cadence, eta = Cadence(cfg, self.given), Eta(cfg)
-        progress_t = time.perf_counter()   # the first progress after 3 steps (or a second)
-        guard = (DivergenceGuard(GUARD_WINDOW, GUARD_FACTOR, min_steps=cfg.warmup_iters)
-                 if cfg.guard and cfg.mode == "train" else None)
+        progress_t = time.perf_counter()  # the first progress after 3 steps (or a second)
+        guard = (
+            DivergenceGuard(GUARD_WINDOW, GUARD_FACTOR, min_steps=cfg.warmup_iters)
+            if cfg.guard and cfg.mode == "train"
+            else None
+        )
         diverged = None
         steps_here = 0
         while self.step < cfg.max_iters:
@@ -554,9 +605,11 @@ class Trainer:
                 break
             dev.synchronize(self.device)
             t0 = time.perf_counter()
-            with out_of_memory_means(f"out of memory in step {self.step + 1} with batch_size="
-                                     f"{cfg.batch_size}, block_size={cfg.block_size}: lower batch_size "
-                                     "(total_batch_size keeps the tokens per step)"):
+            with out_of_memory_means(
+                f"out of memory in step {self.step + 1} with batch_size="
+                f"{cfg.batch_size}, block_size={cfg.block_size}: lower batch_size "
+                "(total_batch_size keeps the tokens per step)"
+            ):
                 loss, norm, lr = self.train_step()
             dev.synchronize(self.device)
             dt = time.perf_counter() - t0
@@ -567,12 +620,13 @@ class Trainer:
                 eta.add_step(dt)
             self.last_loss = loss
             tok_per_s = tokens_per_step / dt
-            step = dict(step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000,
-                        tok_per_s=tok_per_s)
+            step = dict(
+                step=self.step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1000, tok_per_s=tok_per_s
+            )
             if warming:
                 step["warmup"] = True
             if self.skipped:
-                step["skipped"] = True   # fp16: gradients overflowed, the scaler skipped this update
+                step["skipped"] = True  # fp16: gradients overflowed, the scaler skipped this update
             # the peak is one device's: under DDP each of world_size devices did 1/world_size of it
             utilization = mfu(tok_per_s / self.world_size, self.flops_per_token, self.peak)
             if utilization is not None and not warming:
@@ -604,19 +658,29 @@ class Trainer:
                 if self._any_rank(reason is not None):
                     diverged = reason or "another process's loss diverged"
                     break
-            if (cfg.checkpoint_interval > 0 and self.step % cfg.checkpoint_interval == 0 and not last
-                    and not (guard is not None and guard.suspect)):   # never replace a good one with a suspect
+            if (
+                cfg.checkpoint_interval > 0
+                and self.step % cfg.checkpoint_interval == 0
+                and not last
+                and not (guard is not None and guard.suspect)
+            ):  # never replace a good one with a suspect
                 self.save_checkpoint()
             now = time.perf_counter()
-            eta.add_other(now - t0 - dt - reports_s)   # checkpoints, events: the loop's own cost
+            eta.add_other(now - t0 - dt - reports_s)  # checkpoints, events: the loop's own cost
             if self.master and (last or now - progress_t >= 1.0 or eta.steps_seen == 3):
                 # the lab's own ETA (steps left at the recent step time, plus the reports
                 # still due): elapsed / done would count an early eval as every step's cost
                 progress_t = now
                 step_s = eta.median_step_s()
-                left = eta.seconds_left(self.step)   # None while only warm-up steps were timed
-                ctx.emit("progress", done=self.step, total=cfg.max_iters, unit="steps",
-                         rate=1 / step_s if step_s else None, eta_s=None if left is None else round(left, 1))
+                left = eta.seconds_left(self.step)  # None while only warm-up steps were timed
+                ctx.emit(
+                    "progress",
+                    done=self.step,
+                    total=cfg.max_iters,
+                    unit="steps",
+                    rate=1 / step_s if step_s else None,
+                    eta_s=None if left is None else round(left, 1),
+                )
         if diverged is not None:
             return self._end_diverged(diverged)
         self.save_checkpoint()
@@ -629,8 +693,11 @@ class Trainer:
 
     def _end_diverged(self, reason: str) -> dict:
         """The run stops here; ckpt.pt (if any) still holds the last good state: point at it."""
-        summary = {"steps": self.step, "loss": self.last_loss,
-                   "last_good_checkpoint_step": self.last_checkpoint_step}
+        summary = {
+            "steps": self.step,
+            "loss": self.last_loss,
+            "last_good_checkpoint_step": self.last_checkpoint_step,
+        }
         if self.best_val_loss is not None:
             summary["best_val_loss"] = self.best_val_loss
         if self.last_checkpoint_step is not None:

@@ -25,9 +25,9 @@ class BigramCounts:
     block_size = 1
 
     def __init__(self, N: torch.Tensor, smoothing: float = 1.0):
-        self.N = N                                     # (27, 27) int64: N[i, j] = count of "ij"
+        self.N = N  # (27, 27) int64: N[i, j] = count of "ij"
         P = (N + smoothing).double()
-        self.P = P / P.sum(1, keepdim=True)            # (27, 27), rows sum to 1
+        self.P = P / P.sum(1, keepdim=True)  # (27, 27), rows sum to 1
         self.vocab_size = N.shape[0]
 
     @classmethod
@@ -47,7 +47,7 @@ class BigramCounts:
         return -torch.log(self.P[X[:, 0], Y]).mean().item()
 
     def logits(self, X: torch.Tensor) -> torch.Tensor:
-        return torch.log(self.P[X[:, 0]]).float()        # (B, 27): log-probabilities are logits
+        return torch.log(self.P[X[:, 0]]).float()  # (B, 27): log-probabilities are logits
 
     def train(self, mode: bool = True) -> None:
         """Nothing to switch: only the WaveNet's BatchNorm behaves differently in training."""
@@ -68,13 +68,15 @@ class BigramNet:
     def logits(self, X: torch.Tensor) -> torch.Tensor:
         # The lecture's one_hot(x) @ W (a (B, 27) one-hot matrix times W) picks row x of W;
         # indexing does the same without the one-hot matrix, 3x faster a step (measured).
-        return self.W[X[:, 0]]                                            # (B, 27): log-counts
+        return self.W[X[:, 0]]  # (B, 27): log-counts
 
-    def loss(self, X: torch.Tensor, Y: torch.Tensor, regularization: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss(
+        self, X: torch.Tensor, Y: torch.Tensor, regularization: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(the loss to descend, the plain NLL). The regularization pulls W towards 0, i.e.
         towards uniform probabilities: the same job as the counts' +1 smoothing."""
         nll = F.cross_entropy(self.logits(X), Y)
-        return nll + regularization * (self.W ** 2).mean(), nll
+        return nll + regularization * (self.W**2).mean(), nll
 
     def train(self, mode: bool = True) -> None:
         """Nothing to switch: only the WaveNet's BatchNorm behaves differently in training."""

@@ -36,13 +36,15 @@ def load_words(path: str | None = None) -> list[str]:
     if not words:
         raise SettingError(f"data: {file} holds no words (one a line)")
     if any(BOUNDARY in w for w in words):
-        raise SettingError(f"data: {file} uses {BOUNDARY!r} inside a word; it marks a word's start and end here")
+        raise SettingError(
+            f"data: {file} uses {BOUNDARY!r} inside a word; it marks a word's start and end here"
+        )
     return words
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    itos: tuple[str, ...]          # index -> character; 0 is '.'
+    itos: tuple[str, ...]  # index -> character; 0 is '.'
 
     @classmethod
     def from_words(cls, words: list[str]) -> "Vocabulary":
@@ -63,7 +65,7 @@ class Vocabulary:
 def build_dataset(words: list[str], block_size: int, vocab: Vocabulary) -> tuple[torch.Tensor, torch.Tensor]:
     """Every (context, next character) pair: X (N, block_size) and Y (N,), as int64."""
     stoi = vocab.stoi
-    contexts: list[int] = []        # flat: one tensor from one list is ~5x faster than from lists
+    contexts: list[int] = []  # flat: one tensor from one list is ~5x faster than from lists
     targets: list[int] = []
     for w in words:
         context = [0] * block_size
@@ -71,13 +73,15 @@ def build_dataset(words: list[str], block_size: int, vocab: Vocabulary) -> tuple
             ix = stoi[ch]
             contexts.extend(context)
             targets.append(ix)
-            context = context[1:] + [ix]   # crop and append: a sliding window
-    return torch.tensor(contexts, dtype=torch.long).view(-1, block_size), torch.tensor(targets, dtype=torch.long)
+            context = context[1:] + [ix]  # crop and append: a sliding window
+    return torch.tensor(contexts, dtype=torch.long).view(-1, block_size), torch.tensor(
+        targets, dtype=torch.long
+    )
 
 
 def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str], list[str]]:
     """80% train, 10% dev, 10% test, shuffled with the lecture's `random.seed(42)`."""
     shuffled = list(words)
-    random.Random(seed).shuffle(shuffled)   # the same order as random.seed(42); random.shuffle(words)
+    random.Random(seed).shuffle(shuffled)  # the same order as random.seed(42); random.shuffle(words)
     n1, n2 = int(0.8 * len(shuffled)), int(0.9 * len(shuffled))
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]

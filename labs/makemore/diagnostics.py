@@ -24,7 +24,7 @@ BINS = 24
 
 def keep_grads(model) -> None:
     for _, t in model.activations:
-        t.retain_grad()   # activations are not leaves: autograd drops their grad unless asked
+        t.retain_grad()  # activations are not leaves: autograd drops their grad unless asked
 
 
 def _histogram(t: torch.Tensor, lo: float, hi: float) -> list[int]:
@@ -35,9 +35,17 @@ def activation_stats(model) -> list[dict[str, Any]]:
     out = []
     for name, t in model.activations:
         t = t.detach()
-        out.append({"name": name, "mean": round(t.mean().item(), 4), "std": round(t.std().item(), 4),
-                    "saturated": round((t.abs() > SATURATED).float().mean().item(), 4),
-                    "lo": -1.0, "hi": 1.0, "counts": _histogram(t, -1.0, 1.0)})
+        out.append(
+            {
+                "name": name,
+                "mean": round(t.mean().item(), 4),
+                "std": round(t.std().item(), 4),
+                "saturated": round((t.abs() > SATURATED).float().mean().item(), 4),
+                "lo": -1.0,
+                "hi": 1.0,
+                "counts": _histogram(t, -1.0, 1.0),
+            }
+        )
     return out
 
 
@@ -48,8 +56,16 @@ def gradient_stats(model) -> list[dict[str, Any]]:
             continue
         g = t.grad
         span = max(g.abs().max().item(), 1e-12)
-        out.append({"name": name, "mean": g.mean().item(), "std": g.std().item(),
-                    "lo": -span, "hi": span, "counts": _histogram(g, -span, span)})
+        out.append(
+            {
+                "name": name,
+                "mean": g.mean().item(),
+                "std": g.std().item(),
+                "lo": -span,
+                "hi": span,
+                "counts": _histogram(g, -span, span),
+            }
+        )
     return out
 
 

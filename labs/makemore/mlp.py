@@ -17,17 +17,19 @@ import torch
 
 
 class MLP:
-    def __init__(self, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, generator: torch.Generator):
+    def __init__(
+        self, vocab_size: int, block_size: int, n_embd: int, n_hidden: int, generator: torch.Generator
+    ):
         self.block_size = block_size
         g = generator
-        self.C = torch.randn((vocab_size, n_embd), generator=g)               # the embedding table
+        self.C = torch.randn((vocab_size, n_embd), generator=g)  # the embedding table
         self.W1 = torch.randn((block_size * n_embd, n_hidden), generator=g)
         self.b1 = torch.randn(n_hidden, generator=g)
         self.W2 = torch.randn((n_hidden, vocab_size), generator=g)
         self.b2 = torch.randn(vocab_size, generator=g)
         for p in self.parameters():
             p.requires_grad = True
-        self.activations: list[tuple[str, torch.Tensor]] = []   # the last forward's, for the diagnostics
+        self.activations: list[tuple[str, torch.Tensor]] = []  # the last forward's, for the diagnostics
 
     def parameters(self) -> list[torch.Tensor]:
         return [self.C, self.W1, self.b1, self.W2, self.b2]
@@ -37,10 +39,10 @@ class MLP:
         return [("C", self.C), ("W1", self.W1), ("W2", self.W2)]
 
     def logits(self, X: torch.Tensor) -> torch.Tensor:
-        emb = self.C[X]                                          # (B, block_size, n_embd)
-        h = torch.tanh(emb.view(emb.shape[0], -1) @ self.W1 + self.b1)   # (B, n_hidden)
+        emb = self.C[X]  # (B, block_size, n_embd)
+        h = torch.tanh(emb.view(emb.shape[0], -1) @ self.W1 + self.b1)  # (B, n_hidden)
         self.activations = [("tanh 1", h)]
-        return h @ self.W2 + self.b2                             # (B, vocab_size)
+        return h @ self.W2 + self.b2  # (B, vocab_size)
 
     def train(self, mode: bool = True) -> None:
         """No layer here behaves differently in training (the WaveNet's BatchNorm does)."""

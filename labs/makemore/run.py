@@ -46,18 +46,40 @@ from labs.makemore.sample import sample_names
 from labs.makemore.wavenet import WaveNet
 
 # The figure each model is judged by, and the lecture's value of it (../shared/data/README.md).
-LECTURE = {"bigram-counts": ("loss over all names", 2.454), "bigram-nn": ("loss over all names", 2.46),
-           "mlp": ("dev loss", 2.17), "wavenet": ("val loss", 1.99)}
+LECTURE = {
+    "bigram-counts": ("loss over all names", 2.454),
+    "bigram-nn": ("loss over all names", 2.46),
+    "mlp": ("dev loss", 2.17),
+    "wavenet": ("val loss", 1.99),
+}
 # The lecture's hyperparameters; lr_decay is the share of the steps run at the full rate.
 DEFAULTS = {
     "bigram-counts": dict(steps=0, block_size=1),
     "bigram-nn": dict(steps=200, learning_rate=50.0, block_size=1, sample_interval=50),
-    "mlp": dict(steps=200_000, learning_rate=0.1, lr_decay=0.5, block_size=3, n_embd=10, n_hidden=200,
-                eval_interval=10_000, sample_interval=20_000, diag_interval=1000),
-    "wavenet": dict(steps=200_000, learning_rate=0.1, lr_decay=0.75, block_size=8, n_embd=24, n_hidden=128,
-                    eval_interval=10_000, sample_interval=20_000, diag_interval=1000),
+    "mlp": dict(
+        steps=200_000,
+        learning_rate=0.1,
+        lr_decay=0.5,
+        block_size=3,
+        n_embd=10,
+        n_hidden=200,
+        eval_interval=10_000,
+        sample_interval=20_000,
+        diag_interval=1000,
+    ),
+    "wavenet": dict(
+        steps=200_000,
+        learning_rate=0.1,
+        lr_decay=0.75,
+        block_size=8,
+        n_embd=24,
+        n_hidden=128,
+        eval_interval=10_000,
+        sample_interval=20_000,
+        diag_interval=1000,
+    ),
 }
-MAX_STEP_EVENTS = 2000   # the run view keeps about this many points of a curve
+MAX_STEP_EVENTS = 2000  # the run view keeps about this many points of a curve
 
 
 @dataclass
@@ -104,20 +126,36 @@ def heatmap_text(matrix: torch.Tensor, vocab: Vocabulary) -> str:
     top = logm.max().item() or 1.0
     lines = ["  " + "".join(vocab.itos)]
     for i, row in enumerate(logm):
-        lines.append(vocab.itos[i] + " " + "".join(shades[min(4, int(v / top * 4.999))] for v in row.tolist()))
+        lines.append(
+            vocab.itos[i] + " " + "".join(shades[min(4, int(v / top * 4.999))] for v in row.tolist())
+        )
     return "\n".join(lines)
 
 
 def emit_heatmap(ctx: RunContext, name: str, matrix: torch.Tensor, vocab: Vocabulary, title: str) -> None:
-    values = matrix.tolist() if not matrix.is_floating_point() else [[round(v, 5) for v in r] for r in matrix.tolist()]
-    ctx.emit("visual", kind="heatmap", name=name, title=title, row_labels=list(vocab.itos),
-             col_labels=list(vocab.itos), values=values)
-    ctx.emit("log", message=f"{title} (row: this character, column: the next):\n{heatmap_text(matrix, vocab)}")
+    values = (
+        matrix.tolist()
+        if not matrix.is_floating_point()
+        else [[round(v, 5) for v in r] for r in matrix.tolist()]
+    )
+    ctx.emit(
+        "visual",
+        kind="heatmap",
+        name=name,
+        title=title,
+        row_labels=list(vocab.itos),
+        col_labels=list(vocab.itos),
+        values=values,
+    )
+    ctx.emit(
+        "log", message=f"{title} (row: this character, column: the next):\n{heatmap_text(matrix, vocab)}"
+    )
 
 
-def emit_samples(ctx: RunContext, model, vocab: Vocabulary, cfg: MakemoreConfig, step: int,
-                 generator: torch.Generator) -> list[str]:
-    model.train(False)   # BatchNorm uses its running statistics for single examples
+def emit_samples(
+    ctx: RunContext, model, vocab: Vocabulary, cfg: MakemoreConfig, step: int, generator: torch.Generator
+) -> list[str]:
+    model.train(False)  # BatchNorm uses its running statistics for single examples
     names = sample_names(model, vocab, cfg.num_samples, generator)
     model.train(True)
     ctx.emit("sample", step=step, prompt="", text=", ".join(names), names=names)
@@ -148,14 +186,18 @@ class StepLog:
         self.losses.append(loss)
         if step % self.every == 0:
             dt_ms = (time.perf_counter() - self.t0) * 1000 / len(self.losses)
-            self.ctx.emit("step", step=step, loss=sum(self.losses) / len(self.losses), lr=lr, dt_ms=round(dt_ms, 3))
+            self.ctx.emit(
+                "step", step=step, loss=sum(self.losses) / len(self.losses), lr=lr, dt_ms=round(dt_ms, 3)
+            )
             self.losses, self.t0 = [], time.perf_counter()
 
 
-def run_bigram_nn(ctx: RunContext, cfg: MakemoreConfig, words: list[str], vocab: Vocabulary) -> tuple[dict, str]:
+def run_bigram_nn(
+    ctx: RunContext, cfg: MakemoreConfig, words: list[str], vocab: Vocabulary
+) -> tuple[dict, str]:
     g = torch.Generator().manual_seed(cfg.seed)
     model = BigramNet(vocab.size, g)
-    X, Y = build_dataset(words, 1, vocab)       # every pair of every name: (228146, 1), (228146,)
+    X, Y = build_dataset(words, 1, vocab)  # every pair of every name: (228146, 1), (228146,)
     log, status, step, nll = StepLog(ctx, cfg.steps), "done", 0, None
     for step in range(1, cfg.steps + 1):
         if ctx.stop_requested:
@@ -166,12 +208,14 @@ def run_bigram_nn(ctx: RunContext, cfg: MakemoreConfig, words: list[str], vocab:
         loss.backward()
         with torch.no_grad():
             model.W -= cfg.learning_rate * model.W.grad
-        log.add(step, nll.item(), cfg.learning_rate)   # no eval: part 1 has no held-out set
+        log.add(step, nll.item(), cfg.learning_rate)  # no eval: part 1 has no held-out set
         if cfg.sample_interval and step % cfg.sample_interval == 0 and step < cfg.steps:
             emit_samples(ctx, model, vocab, cfg, step, g)
     with torch.no_grad():
         final = F.cross_entropy(model.logits(X), Y).item()
-        emit_heatmap(ctx, "bigram_probabilities", F.softmax(model.W, dim=1), vocab, "learned probabilities softmax(W)")
+        emit_heatmap(
+            ctx, "bigram_probabilities", F.softmax(model.W, dim=1), vocab, "learned probabilities softmax(W)"
+        )
     emit_samples(ctx, model, vocab, cfg, step, g)
     torch.save({"W": model.W.detach(), "config": asdict(cfg)}, ctx.path("model.pt"))
     ctx.emit("checkpoint", step=step, path="model.pt")
@@ -194,26 +238,37 @@ def emit_diagnostics(ctx: RunContext, model, step: int, lr: float) -> None:
     ctx.emit("visual", kind="histograms", name="gradients", step=step, layers=grads)
     ctx.emit("visual", kind="series", name="update_to_data", step=step, values=ratios)
     grad_std = {g["name"]: float(f"{g['std']:.4g}") for g in grads}
-    rows = [[a["name"], a["mean"], a["std"], round(100 * a["saturated"], 2), grad_std.get(a["name"])] for a in acts]
+    rows = [
+        [a["name"], a["mean"], a["std"], round(100 * a["saturated"], 2), grad_std.get(a["name"])]
+        for a in acts
+    ]
     rows += [[f"{name} log10(update/data)", None, None, None, r] for name, r in ratios.items()]
-    ctx.emit("table", name="diagnostics", columns=["layer", "act mean", "act std", "saturated %", "grad std / ratio"],
-             rows=rows)
+    ctx.emit(
+        "table",
+        name="diagnostics",
+        columns=["layer", "act mean", "act std", "saturated %", "grad std / ratio"],
+        rows=rows,
+    )
 
 
 def make_model(cfg: MakemoreConfig, vocab: Vocabulary):
     if cfg.model == "mlp":
-        return MLP(vocab.size, cfg.block_size, cfg.n_embd, cfg.n_hidden, torch.Generator().manual_seed(cfg.seed))
-    torch.manual_seed(cfg.seed)   # the lecture's layers draw from the global generator
+        return MLP(
+            vocab.size, cfg.block_size, cfg.n_embd, cfg.n_hidden, torch.Generator().manual_seed(cfg.seed)
+        )
+    torch.manual_seed(cfg.seed)  # the lecture's layers draw from the global generator
     try:
         return WaveNet(vocab.size, cfg.block_size, cfg.n_embd, cfg.n_hidden)
     except ValueError as e:
         raise SettingError(str(e)) from None
 
 
-def train_minibatch(ctx: RunContext, cfg: MakemoreConfig, model, splits: dict, vocab: Vocabulary) -> tuple[dict, str]:
+def train_minibatch(
+    ctx: RunContext, cfg: MakemoreConfig, model, splits: dict, vocab: Vocabulary
+) -> tuple[dict, str]:
     (Xtr, Ytr), (Xdev, Ydev) = splits["train"], splits["dev"]
     g = torch.Generator().manual_seed(cfg.seed)
-    g_sample = torch.Generator().manual_seed(cfg.seed + 10)   # the lecture samples with seed + 10
+    g_sample = torch.Generator().manual_seed(cfg.seed + 10)  # the lecture samples with seed + 10
     params = model.parameters()
     log, status, step = StepLog(ctx, cfg.steps), "done", 0
     for step in range(1, cfg.steps + 1):
@@ -221,7 +276,7 @@ def train_minibatch(ctx: RunContext, cfg: MakemoreConfig, model, splits: dict, v
             status, step = "stopped", step - 1
             break
         ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=g)
-        loss = F.cross_entropy(model.logits(Xtr[ix]), Ytr[ix])      # (batch, block) -> (batch, 27) -> ()
+        loss = F.cross_entropy(model.logits(Xtr[ix]), Ytr[ix])  # (batch, block) -> (batch, 27) -> ()
         diagnose = cfg.diag_interval and (step % cfg.diag_interval == 0 or step == 1)
         if diagnose:
             diagnostics.keep_grads(model)
@@ -238,16 +293,25 @@ def train_minibatch(ctx: RunContext, cfg: MakemoreConfig, model, splits: dict, v
         if step % cfg.eval_interval == 0 or step == cfg.steps:
             # train_loss on a fixed slice as large as the dev set: the whole train set would
             # cost 8x as much, every eval; the final summary has the whole-set figure
-            ctx.emit("eval", step=step, val_loss=split_loss(model, Xdev, Ydev),
-                     train_loss=split_loss(model, Xtr[:len(Xdev)], Ytr[:len(Ydev)]))
+            ctx.emit(
+                "eval",
+                step=step,
+                val_loss=split_loss(model, Xdev, Ydev),
+                train_loss=split_loss(model, Xtr[: len(Xdev)], Ytr[: len(Ydev)]),
+            )
         if cfg.sample_interval and step % cfg.sample_interval == 0 and step < cfg.steps:
             emit_samples(ctx, model, vocab, cfg, step, g_sample)
     emit_samples(ctx, model, vocab, cfg, step, g_sample)
     train, dev = split_loss(model, Xtr, Ytr), split_loss(model, Xdev, Ydev)
     torch.save({"params": [p.detach() for p in params], "config": asdict(cfg)}, ctx.path("model.pt"))
     ctx.emit("checkpoint", step=step, path="model.pt")
-    return {"figure": round(dev, 6), "train_loss": round(train, 6), "val_loss": round(dev, 6), "steps": step,
-            "parameters": sum(p.nelement() for p in params)}, status
+    return {
+        "figure": round(dev, 6),
+        "train_loss": round(train, 6),
+        "val_loss": round(dev, 6),
+        "steps": step,
+        "parameters": sum(p.nelement() for p in params),
+    }, status
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,12 +332,19 @@ def main(argv: list[str] | None = None) -> None:
         else:
             model = make_model(cfg, vocab)
             train, dev, _test = split_words(words, cfg.split_seed)
-            splits = {"train": build_dataset(train, cfg.block_size, vocab), "dev": build_dataset(dev, cfg.block_size, vocab)}
+            splits = {
+                "train": build_dataset(train, cfg.block_size, vocab),
+                "dev": build_dataset(dev, cfg.block_size, vocab),
+            }
             summary, status = train_minibatch(ctx, cfg, model, splits, vocab)
         what, lecture = LECTURE[cfg.model]
         summary.update(model=cfg.model, lecture=lecture, train_s=round(time.perf_counter() - t0, 1))
-        ctx.emit("table", name="result", columns=["model", "figure", "this run", "lecture"],
-                 rows=[[cfg.model, what, round(summary["figure"], 4), lecture]])
+        ctx.emit(
+            "table",
+            name="result",
+            columns=["model", "figure", "this run", "lecture"],
+            rows=[[cfg.model, what, round(summary["figure"], 4), lecture]],
+        )
         ctx.end(status, summary)
 
 

@@ -14,16 +14,16 @@ import torch.nn.functional as F
 
 from labs.makemore.data import Vocabulary
 
-MAX_LENGTH = 50   # a model that never says '.' still stops
+MAX_LENGTH = 50  # a model that never says '.' still stops
 
 
 @torch.no_grad()
 def sample_names(model, vocab: Vocabulary, num: int, generator: torch.Generator) -> list[str]:
-    context = torch.zeros((num, model.block_size), dtype=torch.long)   # (num, block_size) of '.'
+    context = torch.zeros((num, model.block_size), dtype=torch.long)  # (num, block_size) of '.'
     out: list[list[int]] = [[] for _ in range(num)]
     done = torch.zeros(num, dtype=torch.bool)
     for _ in range(MAX_LENGTH):
-        probs = F.softmax(model.logits(context), dim=1)                   # (num, vocab_size)
+        probs = F.softmax(model.logits(context), dim=1)  # (num, vocab_size)
         ix = torch.multinomial(probs, num_samples=1, generator=generator)  # (num, 1)
         for i in range(num):
             if not done[i] and ix[i, 0].item() != 0:

@@ -18,7 +18,7 @@ import torch
 
 class Linear:
     def __init__(self, fan_in: int, fan_out: int, bias: bool = True):
-        self.weight = torch.randn((fan_in, fan_out)) / fan_in ** 0.5   # Kaiming-like: keeps the scale
+        self.weight = torch.randn((fan_in, fan_out)) / fan_in**0.5  # Kaiming-like: keeps the scale
         self.bias = torch.zeros(fan_out) if bias else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,12 +38,12 @@ class BatchNorm1d:
     def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1):
         self.eps, self.momentum = eps, momentum
         self.training = True
-        self.gamma, self.beta = torch.ones(dim), torch.zeros(dim)   # trained by backprop
-        self.running_mean, self.running_var = torch.zeros(dim), torch.ones(dim)   # not trained
+        self.gamma, self.beta = torch.ones(dim), torch.zeros(dim)  # trained by backprop
+        self.running_mean, self.running_var = torch.zeros(dim), torch.ones(dim)  # not trained
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
-            dims = 0 if x.ndim == 2 else (0, 1)          # (B, C) or (B, T, C)
+            dims = 0 if x.ndim == 2 else (0, 1)  # (B, C) or (B, T, C)
             xmean = x.mean(dims, keepdim=True)
             xvar = x.var(dims, keepdim=True)
         else:
@@ -73,7 +73,7 @@ class Embedding:
         self.weight = torch.randn((num_embeddings, embedding_dim))
 
     def __call__(self, ix: torch.Tensor) -> torch.Tensor:
-        self.out = self.weight[ix]                      # (B, T) -> (B, T, C)
+        self.out = self.weight[ix]  # (B, T) -> (B, T, C)
         return self.out
 
     def parameters(self) -> list[torch.Tensor]:
@@ -117,18 +117,27 @@ class WaveNet:
 
     def __init__(self, vocab_size: int, block_size: int, n_embd: int, n_hidden: int):
         levels = block_size.bit_length() - 1
-        if block_size < 2 or 2 ** levels != block_size:
-            raise ValueError(f"block_size {block_size}: the WaveNet fuses pairs, so it must be a power of 2 (2, 4, 8, 16...)")
+        if block_size < 2 or 2**levels != block_size:
+            raise ValueError(
+                f"block_size {block_size}: the WaveNet fuses pairs, so it must be a power of 2 (2, 4, 8, 16...)"
+            )
         self.block_size = block_size
         layers: list = [Embedding(vocab_size, n_embd)]
         width = n_embd
         for _ in range(levels):
-            layers += [FlattenConsecutive(2), Linear(width * 2, n_hidden, bias=False), BatchNorm1d(n_hidden), Tanh()]
+            layers += [
+                FlattenConsecutive(2),
+                Linear(width * 2, n_hidden, bias=False),
+                BatchNorm1d(n_hidden),
+                Tanh(),
+            ]
             width = n_hidden
         layers.append(Linear(n_hidden, vocab_size))
         self.net = Sequential(layers)
         with torch.no_grad():
-            self.net.layers[-1].weight *= 0.1   # a less confident last layer: the first loss is ~ln(27), not 25
+            self.net.layers[
+                -1
+            ].weight *= 0.1  # a less confident last layer: the first loss is ~ln(27), not 25
         for p in self.parameters():
             p.requires_grad = True
 
@@ -138,7 +147,8 @@ class WaveNet:
     def named_weights(self) -> list[tuple[str, torch.Tensor]]:
         linears = [layer for layer in self.net.layers if isinstance(layer, Linear)]
         return [("embedding", self.net.layers[0].weight)] + [
-            (f"linear {i + 1}", layer.weight) for i, layer in enumerate(linears)]
+            (f"linear {i + 1}", layer.weight) for i, layer in enumerate(linears)
+        ]
 
     @property
     def activations(self) -> list[tuple[str, torch.Tensor]]:
@@ -146,7 +156,7 @@ class WaveNet:
         return [(f"tanh {i + 1}", layer.out) for i, layer in enumerate(tanhs)]
 
     def logits(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X)                                # (B, block_size) -> (B, vocab_size)
+        return self.net(X)  # (B, block_size) -> (B, vocab_size)
 
     def train(self, mode: bool = True) -> None:
         for layer in self.net.layers:

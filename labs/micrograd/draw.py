@@ -23,11 +23,16 @@ def lecture_neuron() -> Value:
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1; x1w1.label = "x1*w1"
-    x2w2 = x2 * w2; x2w2.label = "x2*w2"
-    x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = "x1*w1 + x2*w2"
-    n = x1w1x2w2 + b; n.label = "n"
-    o = n.tanh(); o.label = "o"
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2
+    x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
     return o
 
 
@@ -60,8 +65,15 @@ def graph_tree(root: Value) -> dict[str, Any]:
         if id(v) in seen:
             return {"name": name, "ref": True}
         seen.add(id(v))
-        return {"name": name, "op": v._op, "formula": _formula(v, names), "data": round(v.data, 6),
-                "grad": round(v.grad, 6), "children": [node(c) for c in v._prev]}
+        return {
+            "name": name,
+            "op": v._op,
+            "formula": _formula(v, names),
+            "data": round(v.data, 6),
+            "grad": round(v.grad, 6),
+            "children": [node(c) for c in v._prev],
+        }
+
     return node(root)
 
 
@@ -77,19 +89,21 @@ def tree_text(root: Value) -> str:
         if n["formula"] and n["formula"].replace(" ", "") != head.replace(" ", ""):
             head += f" = {n['formula']}"
         elif n["op"]:
-            head += f" ({n['op']})"   # its label already spells the formula out
+            head += f" ({n['op']})"  # its label already spells the formula out
         lines.append(f"{prefix}{branch}{head}  data {n['data']:.4f}  grad {n['grad']:.4f}")
         kids = n["children"]
         deeper = prefix + ("" if not branch else ("    " if last else "│   "))
         for i, child in enumerate(kids):
             is_last = i == len(kids) - 1
             walk(child, deeper, "└── " if is_last else "├── ", is_last)
+
     walk(graph_tree(root), "", "", True)
     return "\n".join(lines)
 
 
-def boundary_grid(score: Callable[[float, float], float], X: Sequence[Sequence[float]],
-                  cols: int = 32, rows: int = 14) -> dict[str, Any]:
+def boundary_grid(
+    score: Callable[[float, float], float], X: Sequence[Sequence[float]], cols: int = 32, rows: int = 14
+) -> dict[str, Any]:
     """The model's score over a cols x rows grid covering the data (row 0 is the top), as
     the `grid` visual event holds it."""
     xs, ys = [p[0] for p in X], [p[1] for p in X]
@@ -98,10 +112,17 @@ def boundary_grid(score: Callable[[float, float], float], X: Sequence[Sequence[f
     values = []
     for r in range(rows):
         y = y_range[1] - (r + 0.5) * (y_range[1] - y_range[0]) / rows
-        values.append([round(score(x_range[0] + (c + 0.5) * (x_range[1] - x_range[0]) / cols, y), 3)
-                       for c in range(cols)])
-    return {"x_range": [round(v, 4) for v in x_range], "y_range": [round(v, 4) for v in y_range],
-            "values": values}
+        values.append(
+            [
+                round(score(x_range[0] + (c + 0.5) * (x_range[1] - x_range[0]) / cols, y), 3)
+                for c in range(cols)
+            ]
+        )
+    return {
+        "x_range": [round(v, 4) for v in x_range],
+        "y_range": [round(v, 4) for v in y_range],
+        "values": values,
+    }
 
 
 def boundary_text(grid: dict[str, Any], X: Sequence[Sequence[float]], y: Sequence[int]) -> str:

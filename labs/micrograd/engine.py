@@ -32,15 +32,15 @@ class Value:
 
     def __init__(self, data: Number, _children: Iterable["Value"] = (), _op: str = "", label: str = ""):
         self.data = float(data)
-        self.grad = 0.0                      # d(output of backward()) / d(self)
+        self.grad = 0.0  # d(output of backward()) / d(self)
         # How to pass out.grad back to our inputs; called as `node._backward(node)`. It takes
         # the node as an argument rather than closing over it (micrograd's closures do) so no
         # graph holds a reference cycle: a graph is freed as soon as the last name for it
         # goes. With the cycles, the garbage collector walked every old graph and each
         # training step of the lab got slower than the last (1.7 s, 3.5 s, 4.5 s).
         self._backward: Callable[[Value], None] = _leaf
-        self._prev = tuple(_children)        # the inputs of the operation that made us
-        self._op = _op                       # its name, for drawing the graph
+        self._prev = tuple(_children)  # the inputs of the operation that made us
+        self._op = _op  # its name, for drawing the graph
         self.label = label
 
     # -- the operations, each with its local derivative ---------------------------------
@@ -52,6 +52,7 @@ class Value:
             # `+=`, not `=`: a node used twice receives gradient along both paths
             self.grad += out.grad
             other.grad += out.grad
+
         out._backward = _backward
         return out
 
@@ -62,15 +63,17 @@ class Value:
         def _backward(out):
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
+
         out._backward = _backward
         return out
 
     def __pow__(self, exponent: Number) -> "Value":
         assert isinstance(exponent, (int, float)), "only a number exponent (x ** 2, x ** -1)"
-        out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
+        out = Value(self.data**exponent, (self,), f"**{exponent:g}")
 
         def _backward(out):
             self.grad += exponent * self.data ** (exponent - 1) * out.grad
+
         out._backward = _backward
         return out
 
@@ -80,6 +83,7 @@ class Value:
 
         def _backward(out):
             self.grad += (1 - t * t) * out.grad
+
         out._backward = _backward
         return out
 
@@ -88,6 +92,7 @@ class Value:
 
         def _backward(out):
             self.grad += (out.data > 0) * out.grad
+
         out._backward = _backward
         return out
 
@@ -95,7 +100,8 @@ class Value:
         out = Value(math.exp(self.data), (self,), "exp")
 
         def _backward(out):
-            self.grad += out.data * out.grad   # d/dx e^x = e^x, already computed
+            self.grad += out.data * out.grad  # d/dx e^x = e^x, already computed
+
         out._backward = _backward
         return out
 
@@ -104,6 +110,7 @@ class Value:
 
         def _backward(out):
             self.grad += out.grad / self.data
+
         out._backward = _backward
         return out
 
@@ -120,7 +127,7 @@ class Value:
         while stack:
             node, children_done = stack.pop()
             if children_done:
-                topo.append(node)        # after all its inputs: topological order
+                topo.append(node)  # after all its inputs: topological order
                 continue
             if id(node) in visited:
                 continue
@@ -139,7 +146,7 @@ class Value:
         return self + (-other)
 
     def __truediv__(self, other: "Value" | Number) -> "Value":
-        return self * other ** -1
+        return self * other**-1
 
     def __radd__(self, other: Number) -> "Value":
         return self + other
@@ -151,7 +158,7 @@ class Value:
         return self * other
 
     def __rtruediv__(self, other: Number) -> "Value":
-        return other * self ** -1
+        return other * self**-1
 
     def __repr__(self) -> str:
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"

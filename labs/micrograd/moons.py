@@ -14,13 +14,15 @@ import math
 import random
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[list[list[float]], list[int]]:
+def make_moons(
+    n_samples: int = 100, noise: float = 0.1, seed: int = 1
+) -> tuple[list[list[float]], list[int]]:
     """`n_samples` points (x, y): the upper moon labelled -1, the lower one +1, shuffled."""
     rng = random.Random(seed)
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
     points: list[tuple[list[float], int]] = []
-    for i in range(n_upper):   # evenly spaced along the arc, as scikit-learn does
+    for i in range(n_upper):  # evenly spaced along the arc, as scikit-learn does
         angle = math.pi * i / max(n_upper - 1, 1)
         points.append(([math.cos(angle), math.sin(angle)], -1))
     for i in range(n_lower):

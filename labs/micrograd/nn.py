@@ -76,8 +76,9 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], act: str = "relu"):
         sizes = [nin, *nouts]
-        self.layers = [Layer(sizes[i], sizes[i + 1], act if i < len(nouts) - 1 else "linear")
-                       for i in range(len(nouts))]
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], act if i < len(nouts) - 1 else "linear") for i in range(len(nouts))
+        ]
 
     def __call__(self, x: Input) -> Value | list[Value]:
         for layer in self.layers:

@@ -34,7 +34,7 @@ from labs.micrograd.engine import Value
 from labs.micrograd.moons import make_moons
 from labs.micrograd.nn import MLP
 
-LECTURE_ACCURACY = 1.0     # micrograd's demo.ipynb: "step 99 loss 0.0110, accuracy 100.0%"
+LECTURE_ACCURACY = 1.0  # micrograd's demo.ipynb: "step 99 loss 0.0110, accuracy 100.0%"
 
 
 @dataclass
@@ -53,7 +53,9 @@ class MicrogradConfig:
         return [int(n) for n in self.hidden.split(",")] + [1]
 
 
-def loss_and_accuracy(model: MLP, X: list[list[float]], y: list[int], alpha: float) -> tuple[Value, Value, Value, float]:
+def loss_and_accuracy(
+    model: MLP, X: list[list[float]], y: list[int], alpha: float
+) -> tuple[Value, Value, Value, float]:
     """(total, data, regularization) loss as Values, and accuracy, over the whole set."""
     inputs = [[Value(a), Value(b)] for a, b in X]
     scores = [model(x) for x in inputs]
@@ -81,8 +83,14 @@ def no_cycle_collector():
 
 def show_boundary(ctx: RunContext, model: MLP, X: list[list[float]], y: list[int], step: int) -> None:
     grid = boundary_grid(lambda a, b: model([a, b]).data, X)
-    ctx.emit("visual", kind="grid", name="decision_boundary", step=step, **grid,
-             points=[[round(a, 4), round(b, 4), label] for (a, b), label in zip(X, y)])
+    ctx.emit(
+        "visual",
+        kind="grid",
+        name="decision_boundary",
+        step=step,
+        **grid,
+        points=[[round(a, 4), round(b, 4), label] for (a, b), label in zip(X, y)],
+    )
     # the leading newline: the run view prints "step N: " before a sample's text
     ctx.emit("sample", step=step, prompt="", text="\n" + boundary_text(grid, X, y))
 
@@ -116,20 +124,42 @@ def main(argv: list[str] | None = None) -> None:
             if accuracy == 1.0 and first_perfect is None:
                 first_perfect = step
             # loss and accuracy are those of the weights before this step's update
-            ctx.emit("step", step=step, loss=total.data, data_loss=data_loss.data, reg_loss=reg_loss.data,
-                     accuracy=accuracy, lr=lr, dt_ms=round((time.perf_counter() - t0) * 1000, 1))
+            ctx.emit(
+                "step",
+                step=step,
+                loss=total.data,
+                data_loss=data_loss.data,
+                reg_loss=reg_loss.data,
+                accuracy=accuracy,
+                lr=lr,
+                dt_ms=round((time.perf_counter() - t0) * 1000, 1),
+            )
             if cfg.boundary_every and step % cfg.boundary_every == 0 and step < cfg.steps:
                 show_boundary(ctx, model, X, y, step)
 
         final_total, final_data, _, final_accuracy = loss_and_accuracy(model, X, y, cfg.alpha)
         show_boundary(ctx, model, X, y, step)
-        ctx.emit("table", name="result", columns=["figure", "this run", "lecture"], rows=[
-            ["train accuracy", round(final_accuracy, 4), LECTURE_ACCURACY],
-            ["first step at 100%", first_perfect, None],
-            ["loss", round(final_total.data, 4), 0.011]])
-        ctx.end(status, {"accuracy": final_accuracy, "loss": round(final_total.data, 6),
-                         "data_loss": round(final_data.data, 6), "steps": step,
-                         "first_perfect_step": first_perfect, "parameters": len(model.parameters())})
+        ctx.emit(
+            "table",
+            name="result",
+            columns=["figure", "this run", "lecture"],
+            rows=[
+                ["train accuracy", round(final_accuracy, 4), LECTURE_ACCURACY],
+                ["first step at 100%", first_perfect, None],
+                ["loss", round(final_total.data, 4), 0.011],
+            ],
+        )
+        ctx.end(
+            status,
+            {
+                "accuracy": final_accuracy,
+                "loss": round(final_total.data, 6),
+                "data_loss": round(final_data.data, 6),
+                "steps": step,
+                "first_perfect_step": first_perfect,
+                "parameters": len(model.parameters()),
+            },
+        )
 
 
 if __name__ == "__main__":

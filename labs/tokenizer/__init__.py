@@ -42,7 +42,23 @@ def load_tokenizer(model_file) -> Tokenizer:
     return tok
 
 
-__all__ = ["BasicTokenizer", "RegexTokenizer", "Tokenizer", "Merge", "Trainer", "TRAINERS",
-           "GPT2_SPLIT_PATTERN", "GPT4_SPLIT_PATTERN", "from_tiktoken", "get_encoding",
-           "get_trainer", "load_tokenizer", "to_tiktoken", "train_fast", "train_reference",
-           "get_stats", "merge", "render_token"]
+__all__ = [
+    "BasicTokenizer",
+    "RegexTokenizer",
+    "Tokenizer",
+    "Merge",
+    "Trainer",
+    "TRAINERS",
+    "GPT2_SPLIT_PATTERN",
+    "GPT4_SPLIT_PATTERN",
+    "from_tiktoken",
+    "get_encoding",
+    "get_trainer",
+    "load_tokenizer",
+    "to_tiktoken",
+    "train_fast",
+    "train_reference",
+    "get_stats",
+    "merge",
+    "render_token",
+]

@@ -34,7 +34,7 @@ OnMerge = Callable[[Merge, bytes], bool | None]
 
 MODEL_VERSION = "minbpe v1"
 _NEVER = float("inf")
-_LONG = 64   # sequences longer than this are merged with a heap (BasicTokenizer's whole text)
+_LONG = 64  # sequences longer than this are merged with a heap (BasicTokenizer's whole text)
 
 
 def _bpe_long(ids: list[int], merges: dict[tuple[int, int], int]) -> list[int]:
@@ -56,7 +56,7 @@ def _bpe_long(ids: list[int], merges: dict[tuple[int, int], int]) -> list[int]:
         new_id, p = heapq.heappop(heap)
         q = nxt[p]
         if tok[p] < 0 or q < 0 or merges.get((tok[p], tok[q])) != new_id:
-            continue   # stale: something here merged since this entry was pushed
+            continue  # stale: something here merged since this entry was pushed
         tok[p] = new_id
         tok[q] = -1
         after = nxt[q]
@@ -84,8 +84,9 @@ def render_token(t: bytes) -> str:
     return replace_control_characters(t.decode("utf-8", errors="replace"))
 
 
-def build_vocab(merges: dict[tuple[int, int], int], special_tokens: dict[str, int],
-                byte_ids: list[int] | None = None) -> dict[int, bytes]:
+def build_vocab(
+    merges: dict[tuple[int, int], int], special_tokens: dict[str, int], byte_ids: list[int] | None = None
+) -> dict[int, bytes]:
     """id -> bytes. `byte_ids[b]` is the id of the single byte b (identity unless the
     tokenizer was recovered from tiktoken, whose byte tokens are not in byte order)."""
     byte_ids = byte_ids or list(range(256))
@@ -125,8 +126,15 @@ class Tokenizer:
         """The chunks training counts pairs within (no merge crosses two chunks)."""
         raise NotImplementedError
 
-    def train(self, text: str, vocab_size: int, verbose: bool = False, *,
-              trainer: Trainer = train_fast, on_merge: OnMerge | None = None) -> list[Merge]:
+    def train(
+        self,
+        text: str,
+        vocab_size: int,
+        verbose: bool = False,
+        *,
+        trainer: Trainer = train_fast,
+        on_merge: OnMerge | None = None,
+    ) -> list[Merge]:
         """Learn `vocab_size - 256` merges (fewer if the text runs out of pairs). Returns them.
 
         The lab's one training loop. `trainer` yields the merges: `train_fast` or
@@ -144,8 +152,10 @@ class Tokenizer:
             learned.append(m)
             vocab[m.new_id] = vocab[m.pair[0]] + vocab[m.pair[1]]
             if verbose:
-                print(f"merge {m.rank + 1}/{num_merges}: {m.pair} -> {m.new_id} "
-                      f"({render_token(vocab[m.new_id])}) had {m.count} occurrences")
+                print(
+                    f"merge {m.rank + 1}/{num_merges}: {m.pair} -> {m.new_id} "
+                    f"({render_token(vocab[m.new_id])}) had {m.count} occurrences"
+                )
             if on_merge is not None and on_merge(m, vocab[m.new_id]):
                 break
         self.byte_ids = list(range(256))
@@ -162,7 +172,7 @@ class Tokenizer:
             pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, _NEVER))
             idx = merges.get(pair)
             if idx is None:
-                break   # no adjacent pair is a known merge
+                break  # no adjacent pair is a known merge
             ids = merge(ids, pair, idx)
         return ids
 
@@ -184,8 +194,10 @@ class Tokenizer:
     def save(self, file_prefix: str | Path) -> None:
         """Write `file_prefix.model` (for `load`) and `file_prefix.vocab` (for people)."""
         if self.byte_ids != list(range(256)):
-            raise ValueError("this tokenizer keeps tiktoken's byte order, which the minbpe "
-                             "format cannot hold; use tiktoken_bridge.to_tiktoken() instead")
+            raise ValueError(
+                "this tokenizer keeps tiktoken's byte order, which the minbpe "
+                "format cannot hold; use tiktoken_bridge.to_tiktoken() instead"
+            )
         prefix = str(file_prefix)
         lines = [MODEL_VERSION, self.pattern, str(len(self.special_tokens))]
         lines += [f"{special} {idx}" for special, idx in self.special_tokens.items()]
@@ -215,11 +227,11 @@ class Tokenizer:
             pattern = lines[1].strip()
             num_special = int(lines[2].strip())
             special_tokens = {}
-            for line in lines[3:3 + num_special]:
+            for line in lines[3 : 3 + num_special]:
                 special, idx = line.strip().split()
                 special_tokens[special] = int(idx)
             merges = {}
-            for idx, line in enumerate((ln for ln in lines[3 + num_special:] if ln.strip()), start=256):
+            for idx, line in enumerate((ln for ln in lines[3 + num_special :] if ln.strip()), start=256):
                 p0, p1 = map(int, line.split())
                 if not (0 <= p0 < idx and 0 <= p1 < idx):
                     raise ValueError(f"{path}: merge {idx} refers to an id not yet defined")
@@ -241,4 +253,4 @@ class Tokenizer:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, text)   # the protocol's: temp file, fsync, rename
+    write_atomic(path, text)  # the protocol's: temp file, fsync, rename

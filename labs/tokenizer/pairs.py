@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 
-def get_stats(ids: list[int], counts: dict[tuple[int, int], int] | None = None,
-              weight: int = 1) -> dict[tuple[int, int], int]:
+def get_stats(
+    ids: list[int], counts: dict[tuple[int, int], int] | None = None, weight: int = 1
+) -> dict[tuple[int, int], int]:
     """Count adjacent pairs: [1, 2, 3, 1, 2] -> {(1, 2): 2, (2, 3): 1, (3, 1): 1}.
 
     Overlapping pairs count: [a, a, a] holds (a, a) twice. `weight` lets a caller count a
@@ -45,6 +46,7 @@ def merge(ids: list[int], pair: tuple[int, int], idx: int) -> list[int]:
 class Merge(NamedTuple):
     """One step of training, as a trainer yields it: merge number `rank` (0, 1, ...) joined
     `pair` into the new token `new_id` (= 256 + rank), and `pair` occurred `count` times."""
+
     rank: int
     pair: tuple[int, int]
     new_id: int

@@ -26,11 +26,10 @@ from labs.tokenizer.base import Tokenizer
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 GPT4_SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
 
-_CACHE_LIMIT = 200_000   # distinct chunks remembered by the encoder before it starts over
+_CACHE_LIMIT = 200_000  # distinct chunks remembered by the encoder before it starts over
 
 
 class RegexTokenizer(Tokenizer):
-
     def __init__(self, pattern: str | None = None):
         super().__init__()
         self.pattern = GPT4_SPLIT_PATTERN if pattern is None else pattern
@@ -94,8 +93,10 @@ class RegexTokenizer(Tokenizer):
             if allowed_special == "none_raise":
                 found = [k for k in self.special_tokens if k in text]
                 if found:
-                    raise ValueError(f"text contains the special token {found[0]!r}; pass "
-                                     "allowed_special='all' or 'none' to encode it")
+                    raise ValueError(
+                        f"text contains the special token {found[0]!r}; pass "
+                        "allowed_special='all' or 'none' to encode it"
+                    )
         elif isinstance(allowed_special, (set, frozenset)):
             special = {k: v for k, v in self.special_tokens.items() if k in allowed_special}
         else:

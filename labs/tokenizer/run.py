@@ -38,9 +38,9 @@ from labs.tokenizer.tiktoken_bridge import to_tiktoken
 from labs.tokenizer.trainers import get_trainer
 
 PATTERNS = {"gpt4": GPT4_SPLIT_PATTERN, "gpt2": GPT2_SPLIT_PATTERN, "none": None}
-REPORT_EVERY_S = 0.2      # progress/merges events at most ~5 a second
+REPORT_EVERY_S = 0.2  # progress/merges events at most ~5 a second
 NEWEST_MERGES = 20
-PY_ENCODE_SAMPLE = 200_000   # bytes the (slow) Python encoder is timed on
+PY_ENCODE_SAMPLE = 200_000  # bytes the (slow) Python encoder is timed on
 
 
 @dataclass
@@ -60,8 +60,13 @@ def make_tokenizer(pattern: str) -> Tokenizer:
 
 
 def merge_record(m: Merge, token: bytes) -> dict:
-    return {"rank": m.rank, "pair": list(m.pair), "token": m.new_id,
-            "text": render_token(token), "count": m.count}
+    return {
+        "rank": m.rank,
+        "pair": list(m.pair),
+        "token": m.new_id,
+        "text": render_token(token),
+        "count": m.count,
+    }
 
 
 class MergeReporter:
@@ -93,11 +98,13 @@ class MergeReporter:
         return seconds
 
 
-def train(ctx: RunContext, tok: Tokenizer, text: str, cfg: TokenizerConfig) -> tuple[list[Merge], float, bool]:
+def train(
+    ctx: RunContext, tok: Tokenizer, text: str, cfg: TokenizerConfig
+) -> tuple[list[Merge], float, bool]:
     """Learn merges with the tokenizer's own loop, reporting as it goes.
     Returns (merges, seconds, stopped early?)."""
     reporter = MergeReporter(ctx, cfg.vocab_size - 256)
-    if ctx.stop_requested:   # asked to stop before the first merge: an empty tokenizer
+    if ctx.stop_requested:  # asked to stop before the first merge: an empty tokenizer
         return [], reporter.finish(), True
     learned = tok.train(text, cfg.vocab_size, trainer=get_trainer(cfg.trainer), on_merge=reporter.on_merge)
     return learned, reporter.finish(), reporter.stopped
@@ -106,8 +113,14 @@ def train(ctx: RunContext, tok: Tokenizer, text: str, cfg: TokenizerConfig) -> t
 def report(ctx: RunContext, done: int, total: int, seconds: float, newest: deque) -> None:
     rate = done / seconds if seconds > 0 else 0.0
     eta = (total - done) / rate if rate > 0 else None
-    ctx.emit("progress", done=done, total=total, rate=round(rate, 1), unit="merges",
-             eta_s=None if eta is None else round(eta, 1))
+    ctx.emit(
+        "progress",
+        done=done,
+        total=total,
+        rate=round(rate, 1),
+        unit="merges",
+        eta_s=None if eta is None else round(eta, 1),
+    )
     if newest:
         ctx.emit("merges", merges=list(newest))
 
@@ -138,8 +151,13 @@ def measure(ctx: RunContext, tok: Tokenizer, heldout: str, cfg: TokenizerConfig)
     for enc in (gpt2, cl100k):
         enc_ids = enc.encode_ordinary(heldout)
         rows.append([enc.name, enc.n_vocab, len(enc_ids), bytes_per_token(heldout, enc_ids)])
-    ctx.emit("table", name="compression", columns=["tokenizer", "vocab_size", "tokens", "bytes_per_token"],
-             rows=rows, text_bytes=len(heldout.encode("utf-8")))
+    ctx.emit(
+        "table",
+        name="compression",
+        columns=["tokenizer", "vocab_size", "tokens", "bytes_per_token"],
+        rows=rows,
+        text_bytes=len(heldout.encode("utf-8")),
+    )
 
     sample = heldout.encode("utf-8")[:PY_ENCODE_SAMPLE].decode("utf-8", errors="ignore")
     speed_rows = []
@@ -148,7 +166,7 @@ def measure(ctx: RunContext, tok: Tokenizer, heldout: str, cfg: TokenizerConfig)
         exported = to_tiktoken(tok)
         export_speed = mb_per_s(exported.encode_ordinary, heldout)
         same = exported.encode_ordinary(sample) == ours(sample)
-    except ValueError as e:   # a vocabulary tiktoken cannot hold (two tokens, same bytes)
+    except ValueError as e:  # a vocabulary tiktoken cannot hold (two tokens, same bytes)
         ctx.emit("log", message=f"tiktoken export skipped: {e}")
         export_speed, same = None, None
     gpt2_speed = mb_per_s(gpt2.encode_ordinary, heldout)
@@ -157,11 +175,20 @@ def measure(ctx: RunContext, tok: Tokenizer, heldout: str, cfg: TokenizerConfig)
     speed_rows.append(["tiktoken export (ours)", export_speed, _ratio(export_speed, gpt2_speed), same])
     speed_rows.append(["tiktoken gpt2", gpt2_speed, 1.0, None])
     speed_rows.append(["tiktoken cl100k_base", cl100k_speed, _ratio(cl100k_speed, gpt2_speed), None])
-    ctx.emit("table", name="encode_speed", columns=["encoder", "MB_per_s", "vs_tiktoken_gpt2", "same_ids_as_python"],
-             rows=speed_rows)
-    return {"bytes_per_token": rows[0][3], "gpt2_bytes_per_token": rows[1][3],
-            "cl100k_bytes_per_token": rows[2][3], "python_encode_mb_s": py_speed,
-            "tiktoken_export_mb_s": export_speed, "tiktoken_gpt2_mb_s": gpt2_speed}
+    ctx.emit(
+        "table",
+        name="encode_speed",
+        columns=["encoder", "MB_per_s", "vs_tiktoken_gpt2", "same_ids_as_python"],
+        rows=speed_rows,
+    )
+    return {
+        "bytes_per_token": rows[0][3],
+        "gpt2_bytes_per_token": rows[1][3],
+        "cl100k_bytes_per_token": rows[2][3],
+        "python_encode_mb_s": py_speed,
+        "tiktoken_export_mb_s": export_speed,
+        "tiktoken_gpt2_mb_s": gpt2_speed,
+    }
 
 
 def _ratio(x: float | None, base: float) -> float | None:
@@ -173,20 +200,27 @@ def main(argv: list[str] | None = None) -> None:
         cfg = TokenizerConfig(**ctx.settings)
         train_text, heldout, source = load_corpus(cfg.data, cfg.max_bytes, cfg.holdout, cfg.seed)
         if not heldout:
-            heldout = train_text   # holdout=0: measure on the training text itself
+            heldout = train_text  # holdout=0: measure on the training text itself
         tok = make_tokenizer(cfg.pattern)
-        resolved = {**asdict(cfg), "source": source,
-                    "train_bytes": len(train_text.encode("utf-8")),
-                    "heldout_bytes": len(heldout.encode("utf-8")) if cfg.holdout > 0 else 0}
+        resolved = {
+            **asdict(cfg),
+            "source": source,
+            "train_bytes": len(train_text.encode("utf-8")),
+            "heldout_bytes": len(heldout.encode("utf-8")) if cfg.holdout > 0 else 0,
+        }
         ctx.start(config=resolved, total=cfg.vocab_size - 256)
 
         learned, seconds, stopped = train(ctx, tok, train_text, cfg)
         tok.save(ctx.path("tokenizer"))
         ctx.emit("checkpoint", step=len(learned), path="tokenizer.model")
 
-        summary = {"vocab_size": tok.vocab_size, "merges": len(learned),
-                   "merges_per_s": round(len(learned) / seconds, 1) if seconds > 0 else None,
-                   "train_s": round(seconds, 3), "train_bytes": resolved["train_bytes"]}
+        summary = {
+            "vocab_size": tok.vocab_size,
+            "merges": len(learned),
+            "merges_per_s": round(len(learned) / seconds, 1) if seconds > 0 else None,
+            "train_s": round(seconds, 3),
+            "train_bytes": resolved["train_bytes"],
+        }
         if stopped:
             ctx.end("stopped", summary)
             return

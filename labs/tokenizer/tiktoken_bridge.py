@@ -31,16 +31,15 @@ FASTER_EQUIVALENT = {GPT2_SPLIT_PATTERN: GPT2_PAT_STR, GPT4_SPLIT_PATTERN: CL100
 
 def mergeable_ranks(enc: tiktoken.Encoding) -> dict[bytes, int]:
     ranks = getattr(enc, "_mergeable_ranks", None)
-    if ranks is None:   # not public API; rebuild it from what is
+    if ranks is None:  # not public API; rebuild it from what is
         special_ids = set(enc._special_tokens.values())
-        ranks = {enc.decode_single_token_bytes(i): i
-                 for i in range(enc.n_vocab) if i not in special_ids}
+        ranks = {enc.decode_single_token_bytes(i): i for i in range(enc.n_vocab) if i not in special_ids}
     return ranks
 
 
 def _split_in_two(ranks: dict[bytes, int], token: bytes, max_rank: int) -> list[bytes]:
     """BPE on `token`'s bytes using only ranks below `max_rank` (tiktoken's algorithm)."""
-    parts = [token[i:i + 1] for i in range(len(token))]
+    parts = [token[i : i + 1] for i in range(len(token))]
     while len(parts) > 2:
         best_i, best_rank = -1, max_rank
         for i in range(len(parts) - 1):
@@ -49,7 +48,7 @@ def _split_in_two(ranks: dict[bytes, int], token: bytes, max_rank: int) -> list[
                 best_i, best_rank = i, rank
         if best_i < 0:
             break
-        parts[best_i:best_i + 2] = [parts[best_i] + parts[best_i + 1]]
+        parts[best_i : best_i + 2] = [parts[best_i] + parts[best_i + 1]]
     return parts
 
 
@@ -85,9 +84,12 @@ def to_tiktoken(tok: Tokenizer, name: str = "trained") -> tiktoken.Encoding:
         if token in ranks:
             # BPE can build the same bytes twice along two routes (ab+c, a+bc); tiktoken
             # keys tokens by their bytes, so it cannot hold both.
-            raise ValueError(f"tokens {ranks[token]} and {idx} are the same bytes {token!r}; "
-                             "tiktoken cannot hold this vocabulary")
+            raise ValueError(
+                f"tokens {ranks[token]} and {idx} are the same bytes {token!r}; "
+                "tiktoken cannot hold this vocabulary"
+            )
         ranks[token] = idx
     pat_str = FASTER_EQUIVALENT.get(tok.pattern, tok.pattern) or WHOLE_TEXT_PATTERN
-    return tiktoken.Encoding(name=name, pat_str=pat_str,
-                             mergeable_ranks=ranks, special_tokens=dict(tok.special_tokens))
+    return tiktoken.Encoding(
+        name=name, pat_str=pat_str, mergeable_ranks=ranks, special_tokens=dict(tok.special_tokens)
+    )

@@ -33,13 +33,13 @@ from labs.tokenizer.pairs import Merge
 
 def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
     """Yield up to `num_merges` merges, identical to `train_reference`'s."""
-    weights = Counter(chunks)   # distinct chunk -> how many times it occurs
+    weights = Counter(chunks)  # distinct chunk -> how many times it occurs
 
     # -- the corpus as a linked list over all distinct chunks ------------------------
-    tok: list[int] = []   # token id at each position (-1 once merged away)
-    wt: list[int] = []    # multiplicity of the chunk the position belongs to
-    nxt: list[int] = []   # next position in the same chunk, or -1
-    prv: list[int] = []   # previous position in the same chunk, or -1
+    tok: list[int] = []  # token id at each position (-1 once merged away)
+    wt: list[int] = []  # multiplicity of the chunk the position belongs to
+    nxt: list[int] = []  # next position in the same chunk, or -1
+    prv: list[int] = []  # previous position in the same chunk, or -1
     for chunk, w in weights.items():
         start, n = len(tok), len(chunk)
         if n == 0:
@@ -73,7 +73,7 @@ def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
             if count > 0:
                 heapq.heappush(heap, (-count, a, b))
         else:
-            return   # no pair left anywhere
+            return  # no pair left anywhere
         if count <= 0:
             return
         new_id = 256 + rank
@@ -83,13 +83,13 @@ def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
         if a == b:
             # only (a, a) can overlap ("aaa"): merge left to right, as `merge` does
             positions = sorted(set(positions))
-        touched = set()   # new pairs (x, new_id) / (new_id, x) made by this merge
+        touched = set()  # new pairs (x, new_id) / (new_id, x) made by this merge
         for p in positions:
             if tok[p] != a:
                 continue
             q = nxt[p]
             if q < 0 or tok[q] != b:
-                continue   # stale: this position no longer starts (a, b)
+                continue  # stale: this position no longer starts (a, b)
             w = wt[p]
             before, after = prv[p], nxt[q]
             if before >= 0:

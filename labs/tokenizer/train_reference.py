@@ -22,13 +22,13 @@ from labs.tokenizer.pairs import Merge, get_stats, merge
 
 def train_reference(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
     """Yield up to `num_merges` merges; stops early when no pair is left to merge."""
-    ids = [list(chunk) for chunk in chunks]   # one list of byte values per chunk
+    ids = [list(chunk) for chunk in chunks]  # one list of byte values per chunk
     for rank in range(num_merges):
         stats: dict[tuple[int, int], int] = {}
         for chunk_ids in ids:
             get_stats(chunk_ids, stats)
         if not stats:
-            return   # every chunk is a single token: nothing left to merge
+            return  # every chunk is a single token: nothing left to merge
         # most frequent first; ties go to the smallest pair
         pair = min(stats, key=lambda p: (-stats[p], p))
         new_id = 256 + rank

@@ -20,7 +20,7 @@ import sys
 from labs.tokenizer import get_encoding, load_tokenizer
 from labs.tokenizer.encodings import ENCODINGS
 
-_cache: dict[str, tuple[float, object]] = {}   # name -> (file mtime, encoder)
+_cache: dict[str, tuple[float, object]] = {}  # name -> (file mtime, encoder)
 
 
 def _encoder(name: str):
@@ -28,7 +28,7 @@ def _encoder(name: str):
         if name not in _cache:
             _cache[name] = (0.0, get_encoding(name))
         return _cache[name][1]
-    mtime = os.path.getmtime(name)   # a retrained run rewrites its .model: load it again
+    mtime = os.path.getmtime(name)  # a retrained run rewrites its .model: load it again
     if name not in _cache or _cache[name][0] != mtime:
         _cache[name] = (mtime, load_tokenizer(name))
     return _cache[name][1]
@@ -37,10 +37,10 @@ def _encoder(name: str):
 def encode(name: str, text: str) -> dict:
     try:
         enc = _encoder(name)
-        if hasattr(enc, "decode_single_token_bytes"):     # a tiktoken Encoding
+        if hasattr(enc, "decode_single_token_bytes"):  # a tiktoken Encoding
             ids = enc.encode_ordinary(text)
             pieces = [enc.decode_single_token_bytes(i) for i in ids]
-        else:                                             # one of our trained tokenizers
+        else:  # one of our trained tokenizers
             ids = getattr(enc, "encode_ordinary", enc.encode)(text)
             pieces = [enc.decode_bytes([i]) for i in ids]
     except Exception as e:  # noqa: BLE001 - any failure is this tokenizer's answer, not the server's end

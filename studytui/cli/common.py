@@ -34,8 +34,13 @@ def error_line(message: object) -> None:
     """`error: MESSAGE` on stderr, the message as plain text whatever it holds."""
     from rich.text import Text
 
-    err_console.print(Text("error: ", style="bold red") + plain(message), highlight=False,
-                      soft_wrap=True, markup=False, emoji=False)
+    err_console.print(
+        Text("error: ", style="bold red") + plain(message),
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+        emoji=False,
+    )
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

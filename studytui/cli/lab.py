@@ -47,21 +47,43 @@ from studytui.safetext import clean, plain
 
 lab_app = typer.Typer(
     help="Run labs (BPE tokenizer, GPT training) and follow their runs.\n\n"
-         "Runs keep going when you close the terminal; `attach` follows one again.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    "Runs keep going when you close the terminal; `attach` follows one again.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output (fields in docs/protocol.md).")
 RunArg = typer.Argument(..., metavar="RUN", help="A run id, a unique prefix of one, or `last`.")
-SHOWN_METRICS = ("step", "loss", "val_loss", "lr", "dt_ms", "tok_per_s", "mfu", "grad_norm",
-                 "gpu_mem_mb", "gpu_util", "done", "rate")
+SHOWN_METRICS = (
+    "step",
+    "loss",
+    "val_loss",
+    "lr",
+    "dt_ms",
+    "tok_per_s",
+    "mfu",
+    "grad_norm",
+    "gpu_mem_mb",
+    "gpu_util",
+    "done",
+    "rate",
+)
 
 
 # -- JSON shapes (documented in docs/protocol.md, "CLI JSON") -------------------------------
 
+
 def manifest_json(m: LabManifest) -> dict[str, Any]:
-    return {"name": m.name, "title": m.title, "summary": m.summary, "module": m.module,
-            "key_metric": m.key_metric, "manifest": str(m.path),
-            "settings": [setting_json(s) for s in m.settings]}
+    return {
+        "name": m.name,
+        "title": m.title,
+        "summary": m.summary,
+        "module": m.module,
+        "key_metric": m.key_metric,
+        "manifest": str(m.path),
+        "settings": [setting_json(s) for s in m.settings],
+    }
 
 
 def setting_json(s: dict[str, Any]) -> dict[str, Any]:
@@ -70,28 +92,42 @@ def setting_json(s: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def run_json(row: dict[str, Any], manifests: dict[str, LabManifest],
-             watch: RunWatch | None = None) -> dict[str, Any]:
+def run_json(
+    row: dict[str, Any], manifests: dict[str, LabManifest], watch: RunWatch | None = None
+) -> dict[str, Any]:
     m = manifests.get(row["lab"])
     key = m.key_metric if m else None
     d = duration_s(row)
     if watch is None and row["status"] == "running":
-        watch = watch_for(Path(row["dir"]))   # refresh_runs has just polled it
+        watch = watch_for(Path(row["dir"]))  # refresh_runs has just polled it
     stalled = bool(watch and row["status"] == "running" and watch.stalled())
-    return {"id": row["id"], "lab": row["lab"], "status": row["status"], "stalled": stalled,
-            "created_at": row["created_at"], "ended_at": row["ended_at"],
-            "duration_s": round(d, 1) if d is not None else None, "pid": row["pid"],
-            "dir": row["dir"], "key_metric": key, "key_value": key_figure(row, key),
-            "settings": row["settings"] or {}, "summary": row["summary"] or {},
-            "last": row["last"] or {}}
+    return {
+        "id": row["id"],
+        "lab": row["lab"],
+        "status": row["status"],
+        "stalled": stalled,
+        "created_at": row["created_at"],
+        "ended_at": row["ended_at"],
+        "duration_s": round(d, 1) if d is not None else None,
+        "pid": row["pid"],
+        "dir": row["dir"],
+        "key_metric": key,
+        "key_value": key_figure(row, key),
+        "settings": row["settings"] or {},
+        "summary": row["summary"] or {},
+        "last": row["last"] or {},
+    }
 
 
 # -- commands --------------------------------------------------------------------------------
 
+
 @lab_app.command("list")
-def list_labs(ctx: typer.Context,
-              name: str | None = typer.Argument(None, help="Only this lab (all of them if left out)."),
-              as_json: bool = JsonOpt) -> None:
+def list_labs(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="Only this lab (all of them if left out)."),
+    as_json: bool = JsonOpt,
+) -> None:
     """The labs you can run, a line each; NAME: one lab with its settings and defaults."""
     manifests = load_manifests()
     if name is not None:
@@ -105,7 +141,7 @@ def list_labs(ctx: typer.Context,
     if not manifests:
         console.print("No labs found. (Labs are found beside the `labs` package and in STUDYTUI_LABS_PATH.)")
         return
-    if name is None:   # every lab in full is hundreds of lines: one line each, settings on demand
+    if name is None:  # every lab in full is hundreds of lines: one line each, settings on demand
         table = Table(expand=False, box=box.SIMPLE_HEAD)
         table.add_column("lab", style="bold", no_wrap=True)
         table.add_column("what it is", overflow="fold")
@@ -116,8 +152,13 @@ def list_labs(ctx: typer.Context,
         console.print("  one lab and its settings: studytui lab list NAME", highlight=False, markup=False)
         return
     for m in manifests.values():
-        table = Table(title=Text.assemble((clean(m.name), "bold"), " — ", clean(m.title)), title_justify="left",
-                      caption=plain(m.summary) if m.summary else None, caption_justify="left", expand=False)
+        table = Table(
+            title=Text.assemble((clean(m.name), "bold"), " — ", clean(m.title)),
+            title_justify="left",
+            caption=plain(m.summary) if m.summary else None,
+            caption_justify="left",
+            expand=False,
+        )
         table.add_column("setting", style="cyan")
         table.add_column("type")
         table.add_column("default")
@@ -128,7 +169,9 @@ def list_labs(ctx: typer.Context,
                 kind = "|".join(map(str, s.get("choices", [])))
             elif kind in ("int", "float") and ("min" in s or "max" in s):
                 kind += f" [{s.get('min', '')}..{s.get('max', '')}]"
-            table.add_row(plain(s["name"]), plain(kind), plain(fmt_value(s.get("default"))), plain(s.get("help", "")))
+            table.add_row(
+                plain(s["name"]), plain(kind), plain(fmt_value(s.get("default"))), plain(s.get("help", ""))
+            )
         console.print(table)
         console.print(f"  run it: [bold]studytui lab run {m.name} --set NAME=VALUE[/]\n", highlight=False)
 
@@ -137,8 +180,7 @@ def list_labs(ctx: typer.Context,
 def run_lab(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The lab (see `studytui lab list`)."),
-    sets: list[str] = typer.Option([], "--set", "-s", metavar="NAME=VALUE",
-                                   help="A setting (repeatable)."),
+    sets: list[str] = typer.Option([], "--set", "-s", metavar="NAME=VALUE", help="A setting (repeatable)."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Start it and return at once."),
     as_json: bool = typer.Option(False, "--json", help="With --detach: print {id, dir} as JSON."),
 ) -> None:
@@ -159,8 +201,10 @@ def run_lab(
             print_json({"id": run_id, "dir": str(run_dir.resolve())})
         else:
             console.print(f"started [bold]{run_id}[/]  ({run_dir})", highlight=False)
-            console.print(f"follow it: studytui lab attach {run_id}    stop it: studytui lab stop {run_id}",
-                          highlight=False)
+            console.print(
+                f"follow it: studytui lab attach {run_id}    stop it: studytui lab stop {run_id}",
+                highlight=False,
+            )
         return
     console.print(f"started [bold]{run_id}[/]  ({run_dir})", highlight=False)
     _attach(sess, run_id, run_dir, manifest)
@@ -185,7 +229,7 @@ def list_runs(
         console.print("No runs yet." + ("" if lab else " Start one with `studytui lab run NAME`."))
         return
     table = Table(expand=False, box=box.SIMPLE_HEAD)
-    table.add_column("run", no_wrap=True)   # the id is what you type next: never cut it
+    table.add_column("run", no_wrap=True)  # the id is what you type next: never cut it
     # The id starts with the lab's name: on a narrow terminal the key figure matters more.
     show_lab = console.width >= 100
     if show_lab:
@@ -198,8 +242,13 @@ def list_runs(
         figure = f"{j['key_metric']} {fmt_value(j['key_value'])}" if j["key_value"] is not None else "–"
         cells = [plain(r["id"])] + ([plain(r["lab"])] if show_lab else [])
         status = "stalled?" if j["stalled"] else r["status"]
-        table.add_row(*cells, plain(status, STATUS_STYLE.get(status, "")),
-                      fmt_started(r["created_at"]), fmt_duration(j["duration_s"]), plain(figure))
+        table.add_row(
+            *cells,
+            plain(status, STATUS_STYLE.get(status, "")),
+            fmt_started(r["created_at"]),
+            fmt_duration(j["duration_s"]),
+            plain(figure),
+        )
     console.print(table)
 
 
@@ -215,10 +264,19 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     st = watch.state
     reference = reference_for_run(watch.lab, st.resolved)
     judged = verdict(st, reference)
-    doc.update({"config": st.config, "device": st.device, "error": st.error,
-                "reason": st.end_reason, "checkpoints": st.checkpoints, "tables": st.tables,
-                "samples": list(st.samples)[-3:], "verdict": judged.to_json(),
-                "reference": reference.to_json() if reference else None})
+    doc.update(
+        {
+            "config": st.config,
+            "device": st.device,
+            "error": st.error,
+            "reason": st.end_reason,
+            "checkpoints": st.checkpoints,
+            "tables": st.tables,
+            "samples": list(st.samples)[-3:],
+            "verdict": judged.to_json(),
+            "reference": reference.to_json() if reference else None,
+        }
+    )
     if as_json:
         print_json(doc)
         return
@@ -230,8 +288,13 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     status = "stalled?" if doc["stalled"] else doc["status"]
     grid.add_row("status", Text(status, style=STATUS_STYLE.get(status, "")))
     if doc["stalled"]:
-        grid.add_row("", plain(f"no new event for {fmt_duration(_silent_s(watch))}; its process lives "
-                               f"(stop it: studytui lab stop {doc['id']})"))
+        grid.add_row(
+            "",
+            plain(
+                f"no new event for {fmt_duration(_silent_s(watch))}; its process lives "
+                f"(stop it: studytui lab stop {doc['id']})"
+            ),
+        )
     if st.end_reason:
         grid.add_row("reason", plain(st.end_reason, "red"))
     grid.add_row("started", fmt_started(doc["created_at"]))
@@ -255,11 +318,15 @@ def show_run(ctx: typer.Context, run: str = RunArg, as_json: bool = JsonOpt) -> 
     for name, t in st.tables.items():
         console.print(_result_table(name, t))
     if st.checkpoints:
-        console.print(f"checkpoints: {', '.join(str(c['path']) for c in st.checkpoints[-3:])}", highlight=False)
+        console.print(
+            f"checkpoints: {', '.join(str(c['path']) for c in st.checkpoints[-3:])}", highlight=False
+        )
     if doc["status"] in ("failed", "interrupted", "diverged"):
         tail = _stderr_tail(Path(doc["dir"]))
         if tail:
-            console.print(Panel(plain(tail, multiline=True), title="stderr.log (last lines)", title_align="left"))
+            console.print(
+                Panel(plain(tail, multiline=True), title="stderr.log (last lines)", title_align="left")
+            )
 
 
 @lab_app.command("attach")
@@ -275,7 +342,9 @@ def attach_run(ctx: typer.Context, run: str = RunArg) -> None:
 def stop(
     ctx: typer.Context,
     run: str = RunArg,
-    grace: float = typer.Option(30.0, "--grace", min=0, help="Seconds to wait for a clean stop before SIGKILL."),
+    grace: float = typer.Option(
+        30.0, "--grace", min=0, help="Seconds to wait for a clean stop before SIGKILL."
+    ),
 ) -> None:
     """Ask a run to stop (it saves a checkpoint first); kill it after the grace period."""
     if not math.isfinite(grace):
@@ -284,14 +353,19 @@ def stop(
     row = _resolve(sess, run)
     if row["status"] != "running":  # refreshed from its folder: one line, no "stopping ..."
         fail(f"run {row['id']} is not running (it is {row['status']})")
-    err_console.print(f"stopping {row['id']} (SIGTERM; up to {grace:g} s before SIGKILL) ...", highlight=False)
+    err_console.print(
+        f"stopping {row['id']} (SIGTERM; up to {grace:g} s before SIGKILL) ...", highlight=False
+    )
     try:
         after = stop_run(sess, row["id"], grace=grace)
     except RunError as e:
         fail(str(e))
     note = (after.get("summary") or {}).get("note")
-    console.print(f"{after['id']}: [{STATUS_STYLE.get(after['status'], '')}]{after['status']}[/]"
-                  + (f" ({note})" if note else ""), highlight=False)
+    console.print(
+        f"{after['id']}: [{STATUS_STYLE.get(after['status'], '')}]{after['status']}[/]"
+        + (f" ({note})" if note else ""),
+        highlight=False,
+    )
 
 
 @lab_app.command("report")
@@ -312,7 +386,9 @@ def report(
 @lab_app.command("compare")
 def compare(
     ctx: typer.Context,
-    runs: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs (ids, unique prefixes, `last`)."),
+    runs: list[str] = typer.Argument(
+        ..., metavar="RUN...", help="Two or more runs (ids, unique prefixes, `last`)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Runs side by side: the settings that differ, figures with ratios to the first, loss curves."""
@@ -336,8 +412,10 @@ def compare(
         for rid in ids:
             diff.add_column(plain(rid), overflow="fold")
         for k, values in doc["settings_diff"].items():
-            diff.add_row(plain(k), *[plain(fmt_value(v) if not isinstance(v, (dict, list)) else json.dumps(v))
-                                     for v in values])
+            diff.add_row(
+                plain(k),
+                *[plain(fmt_value(v) if not isinstance(v, (dict, list)) else json.dumps(v)) for v in values],
+            )
         console.print(diff)
     else:
         console.print("settings: the same in every run", highlight=False)
@@ -345,9 +423,15 @@ def compare(
     figs.add_column("figure", style="cyan")
     for rid in ids:
         figs.add_column(plain(rid), justify="right", overflow="fold")
-    names = {"status": "status", "steps": "steps", "tok_per_s_median": "tok/s (median)",
-             "final_loss": "final loss", "best_val_loss": "best val loss", "mfu": "MFU",
-             "wall_time_s": "wall time"}
+    names = {
+        "status": "status",
+        "steps": "steps",
+        "tok_per_s_median": "tok/s (median)",
+        "final_loss": "final loss",
+        "best_val_loss": "best val loss",
+        "mfu": "MFU",
+        "wall_time_s": "wall time",
+    }
     for key, label in names.items():
         cells = []
         for r in doc["runs"]:
@@ -362,8 +446,13 @@ def compare(
 
 # -- helpers ---------------------------------------------------------------------------------
 
-VERDICT_STYLE = {"on track": "green", "ahead": "bold green", "behind": "yellow",
-                 "diverging": "bold red", "diverged": "bold red"}
+VERDICT_STYLE = {
+    "on track": "green",
+    "ahead": "bold green",
+    "behind": "yellow",
+    "diverging": "bold red",
+    "diverged": "bold red",
+}
 
 
 def _verdict_text(v: Verdict) -> Text:
@@ -413,11 +502,21 @@ def _stderr_tail(run_dir: Path, lines: int = 12) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | None,
-                now: float, judged: Verdict | None = None) -> Group:
+def attach_view(
+    run_id: str,
+    status: str,
+    st: RunState,
+    manifest: LabManifest | None,
+    now: float,
+    judged: Verdict | None = None,
+) -> Group:
     """What `lab attach` shows: header, progress, last metrics, the verdict, the latest events."""
-    head = Text.assemble((clean(run_id), "bold"), "  ", (clean(status), STATUS_STYLE.get(status, "")),
-                         f"  on {clean(st.device)}" if st.device else "")
+    head = Text.assemble(
+        (clean(run_id), "bold"),
+        "  ",
+        (clean(status), STATUS_STYLE.get(status, "")),
+        f"  on {clean(st.device)}" if st.device else "",
+    )
     elapsed = ((st.ended_t or now) - st.started_t) if st.started_t else None
     done, total = st.done_and_total()
     parts: list[Any] = [head]
@@ -425,8 +524,12 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
         bar = ProgressBar(total=total, completed=min(done or 0, total), width=40)
         eta = st.eta_s(now) if status == "running" else None
         line = Table.grid(padding=(0, 1))
-        line.add_row(bar, plain(f"{fmt_value(done or 0)}/{fmt_value(total)} {st.progress.get('unit') or 'steps'}"),
-                     f"elapsed {fmt_duration(elapsed)}", f"ETA {fmt_duration(eta)}" if eta else "")
+        line.add_row(
+            bar,
+            plain(f"{fmt_value(done or 0)}/{fmt_value(total)} {st.progress.get('unit') or 'steps'}"),
+            f"elapsed {fmt_duration(elapsed)}",
+            f"ETA {fmt_duration(eta)}" if eta else "",
+        )
         parts.append(line)
     else:
         parts.append(Text(f"step {fmt_value(st.step)}   elapsed {fmt_duration(elapsed)}"))
@@ -443,13 +546,22 @@ def attach_view(run_id: str, status: str, st: RunState, manifest: LabManifest | 
     if st.merges:
         merges = Table("rank", "pair", "token", "count", title="latest merges", title_justify="left")
         for m in list(st.merges)[-5:]:
-            merges.add_row(plain(fmt_value(m.get("rank"))), plain(m.get("pair")),
-                           plain(repr(m.get("text", m.get("token")))), plain(fmt_value(m.get("count"))))
+            merges.add_row(
+                plain(fmt_value(m.get("rank"))),
+                plain(m.get("pair")),
+                plain(repr(m.get("text", m.get("token")))),
+                plain(fmt_value(m.get("count"))),
+            )
         parts.append(merges)
     if st.samples:
         s = st.samples[-1]
-        parts.append(Panel(plain(s["text"][-400:], multiline=True), title=plain(f"sample, step {s['step']}"),
-                           title_align="left"))
+        parts.append(
+            Panel(
+                plain(s["text"][-400:], multiline=True),
+                title=plain(f"sample, step {s['step']}"),
+                title_align="left",
+            )
+        )
     for name, t in list(st.tables.items())[-2:]:
         parts.append(_result_table(name, t))
     # The error event is in the log too: show it once, in red, below.
@@ -474,9 +586,12 @@ def _attach(sess, run_id: str, run_dir: Path, manifest: LabManifest | None) -> N
         else:
             _follow_live(run_id, watch, manifest)
     except KeyboardInterrupt:
-        console.print(f"\ndetached; {run_id} keeps running.\n"
-                      f"  follow it again: studytui lab attach {run_id}\n"
-                      f"  stop it:         studytui lab stop {run_id}", highlight=False)
+        console.print(
+            f"\ndetached; {run_id} keeps running.\n"
+            f"  follow it again: studytui lab attach {run_id}\n"
+            f"  stop it:         studytui lab stop {run_id}",
+            highlight=False,
+        )
         return
     refresh_runs(sess)
     console.print(ended_line(run_id, watch), highlight=False)
@@ -493,10 +608,15 @@ def _attach(sess, run_id: str, run_dir: Path, manifest: LabManifest | None) -> N
 def ended_line(run_id: str, watch: RunWatch) -> Text:
     """How a run ended, in one line: `RUN: diverged — loss 3.2, steps 312`."""
     status = watch.status
-    summary = ", ".join(f"{k} {fmt_value(v)}" for k, v in watch.state.summary.items()
-                        if not isinstance(v, (dict, list)))
-    return Text.assemble((clean(run_id), "bold"), ": ", (clean(status), STATUS_STYLE.get(status, "")),
-                         f" — {clean(summary)}" if summary else "")
+    summary = ", ".join(
+        f"{k} {fmt_value(v)}" for k, v in watch.state.summary.items() if not isinstance(v, (dict, list))
+    )
+    return Text.assemble(
+        (clean(run_id), "bold"),
+        ": ",
+        (clean(status), STATUS_STYLE.get(status, "")),
+        f" — {clean(summary)}" if summary else "",
+    )
 
 
 def _attach_picture(run_id: str, watch: RunWatch, manifest: LabManifest | None) -> Group:
@@ -506,8 +626,9 @@ def _attach_picture(run_id: str, watch: RunWatch, manifest: LabManifest | None) 
 
 
 def _follow_live(run_id: str, watch: RunWatch, manifest: LabManifest | None) -> None:
-    with Live(_attach_picture(run_id, watch, manifest),
-              console=console, refresh_per_second=4, transient=False) as live:
+    with Live(
+        _attach_picture(run_id, watch, manifest), console=console, refresh_per_second=4, transient=False
+    ) as live:
         while watch.status == "running":
             time.sleep(0.25)
             watch.update()

@@ -49,8 +49,10 @@ from studytui.study import (
 
 app = typer.Typer(
     help="A terminal study desk for learning how large language models work.\n\n"
-         "Run with no command to open the study desk.",
-    no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False,
+    "Run with no command to open the study desk.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -61,12 +63,18 @@ JsonOpt = typer.Option(False, "--json", help="Machine-readable output (fields in
 def main(
     ctx: typer.Context,
     db: Path | None = typer.Option(None, "--db", help="Database file (default: STUDYTUI_HOME/studytui.db)."),
-    curriculum: list[Path] = typer.Option([], "--curriculum", "-c",
-                                          help="Extra curriculum folder, beside the built-in one (repeatable; also env STUDYTUI_CURRICULUM)."),
-    home: Path | None = typer.Option(None, "--home", envvar="STUDYTUI_HOME",
-                                        help="Where all user data lives (env STUDYTUI_HOME)."),
-    no_builtin: bool = typer.Option(False, "--no-builtin",
-                                    help="Leave out the built-in curriculum: only your own folders."),
+    curriculum: list[Path] = typer.Option(
+        [],
+        "--curriculum",
+        "-c",
+        help="Extra curriculum folder, beside the built-in one (repeatable; also env STUDYTUI_CURRICULUM).",
+    ),
+    home: Path | None = typer.Option(
+        None, "--home", envvar="STUDYTUI_HOME", help="Where all user data lives (env STUDYTUI_HOME)."
+    ),
+    no_builtin: bool = typer.Option(
+        False, "--no-builtin", help="Leave out the built-in curriculum: only your own folders."
+    ),
 ) -> None:
     for folder in curriculum:
         if not folder.is_dir():
@@ -82,14 +90,14 @@ def main(
 
 
 def _open_desk(sess: Session) -> None:
-    if not sys.stdout.isatty() and not in_browser():   # `studytui serve`'s desks talk over pipes
+    if not sys.stdout.isatty() and not in_browser():  # `studytui serve`'s desks talk over pipes
         fail("the study desk needs a terminal; see `studytui --help` for commands", 2)
     sess.store.check()  # a damaged or unwritable database: one line here, not a crash inside the desk
     from studytui.tui.app import build_app  # textual only when the desk opens
 
     desk = build_app(sess)
     desk.run()
-    if desk.return_code:   # 1: a crash (its log named on stderr); 2: a damaged database; 129: hang-up
+    if desk.return_code:  # 1: a crash (its log named on stderr); 2: a damaged database; 129: hang-up
         raise typer.Exit(desk.return_code)
 
 
@@ -98,8 +106,10 @@ def _loaded(ctx: typer.Context):
     sess = session(ctx)
     problems = sess.load_result.problems
     if problems:
-        err_console.print(f"[yellow]warning:[/] {len(problems)} curriculum problem(s); "
-                          "run `studytui validate` to see them", highlight=False)
+        err_console.print(
+            f"[yellow]warning:[/] {len(problems)} curriculum problem(s); run `studytui validate` to see them",
+            highlight=False,
+        )
     return sess, sess.curriculum
 
 
@@ -113,8 +123,10 @@ def _item(curriculum, ref: str):
 
 # -- validate -------------------------------------------------------------------------------
 @app.command()
-def validate(ctx: typer.Context,
-             paths: list[Path] = typer.Argument(None, help="Files or folders (default: every curriculum folder).")) -> None:
+def validate(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default: every curriculum folder)."),
+) -> None:
     """Check curriculum YAML; print `path:line:col: message` per problem, exit 1 if any."""
     from studytui.curriculum.loader import validate_paths
     from studytui.runs.manifest import lab_names
@@ -123,7 +135,7 @@ def validate(ctx: typer.Context,
     targets = list(paths) if paths else sess.curriculum_dirs
     problems = validate_paths(targets, context_dirs=sess.curriculum_dirs, known_labs=lab_names())
     for p in sorted(problems):
-        echo(p)   # a file name or a quoted value may hold anything
+        echo(p)  # a file name or a quoted value may hold anything
     if problems:
         err_console.print(f"{len(problems)} problem(s)", highlight=False)
         raise typer.Exit(1)
@@ -141,22 +153,33 @@ def status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     overall = overall_tally(cur, progress, time_by_key)
     orphans = orphan_keys(cur, progress, store.notes(), time_by_key)
     if as_json:
-        print_json({
-            "courses": [render.summary_json(s) for s in summaries],
-            "overall": render.tally_json(overall),
-            "orphans": [{"key": k, "status": progress[k].status if k in progress else None,
-                         "has_note": k in store.notes(), "seconds_logged": time_by_key.get(k, 0)}
-                        for k in orphans],
-            "streak_days": store.streak(),
-            "seconds_logged": store.total_time(),
-        })
+        print_json(
+            {
+                "courses": [render.summary_json(s) for s in summaries],
+                "overall": render.tally_json(overall),
+                "orphans": [
+                    {
+                        "key": k,
+                        "status": progress[k].status if k in progress else None,
+                        "has_note": k in store.notes(),
+                        "seconds_logged": time_by_key.get(k, 0),
+                    }
+                    for k in orphans
+                ],
+                "streak_days": store.streak(),
+                "seconds_logged": store.total_time(),
+            }
+        )
         return
     render.status_table(console, summaries, orphans, store.streak(), store.total_time(), overall)
 
 
 @app.command("next")
-def next_(ctx: typer.Context, count: int = typer.Option(5, "-n", min=1, help="How many suggestions."),
-          as_json: bool = JsonOpt) -> None:
+def next_(
+    ctx: typer.Context,
+    count: int = typer.Option(5, "-n", min=1, help="How many suggestions."),
+    as_json: bool = JsonOpt,
+) -> None:
     """What to study next: items in progress, then the first ready items in order."""
     sess, cur = _loaded(ctx)
     progress = sess.store.progress()
@@ -172,8 +195,11 @@ def next_(ctx: typer.Context, count: int = typer.Option(5, "-n", min=1, help="Ho
 
 
 @app.command()
-def show(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
-         as_json: bool = JsonOpt) -> None:
+def show(
+    ctx: typer.Context,
+    item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+    as_json: bool = JsonOpt,
+) -> None:
     """One item: its details, status, note, time and history."""
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
@@ -182,8 +208,10 @@ def show(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
     doc = render.item_json(it, status_, also_in(cur, it)) | {
         "note": store.note(it.key),
         "seconds_logged": store.time_by_key().get(it.key, 0),
-        "history": [{"at": e["at"], "kind": e["kind"], "old": e["old"], "new": e["new"]}
-                    for e in store.events(key=it.key, limit=20)],
+        "history": [
+            {"at": e["at"], "kind": e["kind"], "old": e["old"], "new": e["new"]}
+            for e in store.events(key=it.key, limit=20)
+        ],
         "children": [c.key for c in it.children],
         "runs": _lab_runs(sess, it.lab) if it.lab and not it.lab_inherited else [],
     }
@@ -203,8 +231,11 @@ def _lab_runs(sess, lab: str) -> list[dict]:
 
 
 @app.command()
-def mark(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
-         status_: str = typer.Argument(..., metavar="STATUS", help=f"One of: {', '.join(STATUSES)}.")) -> None:
+def mark(
+    ctx: typer.Context,
+    item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+    status_: str = typer.Argument(..., metavar="STATUS", help=f"One of: {', '.join(STATUSES)}."),
+) -> None:
     """Set an item's status."""
     if status_ not in STATUSES:
         fail(f"unknown status {status_!r} (use one of: {', '.join(STATUSES)})", 2)
@@ -224,15 +255,19 @@ def undo(ctx: typer.Context) -> None:
     if event is None:
         fail("nothing to undo")
     if event.get("skipped"):
-        fail(f"history entry {event['id']} ({event['kind']} change on {event['key']}) is damaged and "
-             "cannot be undone; it is skipped now: run `studytui undo` again to undo the change before it")
+        fail(
+            f"history entry {event['id']} ({event['kind']} change on {event['key']}) is damaged and "
+            "cannot be undone; it is skipped now: run `studytui undo` again to undo the change before it"
+        )
     echo(f"undid {event['kind']} change on {event['key']}")
 
 
 @app.command()
-def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
-         text: str | None = typer.Argument(None, help="The note (markdown). `-` reads stdin; "
-                                                         "none opens $EDITOR.")) -> None:
+def note(
+    ctx: typer.Context,
+    item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+    text: str | None = typer.Argument(None, help="The note (markdown). `-` reads stdin; none opens $EDITOR."),
+) -> None:
     """Write an item's note (replaces it; an empty note deletes it)."""
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
@@ -241,8 +276,11 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
         try:
             body = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as e:
-            fail(f"stdin is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
-                 "the note is unchanged", 1)
+            fail(
+                f"stdin is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                "the note is unchanged",
+                1,
+            )
     elif text is not None:
         body = text
     else:
@@ -258,7 +296,7 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
             console.print("note unchanged")
             return
         body = edited
-    body = body.replace("\r\n", "\n").replace("\r", "\n")   # a note saved on Windows is still a note
+    body = body.replace("\r\n", "\n").replace("\r", "\n")  # a note saved on Windows is still a note
     body = body.rstrip("\n") + ("\n" if body.strip() else "")
     bad = text_problem(body, multiline=True)
     if bad:
@@ -268,13 +306,16 @@ def note(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, 
 
 
 @app.command()
-def log(ctx: typer.Context, item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
-        minutes: str = typer.Argument(..., help="Minutes (25), or a duration (1h30m, 1:05:00).")) -> None:
+def log(
+    ctx: typer.Context,
+    item: str = typer.Argument(..., help="course/item, an item id, or a prefix."),
+    minutes: str = typer.Argument(..., help="Minutes (25), or a duration (1h30m, 1:05:00)."),
+) -> None:
     """Log study time on an item."""
     seconds = _parse_minutes(minutes)
     sess, cur = _loaded(ctx)
     it = _item(cur, item)
-    sess.store.log_time(it.key, seconds)   # a StoreError is one line and exit 2 (run())
+    sess.store.log_time(it.key, seconds)  # a StoreError is one line and exit 2 (run())
     total = sess.store.time_by_key().get(it.key, 0)
     echo(f"{it.key}: +{format_duration(seconds)} (total {format_duration(total)})")
 
@@ -298,8 +339,12 @@ def _parse_minutes(text: str) -> int:
 
 # -- finding things ---------------------------------------------------------------------------
 @app.command()
-def search(ctx: typer.Context, query: list[str] = typer.Argument(..., help="Words to look for."),
-           limit: int = typer.Option(20, "-n", min=1), as_json: bool = JsonOpt) -> None:
+def search(
+    ctx: typer.Context,
+    query: list[str] = typer.Argument(..., help="Words to look for."),
+    limit: int = typer.Option(20, "-n", min=1),
+    as_json: bool = JsonOpt,
+) -> None:
     """Search titles, summaries, tags and glossary terms, best first."""
     from studytui.search import search as run_search
 
@@ -307,8 +352,21 @@ def search(ctx: typer.Context, query: list[str] = typer.Argument(..., help="Word
     q = " ".join(query)
     hits = run_search(cur, q, limit)
     if as_json:
-        print_json({"query": q, "hits": [{"kind": h.kind, "key": h.key, "title": h.title,
-                                          "score": round(h.score, 2), "snippet": h.snippet} for h in hits]})
+        print_json(
+            {
+                "query": q,
+                "hits": [
+                    {
+                        "kind": h.kind,
+                        "key": h.key,
+                        "title": h.title,
+                        "score": round(h.score, 2),
+                        "snippet": h.snippet,
+                    }
+                    for h in hits
+                ],
+            }
+        )
         return
     if not hits:
         fail(f"nothing matches {q!r}")
@@ -316,8 +374,11 @@ def search(ctx: typer.Context, query: list[str] = typer.Argument(..., help="Word
 
 
 @app.command()
-def glossary(ctx: typer.Context, term: str | None = typer.Argument(None, help="A term, alias or id."),
-             as_json: bool = JsonOpt) -> None:
+def glossary(
+    ctx: typer.Context,
+    term: str | None = typer.Argument(None, help="A term, alias or id."),
+    as_json: bool = JsonOpt,
+) -> None:
     """List the glossary, or show one term with the items that teach it."""
     from studytui.glossary import find_term
 
@@ -340,11 +401,14 @@ def glossary(ctx: typer.Context, term: str | None = typer.Argument(None, help="A
 
 # -- reading list ----------------------------------------------------------------------------
 @app.command()
-def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link."),
-        title: str | None = typer.Option(None, "--title", "-t", help="Title (default: the URL)."),
-        kind: str = typer.Option("article", "--kind", "-k", help="Kind: article, paper, video, ..."),
-        tags: list[str] = typer.Option([], "--tag", help="A tag (repeatable)."),
-        as_json: bool = JsonOpt) -> None:
+def add(
+    ctx: typer.Context,
+    url: str = typer.Argument(..., help="http(s) link."),
+    title: str | None = typer.Option(None, "--title", "-t", help="Title (default: the URL)."),
+    kind: str = typer.Option("article", "--kind", "-k", help="Kind: article, paper, video, ..."),
+    tags: list[str] = typer.Option([], "--tag", help="A tag (repeatable)."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Add a link to your reading list inbox."""
     bad = url_problem(url)
     if bad:
@@ -361,18 +425,22 @@ def add(ctx: typer.Context, url: str = typer.Argument(..., help="http(s) link.")
     except DuplicateReading as e:
         fail(str(e), 1)
     if as_json:
-        print_json({"id": entry_id, "url": url, "title": title or url, "kind": kind, "tags": tags,
-                    "status": "inbox"})
+        print_json(
+            {"id": entry_id, "url": url, "title": title or url, "kind": kind, "tags": tags, "status": "inbox"}
+        )
     else:
         console.print(f"added #{entry_id} to the reading inbox", highlight=False)
 
 
 @app.command()
-def reading(ctx: typer.Context,
-            place: str | None = typer.Argument(None, help="inbox, archive or course (default: all); "
-                                                             "or `rm N` to delete entry N."),
-            entry: int | None = typer.Argument(None, metavar="[N]", help="With rm: the entry number."),
-            as_json: bool = JsonOpt) -> None:
+def reading(
+    ctx: typer.Context,
+    place: str | None = typer.Argument(
+        None, help="inbox, archive or course (default: all); or `rm N` to delete entry N."
+    ),
+    entry: int | None = typer.Argument(None, metavar="[N]", help="With rm: the entry number."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Show your reading list (`studytui reading rm N` deletes entry N)."""
     if place == "rm":
         if entry is None:
@@ -389,7 +457,9 @@ def reading(ctx: typer.Context,
             echo(f"deleted #{entry} ({removed['title']})")
         return
     if entry is not None:
-        fail(f"unexpected {entry} after {place or 'reading'} (did you mean `studytui reading rm {entry}`?)", 2)
+        fail(
+            f"unexpected {entry} after {place or 'reading'} (did you mean `studytui reading rm {entry}`?)", 2
+        )
     if place not in (None, "inbox", "archive", "course"):
         fail(f"unknown place {place!r} (inbox, archive or course; or rm N)", 2)
     rows = session(ctx).store.reading(place)
@@ -413,9 +483,11 @@ def archive(ctx: typer.Context, entry: int = typer.Argument(..., help="Reading-l
 
 # -- backup -----------------------------------------------------------------------------------
 @app.command()
-def export(ctx: typer.Context,
-           format_: str = typer.Option("json", "--format", "-f", help="json (a full backup) or md (a checklist)."),
-           output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout).")) -> None:
+def export(
+    ctx: typer.Context,
+    format_: str = typer.Option("json", "--format", "-f", help="json (a full backup) or md (a checklist)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+) -> None:
     """Export progress: json restores exactly; md is a ✅ checklist to keep or share."""
     if format_ not in ("json", "md"):
         fail(f"unknown format {format_!r} (json or md)", 2)
@@ -431,10 +503,12 @@ def export(ctx: typer.Context,
 
 
 @app.command()
-def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file from `studytui export`.")) -> None:
+def restore(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="A file from `studytui export`.")
+) -> None:
     """Replace progress, notes, time and history with a JSON export's (a backup is kept)."""
     try:
-        if not stat.S_ISREG(file.stat().st_mode):   # a FIFO would hang, a device never end
+        if not stat.S_ISREG(file.stat().st_mode):  # a FIFO would hang, a device never end
             fail(f"{file}: not a regular file", 2)
         doc = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
@@ -444,21 +518,35 @@ def restore(ctx: typer.Context, file: Path = typer.Argument(..., help="A file fr
     except OSError as e:
         fail(f"{file}: cannot read: {e.strerror or e}", 2)
     except json.JSONDecodeError as e:
-        fail(f"{file}:{e.lineno}:{e.colno}: not valid JSON: {e.msg} (restore takes a "
-             "`studytui export --format json` file; an md checklist cannot be restored)", 2)
+        fail(
+            f"{file}:{e.lineno}:{e.colno}: not valid JSON: {e.msg} (restore takes a "
+            "`studytui export --format json` file; an md checklist cannot be restored)",
+            2,
+        )
     except RecursionError:
         fail(f"{file}: JSON nested too deep", 2)
     sess = session(ctx)
     try:
-        sess.store.check_export(doc)   # every row checked before a backup or a write
+        sess.store.check_export(doc)  # every row checked before a backup or a write
     except DamagedDatabase:
         raise
     except StoreError as e:
         fail(f"{file}: {e}; nothing restored", 2)
     current = sess.store.export_state()
     backup = None
-    if any(current[t] for t in ("progress", "notes", "time_log", "events", "reading", "review_cards",
-                                "review_log", "settings")):
+    if any(
+        current[t]
+        for t in (
+            "progress",
+            "notes",
+            "time_log",
+            "events",
+            "reading",
+            "review_cards",
+            "review_log",
+            "settings",
+        )
+    ):
         # Microseconds: two restores in one second must not overwrite the first one's backup.
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         backup = sess.home / "backups" / f"before-restore-{stamp}.json"
@@ -509,9 +597,10 @@ def run() -> None:
     except StoreError as e:
         error_line(e)
         code = 2
-    except sqlite3.DatabaseError as e:   # a read that bypassed the store's own checks
-        error_line(f"database: {e}; the database may be damaged: restore from a backup "
-                   "(studytui restore FILE)")
+    except sqlite3.DatabaseError as e:  # a read that bypassed the store's own checks
+        error_line(
+            f"database: {e}; the database may be damaged: restore from a backup (studytui restore FILE)"
+        )
         code = 2
     except (KeyboardInterrupt, typer.Abort):
         code = 130
@@ -551,15 +640,17 @@ def _report_crash(error: BaseException) -> int:
             _write(candidate, f"studytui {' '.join(sys.argv[1:])}\n\n{report}")
             log = candidate
             break
-        except Exception:   # the last resort must not fail: try the next place  # noqa: BLE001
+        except Exception:  # the last resort must not fail: try the next place  # noqa: BLE001
             continue
     where = f"the traceback is in {log}" if log else "run it again with STUDYTUI_DEBUG=1 to see the traceback"
     try:
-        error_line(f"unexpected {type(error).__name__}: {error}. This is a bug in studytui; "
-                   f"{where}; please report it (see docs/security.md)")
-    except Exception:   # even printing may fail (a closed or broken stderr)  # noqa: BLE001
+        error_line(
+            f"unexpected {type(error).__name__}: {error}. This is a bug in studytui; "
+            f"{where}; please report it (see docs/security.md)"
+        )
+    except Exception:  # even printing may fail (a closed or broken stderr)  # noqa: BLE001
         try:
             sys.stderr.write(f"error: unexpected {type(error).__name__} (a bug in studytui); {where}\n")
-        except Exception:   # noqa: BLE001 (nothing is left to tell)
+        except Exception:  # noqa: BLE001 (nothing is left to tell)
             pass
     return 70

@@ -44,65 +44,123 @@ def hours(seconds: int) -> float:
 
 def tally_json(t: Tally) -> dict[str, Any]:
     """Counts and hours; a length nobody knows is null, never 0 (see docs/cli.md)."""
-    return {"done": t.done, "doing": t.doing, "skipped": t.skipped, "total": t.total,
-            "percent": round(t.percent, 1),
-            "hours_total": hours(t.seconds_total) if t.seconds_total or not t.total else None,
-            "hours_done": hours(t.seconds_done),
-            "hours_left": hours(t.seconds_left) if t.left_known else None,
-            "items_left_without_duration": t.unknown_left}
+    return {
+        "done": t.done,
+        "doing": t.doing,
+        "skipped": t.skipped,
+        "total": t.total,
+        "percent": round(t.percent, 1),
+        "hours_total": hours(t.seconds_total) if t.seconds_total or not t.total else None,
+        "hours_done": hours(t.seconds_done),
+        "hours_left": hours(t.seconds_left) if t.left_known else None,
+        "items_left_without_duration": t.unknown_left,
+    }
 
 
 def summary_json(s: CourseSummary) -> dict[str, Any]:
-    return {"id": s.course.id, "title": s.course.title, **tally_json(s.tally),
-            "hours_logged": hours(s.seconds_logged)}
+    return {
+        "id": s.course.id,
+        "title": s.course.title,
+        **tally_json(s.tally),
+        "hours_logged": hours(s.seconds_logged),
+    }
 
 
 def item_json(item: Item, status: str, also_in: list[Item] = ()) -> dict[str, Any]:
-    return {"key": item.key, "course": item.course_id, "id": item.id, "title": item.title,
-            "kind": item.kind, "status": status, "url": item.url, "dead": item.dead,
-            "links": [{"title": link.title, "url": link.url, "dead": link.dead} for link in item.links],
-            "duration": format_duration(item.duration_s) if item.duration_s else None,
-            "duration_s": item.duration_s, "summary": item.summary, "tags": list(item.tags),
-            "terms": list(item.terms), "lab": item.lab, "lab_inherited": item.lab_inherited,
-            "prerequisites": list(item.prerequisites),
-            "parent": item.parent_key, "date": item.date, "by": item.by,
-            "also_in": [other.key for other in also_in]}
-
+    return {
+        "key": item.key,
+        "course": item.course_id,
+        "id": item.id,
+        "title": item.title,
+        "kind": item.kind,
+        "status": status,
+        "url": item.url,
+        "dead": item.dead,
+        "links": [{"title": link.title, "url": link.url, "dead": link.dead} for link in item.links],
+        "duration": format_duration(item.duration_s) if item.duration_s else None,
+        "duration_s": item.duration_s,
+        "summary": item.summary,
+        "tags": list(item.tags),
+        "terms": list(item.terms),
+        "lab": item.lab,
+        "lab_inherited": item.lab_inherited,
+        "prerequisites": list(item.prerequisites),
+        "parent": item.parent_key,
+        "date": item.date,
+        "by": item.by,
+        "also_in": [other.key for other in also_in],
+    }
 
 
 def term_json(term: Term, cur: Curriculum) -> dict[str, Any]:
-    return {"id": term.id, "term": term.term, "aliases": list(term.aliases),
-            "definition": term.definition,
-            "links": [{"title": link.title, "url": link.url} for link in term.links],
-            "see_also": list(term.see_also), "taught_by": list(cur.taught_by.get(term.id, ()))}
+    return {
+        "id": term.id,
+        "term": term.term,
+        "aliases": list(term.aliases),
+        "definition": term.definition,
+        "links": [{"title": link.title, "url": link.url} for link in term.links],
+        "see_also": list(term.see_also),
+        "taught_by": list(cur.taught_by.get(term.id, ())),
+    }
 
 
-def status_table(console: Console, summaries: list[CourseSummary], orphans: list[str],
-                 streak: int, logged: int, overall: Tally | None = None) -> None:
+def status_table(
+    console: Console,
+    summaries: list[CourseSummary],
+    orphans: list[str],
+    streak: int,
+    logged: int,
+    overall: Tally | None = None,
+) -> None:
     """Per course, then (given `overall`) a row for all courses with shared items once."""
     table = Table(title="Progress", title_justify="left", expand=False)
-    for col, justify in (("course", "left"), ("done", "right"), ("%", "right"),
-                         ("hours done", "right"), ("hours left", "right"), ("studied", "right")):
+    for col, justify in (
+        ("course", "left"),
+        ("done", "right"),
+        ("%", "right"),
+        ("hours done", "right"),
+        ("hours left", "right"),
+        ("studied", "right"),
+    ):
         table.add_column(col, justify=justify)
     for s in summaries:
         t = s.tally
-        table.add_row(plain(s.course.title), f"{t.done}/{t.total}", f"{t.percent:.0f}%",
-                      format_duration(t.seconds_done), left_text(t),
-                      format_duration(s.seconds_logged))
+        table.add_row(
+            plain(s.course.title),
+            f"{t.done}/{t.total}",
+            f"{t.percent:.0f}%",
+            format_duration(t.seconds_done),
+            left_text(t),
+            format_duration(s.seconds_logged),
+        )
     if overall is not None and len(summaries) > 1:
         table.add_section()
-        table.add_row("all courses (shared items once)", f"{overall.done}/{overall.total}",
-                      f"{overall.percent:.0f}%", format_duration(overall.seconds_done),
-                      left_text(overall), format_duration(logged))
+        table.add_row(
+            "all courses (shared items once)",
+            f"{overall.done}/{overall.total}",
+            f"{overall.percent:.0f}%",
+            format_duration(overall.seconds_done),
+            left_text(overall),
+            format_duration(logged),
+        )
     console.print(table)
     if any(s.tally.left_is_lower_bound for s in summaries) or (overall and overall.left_is_lower_bound):
-        console.print(plain("+: at least; some unfinished items have no known length", "dim"),
-                      highlight=False)
-    console.print(f"streak: {streak} day{'s' * (streak != 1)} · studied in all: {format_duration(logged)}",
-                  highlight=False)
+        console.print(
+            plain("+: at least; some unfinished items have no known length", "dim"), highlight=False
+        )
+    console.print(
+        f"streak: {streak} day{'s' * (streak != 1)} · studied in all: {format_duration(logged)}",
+        highlight=False,
+    )
     if orphans:
-        console.print(Text(f"{len(orphans)} key(s) hold progress but are no longer in the "
-                           "curriculum (kept): ", style="yellow") + _joined(orphans), highlight=False)
+        console.print(
+            Text(
+                f"{len(orphans)} key(s) hold progress but are no longer in the curriculum (kept): ",
+                style="yellow",
+            )
+            + _joined(orphans),
+            highlight=False,
+        )
 
 
 def item_line(item: Item, status: str) -> Text:
@@ -136,15 +194,19 @@ def item_detail(console: Console, item: Item, doc: dict[str, Any], cur: Curricul
     if item.summary:
         console.print(_markdown(item.summary))
     if item.terms:
-        console.print(plain("terms: ") + _joined(cur.terms_by_id[t].term if t in cur.terms_by_id else t
-                                                 for t in item.terms), highlight=False)
+        console.print(
+            plain("terms: ")
+            + _joined(cur.terms_by_id[t].term if t in cur.terms_by_id else t for t in item.terms),
+            highlight=False,
+        )
     if item.lab:
         whose = " (from the item it belongs to)" if item.lab_inherited else ""
         console.print(plain(f"lab: {item.lab}{whose}  (studytui lab run {item.lab})"), highlight=False)
     for run in doc.get("runs", ()):
         report = f"  report: {run['report']}" if run["report"] else ""
-        console.print(plain(f"  run {run['id']} ({run['status']}){report}"), highlight=False,
-                      soft_wrap=True)   # a path stays whole, to copy
+        console.print(
+            plain(f"  run {run['id']} ({run['status']}){report}"), highlight=False, soft_wrap=True
+        )  # a path stays whole, to copy
     if item.prerequisites:
         console.print(plain("prerequisites: ") + _joined(item.prerequisites), highlight=False)
     if doc["children"]:
@@ -171,8 +233,10 @@ def _also_in_names(keys: list[str], cur: Curriculum) -> list[str]:
 def search_hits(console: Console, hits) -> None:
     for hit in hits:
         label = "term" if hit.kind == "term" else "item"
-        console.print(Text.assemble((f"{label:4} ", "dim"), (clean(hit.key), "bold"), f"  {clean(hit.title)}"),
-                      highlight=False)
+        console.print(
+            Text.assemble((f"{label:4} ", "dim"), (clean(hit.key), "bold"), f"  {clean(hit.title)}"),
+            highlight=False,
+        )
         if hit.snippet:
             console.print(plain("     " + clean(hit.snippet), "dim"), highlight=False)
 
@@ -204,8 +268,11 @@ def term_detail(console: Console, term: Term, cur: Curriculum) -> None:
 
 def reading_table(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
-        console.print("The reading list is empty: `studytui add URL --title ...` adds a link.",
-                      markup=False, highlight=False)
+        console.print(
+            "The reading list is empty: `studytui add URL --title ...` adds a link.",
+            markup=False,
+            highlight=False,
+        )
         return
     table = Table(expand=False)
     for col in ("#", "place", "kind", "title", "url", "tags"):
@@ -214,6 +281,12 @@ def reading_table(console: Console, rows: list[dict[str, Any]]) -> None:
         place = f"{r['status']} ({r['course']})" if r["course"] else f"{r['status']}"
         # The URL in its own column, as the link's visible text: a title never hides where
         # a link goes.
-        table.add_row(str(r["id"]), plain(place), plain(r["kind"]), plain(r["title"]),
-                      link(r["url"]), _joined(r["tags"]))
+        table.add_row(
+            str(r["id"]),
+            plain(place),
+            plain(r["kind"]),
+            plain(r["title"]),
+            link(r["url"]),
+            _joined(r["tags"]),
+        )
     console.print(table)

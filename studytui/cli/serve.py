@@ -47,7 +47,7 @@ def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
-        return False   # any other name may resolve to anything: only --public binds it
+        return False  # any other name may resolve to anything: only --public binds it
 
 
 def url_host(host: str) -> str:
@@ -91,32 +91,39 @@ def _check_public_url(url: str) -> None:
 
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host",
-                             help="Address to listen on. Anything but a loopback address needs --public."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on. Anything but a loopback address needs --public."
+    ),
     port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=1, max=65535, help="Port to listen on."),
-    public: bool = typer.Option(False, "--public",
-                                help="Allow a non-loopback --host: anyone who reaches the port drives your desk."),
-    public_url: str | None = typer.Option(None, "--public-url",
-                                             help="The URL browsers use, when it differs from http://HOST:PORT "
-                                                  "(ssh -L to another local port, a proxy)."),
+    public: bool = typer.Option(
+        False, "--public", help="Allow a non-loopback --host: anyone who reaches the port drives your desk."
+    ),
+    public_url: str | None = typer.Option(
+        None,
+        "--public-url",
+        help="The URL browsers use, when it differs from http://HOST:PORT "
+        "(ssh -L to another local port, a proxy).",
+    ),
 ) -> None:
     """Open the study desk in a browser (textual-serve), on 127.0.0.1 unless told otherwise."""
-    host = host.strip("[]")   # `[::1]`, as a URL spells it, is the address ::1
+    host = host.strip("[]")  # `[::1]`, as a URL spells it, is the address ::1
     if not is_loopback(host) and not public:
-        fail(f"--host {host}: not a loopback address; anyone who reaches it drives your desk. "
-             "Add --public to mean it, or reach 127.0.0.1 with `ssh -L`", 2)
+        fail(
+            f"--host {host}: not a loopback address; anyone who reaches it drives your desk. "
+            "Add --public to mean it, or reach 127.0.0.1 with `ssh -L`",
+            2,
+        )
     if public_url is not None:
         _check_public_url(public_url)
     sess = session(ctx)
-    sess.store.check()   # a damaged database: one line here, not a blank page per browser
+    sess.store.check()  # a damaged database: one line here, not a blank page per browser
     shown_host = socket.gethostname() if host in WILDCARD_HOSTS else host
     url = (public_url or f"http://{url_host(shown_host)}:{port}").rstrip("/")
     _check_can_listen(host, port)
-    server = _make_server(desk_command(sess), host, port, url,
-                          allowed_origins(host, port, url))
+    server = _make_server(desk_command(sess), host, port, url, allowed_origins(host, port, url))
     try:
         server.serve()
-    except OSError as e:   # taken between the check and now
+    except OSError as e:  # taken between the check and now
         fail(f"cannot listen on {url_host(host)}:{port}: {_reason(e)}", 2)
 
 
@@ -124,10 +131,11 @@ def _check_can_listen(host: str, port: int) -> None:
     """Bind once before serving: a taken port or an address that is not this machine's is
     one line here, where older aiohttp (3.9) would also log a traceback from its shutdown."""
     try:
-        for family, kind, proto, _name, address in socket.getaddrinfo(host or None, port,
-                                                                     type=socket.SOCK_STREAM):
+        for family, kind, proto, _name, address in socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM
+        ):
             with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as aiohttp binds
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
                 probe.bind(address)
     except OSError as e:
         fail(f"cannot listen on {url_host(host)}:{port}: {_reason(e)}", 2)
@@ -135,8 +143,8 @@ def _check_can_listen(host: str, port: int) -> None:
 
 def _reason(error: OSError) -> str:
     if isinstance(error, socket.gaierror) or not error.errno or error.errno < 0:
-        return error.strerror or str(error)   # a name that does not resolve
-    return os.strerror(error.errno)   # not asyncio's long "error while attempting to bind..."
+        return error.strerror or str(error)  # a name that does not resolve
+    return os.strerror(error.errno)  # not asyncio's long "error while attempting to bind..."
 
 
 def _make_server(command: str, host: str, port: int, url: str, origins: set[str]):
@@ -156,23 +164,32 @@ def _make_server(command: str, host: str, port: int, url: str, origins: set[str]
 
         async def on_startup(self, app) -> None:
             # Written to stdout by itself, so a script (or a test) can read the URL from it.
-            print(f"studytui serve: the study desk is at {self.public_url}  (Ctrl+C stops)",
-                  flush=True)
+            print(f"studytui serve: the study desk is at {self.public_url}  (Ctrl+C stops)", flush=True)
             if is_loopback(host):
                 port_ = urlsplit(self.public_url).port or port
-                err_console.print(f"from another machine: ssh -L {port_}:localhost:{port_} THIS-HOST, "
-                                  "then open the same URL", highlight=False, markup=False, soft_wrap=True)
+                err_console.print(
+                    f"from another machine: ssh -L {port_}:localhost:{port_} THIS-HOST, "
+                    "then open the same URL",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
 
         async def handle_websocket(self, request):
             origin = (request.headers.get("Origin") or "").lower()
             if origin not in origins:
                 # The page's own script always sends its origin; another site's page may not
                 # drive the desk.
-                err_console.print(f"studytui serve: refused a websocket from origin \"{clean(origin)}\"",
-                                  highlight=False, markup=False, soft_wrap=True)
+                err_console.print(
+                    f'studytui serve: refused a websocket from origin "{clean(origin)}"',
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
                 raise web.HTTPForbidden(text="studytui serve: this origin may not open the desk\n")
-            err_console.print("studytui serve: a browser opened the desk", highlight=False, markup=False,
-                              soft_wrap=True)
+            err_console.print(
+                "studytui serve: a browser opened the desk", highlight=False, markup=False, soft_wrap=True
+            )
             return await super().handle_websocket(request)
 
     return DeskServer(command, host=host, port=port, title="studytui", public_url=url)

@@ -19,8 +19,17 @@ from studytui.curriculum.model import (
 _LOADER_NAMES = ("LoadResult", "Problem", "load_curriculum", "validate_paths")
 
 __all__ = [
-    "KINDS", "STATUSES", "Course", "Curriculum", "Item", "Link", "Section", "Term",
-    *_LOADER_NAMES, "parse_duration", "format_duration",
+    "KINDS",
+    "STATUSES",
+    "Course",
+    "Curriculum",
+    "Item",
+    "Link",
+    "Section",
+    "Term",
+    *_LOADER_NAMES,
+    "parse_duration",
+    "format_duration",
 ]
 
 

@@ -10,15 +10,27 @@ import math
 import re
 
 _UNIT_SECONDS = {
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
 }
 # One "<number><unit>" part; parts may be separated by spaces, a comma or "and".
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*(?:,|and\b)?")
-_CLOCK = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]\d))?")   # h:mm:ss or m:ss
+_CLOCK = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]\d))?")  # h:mm:ss or m:ss
 _BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_MAX_SECONDS = 10_000 * 3600   # far beyond any real course; stops '1e9h' style nonsense
+_MAX_SECONDS = 10_000 * 3600  # far beyond any real course; stops '1e9h' style nonsense
 
 
 def parse_duration(value: object) -> int:

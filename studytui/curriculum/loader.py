@@ -41,8 +41,26 @@ _MULTILINE = frozenset({"summary", "definition"})
 
 COURSE_KEYS = frozenset({"id", "title", "summary", "order", "source", "tags", "sections"})
 SECTION_KEYS = frozenset({"id", "title", "summary", "items"})
-ITEM_KEYS = frozenset({"id", "title", "kind", "url", "links", "duration", "summary", "tags", "terms",
-                       "lab", "prerequisites", "date", "by", "data", "items", "dead"})
+ITEM_KEYS = frozenset(
+    {
+        "id",
+        "title",
+        "kind",
+        "url",
+        "links",
+        "duration",
+        "summary",
+        "tags",
+        "terms",
+        "lab",
+        "prerequisites",
+        "date",
+        "by",
+        "data",
+        "items",
+        "dead",
+    }
+)
 GLOSSARY_KEYS = frozenset({"terms"})
 TERM_KEYS = frozenset({"id", "term", "aliases", "definition", "links", "see_also"})
 LINK_KEYS = frozenset({"title", "url", "dead"})
@@ -53,8 +71,8 @@ DEAD_YEARS = range(1990, 2101)
 @dataclass(frozen=True, order=True)
 class Problem:
     path: str
-    line: int   # 1-based
-    col: int    # 1-based
+    line: int  # 1-based
+    col: int  # 1-based
     message: str
 
     def __str__(self) -> str:
@@ -69,8 +87,14 @@ class LoadResult:
 
 # -- public API ---------------------------------------------------------------------------------
 
-def load_curriculum(dirs: Sequence[Path], *, known_labs: Collection[str] | None = None,
-                    extra_files: Sequence[Path] = (), cache_dir: Path | None = None) -> LoadResult:
+
+def load_curriculum(
+    dirs: Sequence[Path],
+    *,
+    known_labs: Collection[str] | None = None,
+    extra_files: Sequence[Path] = (),
+    cache_dir: Path | None = None,
+) -> LoadResult:
     """Every *.yaml / *.yml directly in each folder (glossary.yaml is the glossary, any other
     file a course), then `extra_files`. `known_labs=None` skips checking lab names.
 
@@ -98,8 +122,9 @@ def load_curriculum(dirs: Sequence[Path], *, known_labs: Collection[str] | None 
     return LoadResult(curriculum, problems + more)
 
 
-def validate_paths(paths: Sequence[Path], *, context_dirs: Sequence[Path] = (),
-                   known_labs: Collection[str] | None = None) -> list[Problem]:
+def validate_paths(
+    paths: Sequence[Path], *, context_dirs: Sequence[Path] = (), known_labs: Collection[str] | None = None
+) -> list[Problem]:
     """Problems located in `paths` (files or folders), read together with `context_dirs` so
     references into, say, the built-in glossary resolve. Context files load first: a clash
     between a checked file and a context file is reported in the checked one."""
@@ -135,12 +160,13 @@ def _cache_key(files: list[tuple[Path, str]], known_labs: Collection[str] | None
         code = [[n, (st := (here / n).stat()).st_size, st.st_mtime_ns] for n in _CODE_FILES]
         stats = [[shown, (st := path.stat()).st_size, st.st_mtime_ns] for path, shown in files]
     except OSError:
-        return None     # a file vanished meanwhile: read from scratch, which reports it
+        return None  # a file vanished meanwhile: read from scratch, which reports it
     labs = None if known_labs is None else sorted(known_labs)
     return [code, stats, labs]
 
 
 # -- files --------------------------------------------------------------------------------------
+
 
 def _key(path: Path) -> Path:
     try:
@@ -161,8 +187,11 @@ def _folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
     try:
         # Not only regular files: a dangling or unreadable symlink, or a FIFO, named like a
         # curriculum file is reported when read, never skipped in silence.
-        names = sorted(p for p in folder.iterdir()
-                       if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and not p.is_dir())
+        names = sorted(
+            p
+            for p in folder.iterdir()
+            if p.suffix in YAML_SUFFIXES and not p.name.startswith(".") and not p.is_dir()
+        )
     except FileNotFoundError:
         return [], [Problem(str(folder), 1, 1, "no such folder")]
     except NotADirectoryError:
@@ -173,7 +202,7 @@ def _folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
 
 
 def _read_text(path: Path, shown: str) -> str:
-    if not stat.S_ISREG(path.stat().st_mode):   # a FIFO or device would block or never end
+    if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
         raise _Abort(1, 1, "not a regular file")
     data = path.read_bytes()
     if len(data) > MAX_FILE_BYTES:
@@ -185,7 +214,9 @@ def _read_text(path: Path, shown: str) -> str:
         line = data.count(b"\n", 0, start) + 1
         line_start = data.rfind(b"\n", 0, start) + 1
         col = len(data[line_start:start].decode("utf-8", "replace")) + 1
-        raise _Abort(line, col, f"not UTF-8: byte 0x{data[start]:02x} cannot be decoded; save the file as UTF-8") from None
+        raise _Abort(
+            line, col, f"not UTF-8: byte 0x{data[start]:02x} cannot be decoded; save the file as UTF-8"
+        ) from None
 
 
 class _Abort(Exception):
@@ -217,6 +248,7 @@ def _did_you_mean(word: str, candidates) -> str:
 
 # -- reading one file ---------------------------------------------------------------------------
 
+
 class _RawItem:
     """An item as read, before its references are resolved and it is frozen into an Item."""
 
@@ -226,8 +258,8 @@ class _RawItem:
         self.kw = kw
         self.line = line
         self.children: list[_RawItem] = []
-        self.terms: list[tuple[str, object]] = []      # (glossary id, node)
-        self.prereqs: list[tuple[str, object]] = []    # (reference as written, node)
+        self.terms: list[tuple[str, object]] = []  # (glossary id, node)
+        self.prereqs: list[tuple[str, object]] = []  # (reference as written, node)
         self.lab: tuple[str, object] | None = None
         self.key = ""
 
@@ -342,8 +374,11 @@ class _FileReader:
     def slug(self, f: dict, owner_node, what: str) -> str | None:
         value = self.required_text(f, "id", owner_node, what)
         if value is not None and not _SLUG.match(value):
-            self.problem(f["id"], f"id {value!r} is not a slug: use lowercase letters, digits, '-' and '_'"
-                                  " (starting with a letter or digit)")
+            self.problem(
+                f["id"],
+                f"id {value!r} is not a slug: use lowercase letters, digits, '-' and '_'"
+                " (starting with a letter or digit)",
+            )
             return None
         return value
 
@@ -370,7 +405,9 @@ class _FileReader:
                 else:
                     out.append((child.value, child))
             else:
-                self.problem(child, f"{name} must be a list of strings, got {safeyaml.type_name(child)} in it")
+                self.problem(
+                    child, f"{name} must be a list of strings, got {safeyaml.type_name(child)} in it"
+                )
         return out
 
     def url(self, node, name: str) -> str | None:
@@ -387,7 +424,7 @@ class _FileReader:
     def links(self, node) -> tuple[Link, ...]:
         out = []
         for child in self.seq(node, "links") or ():
-            if child.__class__ is Scalar:   # a bare URL is a link titled by itself
+            if child.__class__ is Scalar:  # a bare URL is a link titled by itself
                 url = self.url(child, "link")
                 if url:
                     out.append(Link(url, url))
@@ -419,11 +456,15 @@ class _FileReader:
                     return True if value else None
                 if value in DEAD_YEARS:
                     return value
-                self.problem(node, f"dead: {value} is not a year between {DEAD_YEARS.start} "
-                                   f"and {DEAD_YEARS.stop - 1}")
+                self.problem(
+                    node, f"dead: {value} is not a year between {DEAD_YEARS.start} and {DEAD_YEARS.stop - 1}"
+                )
                 return None
-        self.problem(node, f"dead must be a year such as 2025, or true, got {safeyaml.type_name(node)}"
-                           + (f" {node.value!r}" if node.__class__ is Scalar else ""))
+        self.problem(
+            node,
+            f"dead must be a year such as 2025, or true, got {safeyaml.type_name(node)}"
+            + (f" {node.value!r}" if node.__class__ is Scalar else ""),
+        )
         return None
 
     def data(self, node, depth: int = 0):
@@ -502,8 +543,11 @@ class _FileReader:
         if section_id is None or title is None:
             return None
         if section_id in section_ids:
-            self.problem(f["id"], f"duplicate section id {section_id!r} in course {course_id!r}"
-                                  f" (first defined at {self.path}:{section_ids[section_id]})")
+            self.problem(
+                f["id"],
+                f"duplicate section id {section_id!r} in course {course_id!r}"
+                f" (first defined at {self.path}:{section_ids[section_id]})",
+            )
             return None
         section_ids[section_id] = node.start_mark.line + 1
         section = _RawSection(section_id, title, summary)
@@ -532,12 +576,14 @@ class _FileReader:
             return None
         line = node.start_mark.line + 1
         if item_id in item_ids:
-            self.problem(f["id"], f"duplicate item id {item_id!r} in course {course_id!r}"
-                                  f" (first defined at {self.path}:{item_ids[item_id]})")
+            self.problem(
+                f["id"],
+                f"duplicate item id {item_id!r} in course {course_id!r}"
+                f" (first defined at {self.path}:{item_ids[item_id]})",
+            )
             return None
         item_ids[item_id] = line
-        kw: dict = {"course_id": course_id, "id": item_id, "title": title,
-                    "source": f"{self.path}:{line}"}
+        kw: dict = {"course_id": course_id, "id": item_id, "title": title, "source": f"{self.path}:{line}"}
         raw = _RawItem(kw, line)
         for name, value in f.items():
             if name in _SIMPLE_TEXT:
@@ -554,7 +600,9 @@ class _FileReader:
                     self.problem(value, f"unknown kind {kind!r}{_did_you_mean(kind, KINDS)}")
             elif name == "duration":
                 if value.__class__ is not Scalar:
-                    self.problem(value, f"duration must be a string such as 42m, got {safeyaml.type_name(value)}")
+                    self.problem(
+                        value, f"duration must be a string such as 42m, got {safeyaml.type_name(value)}"
+                    )
                 elif not _is_null(value):
                     try:
                         kw["duration_s"] = _duration(value.value)
@@ -585,7 +633,9 @@ class _FileReader:
             elif name == "items":
                 raw.children = self.items(value, course_id, item_ids, depth + 1)
         if "dead" in f and "url" not in f:
-            self.problem(f["dead"], "dead: the item has no url to be dead (mark the link under 'links' instead)")
+            self.problem(
+                f["dead"], "dead: the item has no url to be dead (mark the link under 'links' instead)"
+            )
         return raw
 
     # -- a glossary file --
@@ -613,8 +663,12 @@ class _FileReader:
         if term_id is None or term is None or definition is None:
             return None
         line = node.start_mark.line + 1
-        kw: dict = {"id": term_id, "term": term, "definition": definition.strip(),
-                    "source": f"{self.path}:{line}"}
+        kw: dict = {
+            "id": term_id,
+            "term": term,
+            "definition": definition.strip(),
+            "source": f"{self.path}:{line}",
+        }
         if "aliases" in f:
             kw["aliases"] = tuple(v for v, _ in self.texts(f["aliases"], "aliases"))
         if "links" in f:
@@ -636,6 +690,8 @@ def _is_null(scalar) -> bool:
     if tag is None:
         return scalar.value in _NULLS and scalar.implicit[0]
     return tag == safeyaml.NULL
+
+
 _SIMPLE_TEXT = frozenset({"summary", "date", "by"})
 _KINDS = frozenset(KINDS)
 
@@ -648,7 +704,9 @@ def _read_file(path: Path, shown: str) -> tuple[object, list[Problem]]:
         text = _read_text(path, shown)
         root = safeyaml.compose(text)
         if root is None:
-            what = "a glossary needs 'terms'" if is_glossary else "a course needs 'id', 'title' and 'sections'"
+            what = (
+                "a glossary needs 'terms'" if is_glossary else "a course needs 'id', 'title' and 'sections'"
+            )
             return None, [Problem(shown, 1, 1, f"file is empty: {what}")]
         result = reader.glossary(root) if is_glossary else reader.course(root)
         return result, _on_lines_of(text, reader.problems)
@@ -659,10 +717,12 @@ def _read_file(path: Path, shown: str) -> tuple[object, list[Problem]]:
     except RecursionError:
         return None, reader.problems + [Problem(shown, 1, 1, "nested too deep")]
     except Exception as e:  # a bug of ours must not hide the rest of the curriculum  # noqa: BLE001
-        return None, reader.problems + [Problem(shown, 1, 1, f"internal error reading this file: {type(e).__name__}: {e}")]
+        return None, reader.problems + [
+            Problem(shown, 1, 1, f"internal error reading this file: {type(e).__name__}: {e}")
+        ]
 
 
-_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")   # YAML's line breaks
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML's line breaks
 
 
 def _on_lines_of(text: str, problems: list[Problem]) -> list[Problem]:
@@ -674,7 +734,10 @@ def _on_lines_of(text: str, problems: list[Problem]) -> list[Problem]:
 
 # -- putting files together ---------------------------------------------------------------------
 
-def _load(files: list[tuple[Path, str]], known_labs: Collection[str] | None) -> tuple[Curriculum, list[Problem]]:
+
+def _load(
+    files: list[tuple[Path, str]], known_labs: Collection[str] | None
+) -> tuple[Curriculum, list[Problem]]:
     with _no_gc():
         problems: list[Problem] = []
         courses: list[_RawCourse] = []
@@ -688,9 +751,15 @@ def _load(files: list[tuple[Path, str]], known_labs: Collection[str] | None) -> 
                 terms += result
         try:
             curriculum = _assemble(courses, terms, known_labs, problems)
-        except Exception as e:   # never a traceback; report and return what we can  # noqa: BLE001
-            problems.append(Problem(files[0][1] if files else "<curriculum>", 1, 1,
-                                    f"internal error assembling the curriculum: {type(e).__name__}: {e}"))
+        except Exception as e:  # never a traceback; report and return what we can  # noqa: BLE001
+            problems.append(
+                Problem(
+                    files[0][1] if files else "<curriculum>",
+                    1,
+                    1,
+                    f"internal error assembling the curriculum: {type(e).__name__}: {e}",
+                )
+            )
             curriculum = Curriculum.build([], [])
         return curriculum, problems
 
@@ -706,13 +775,23 @@ def _first_definitions(raws: list, what: str, problems: list[Problem]) -> dict:
     for raw in raws:
         first = by_id.setdefault(raw.kw["id"], raw)
         if first is not raw:
-            problems.append(Problem(raw.path, raw.line, 1, f"duplicate {what} id {raw.kw['id']!r}"
-                                                          f" (first defined at {first.path}:{first.line})"))
+            problems.append(
+                Problem(
+                    raw.path,
+                    raw.line,
+                    1,
+                    f"duplicate {what} id {raw.kw['id']!r} (first defined at {first.path}:{first.line})",
+                )
+            )
     return by_id
 
 
-def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
-              known_labs: Collection[str] | None, problems: list[Problem]) -> Curriculum:
+def _assemble(
+    raw_courses: list[_RawCourse],
+    raw_terms: list[_RawTerm],
+    known_labs: Collection[str] | None,
+    problems: list[Problem],
+) -> Curriculum:
     term_by_id = _first_definitions(raw_terms, "term", problems)
     course_by_id = _first_definitions(raw_courses, "course", problems)
 
@@ -737,16 +816,22 @@ def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
                     if term_id in term_by_id:
                         good.append(term_id)
                     else:
-                        problems.append(_problem_at(path, node, f"unknown glossary term {term_id!r}"
-                                                                f"{_did_you_mean(term_id, term_by_id)}"))
+                        problems.append(
+                            _problem_at(
+                                path,
+                                node,
+                                f"unknown glossary term {term_id!r}{_did_you_mean(term_id, term_by_id)}",
+                            )
+                        )
                 raw.kw["terms"] = tuple(good)
             if raw.lab is not None:
                 lab, node = raw.lab
                 if known_labs is None or lab in known_labs:
                     raw.kw["lab"] = lab
                 else:
-                    problems.append(_problem_at(path, node, f"unknown lab {lab!r}"
-                                                            f"{_did_you_mean(lab, known_labs)}"))
+                    problems.append(
+                        _problem_at(path, node, f"unknown lab {lab!r}{_did_you_mean(lab, known_labs)}")
+                    )
             if raw.prereqs:
                 good_refs = []
                 for ref, node in raw.prereqs:
@@ -754,7 +839,9 @@ def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
                     if error:
                         problems.append(_problem_at(path, node, error))
                     elif key == raw.key:
-                        problems.append(_problem_at(path, node, f"item {raw.key!r} lists itself as a prerequisite"))
+                        problems.append(
+                            _problem_at(path, node, f"item {raw.key!r} lists itself as a prerequisite")
+                        )
                     elif key not in (k for k, _ in good_refs):
                         good_refs.append((key, node))
                 resolved_prereqs[raw.key] = good_refs
@@ -773,8 +860,13 @@ def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
             if ref in term_by_id:
                 good.append(ref)
             else:
-                problems.append(_problem_at(t.path, node, f"see_also: unknown glossary term {ref!r}"
-                                                          f"{_did_you_mean(ref, term_by_id)}"))
+                problems.append(
+                    _problem_at(
+                        t.path,
+                        node,
+                        f"see_also: unknown glossary term {ref!r}{_did_you_mean(ref, term_by_id)}",
+                    )
+                )
         if good:
             t.kw["see_also"] = tuple(good)
         terms.append(Term(**t.kw))
@@ -783,7 +875,8 @@ def _assemble(raw_courses: list[_RawCourse], raw_terms: list[_RawTerm],
     for c in course_by_id.values():
         sections = tuple(
             Section(s.id, s.title, s.summary, tuple(_freeze(r, None, s.id, None) for r in s.items))
-            for s in c.sections)
+            for s in c.sections
+        )
         courses.append(Course(**c.kw, sections=sections, path=c.path))
     return Curriculum.build(courses, terms)
 
@@ -819,8 +912,9 @@ def _resolve_ref(ref: str, course_id: str, raw_by_key: dict, ids_by_course: dict
     if key in raw_by_key:
         return key, None
     if ref_course not in ids_by_course:
-        return "", (f"prerequisite {ref!r}: no course {ref_course!r}"
-                    f"{_did_you_mean(ref_course, ids_by_course)}")
+        return "", (
+            f"prerequisite {ref!r}: no course {ref_course!r}{_did_you_mean(ref_course, ids_by_course)}"
+        )
     hint = _did_you_mean(ref_item, ids_by_course[ref_course])
     if ref_course == course_id and "/" not in ref:
         return "", f"prerequisite {ref!r} is not an item of course {course_id!r}{hint}"
@@ -851,9 +945,9 @@ def _cycle_edges(graph: dict[str, list[tuple[str, object]]]) -> list[tuple[str, 
                 continue
             stack[-1] = (key, i + 1)
             target, node = edges[i]
-            state = color.get(target, BLACK)   # items without prerequisites are not in graph
+            state = color.get(target, BLACK)  # items without prerequisites are not in graph
             if state == GREY:
-                found.append((key, node, path[path.index(target):] + [target]))
+                found.append((key, node, path[path.index(target) :] + [target]))
             elif state == WHITE:
                 color[target] = GREY
                 stack.append((target, 0))

@@ -13,9 +13,30 @@ from typing import Any
 from studytui.curriculum.urls import resource_key
 
 KINDS = (
-    "video", "playlist", "course", "book", "chapter", "paper", "article", "post",
-    "repo", "notebook", "exercise", "topic", "lab", "talk", "tool", "demo", "website",
-    "tip", "community", "model", "template", "dataset", "slides", "list",
+    "video",
+    "playlist",
+    "course",
+    "book",
+    "chapter",
+    "paper",
+    "article",
+    "post",
+    "repo",
+    "notebook",
+    "exercise",
+    "topic",
+    "lab",
+    "talk",
+    "tool",
+    "demo",
+    "website",
+    "tip",
+    "community",
+    "model",
+    "template",
+    "dataset",
+    "slides",
+    "list",
 )
 
 STATUSES = ("todo", "doing", "done", "skipped")
@@ -41,10 +62,10 @@ class Item:
     kind: str = "topic"
     url: str | None = None
     links: tuple[Link, ...] = ()
-    duration_s: int | None = None   # seconds, as written in the YAML
+    duration_s: int | None = None  # seconds, as written in the YAML
     summary: str = ""
     tags: tuple[str, ...] = ()
-    terms: tuple[str, ...] = ()     # glossary ids
+    terms: tuple[str, ...] = ()  # glossary ids
     lab: str | None = None
     prerequisites: tuple[str, ...] = ()  # resolved item keys (course/item)
     date: str | None = None
@@ -53,8 +74,8 @@ class Item:
     children: tuple["Item", ...] = ()
     parent_key: str | None = None
     section_id: str = ""
-    source: str = ""                # "path:line" where it is defined
-    dead: Dead = None               # the item's url is known to be dead (see Link.dead)
+    source: str = ""  # "path:line" where it is defined
+    dead: Dead = None  # the item's url is known to be dead (see Link.dead)
     # True when `lab` is not the item's own but its nearest ancestor's: a rung of the
     # speed-up ladder offers the ladder's lab; validation still knows what was written.
     lab_inherited: bool = False

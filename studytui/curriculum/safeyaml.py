@@ -37,8 +37,15 @@ MAX_DEPTH = 200
 MAX_INT_CHARS = 40
 
 _IMPLICIT = Resolver.yaml_implicit_resolvers
-_TYPE_NAMES = {STR: "string", INT: "integer", FLOAT: "number", BOOL: "boolean", NULL: "null",
-               TIMESTAMP: "date", "tag:yaml.org,2002:merge": "merge key"}
+_TYPE_NAMES = {
+    STR: "string",
+    INT: "integer",
+    FLOAT: "number",
+    BOOL: "boolean",
+    NULL: "null",
+    TIMESTAMP: "date",
+    "tag:yaml.org,2002:merge": "merge key",
+}
 
 
 class YamlError(Exception):
@@ -79,9 +86,12 @@ def compose(text: str):
         if mark is None:
             raise YamlError(1, 1, f"YAML error: {message}") from None
         last_line = max(1, len(text.splitlines()))
-        if mark.line + 1 > last_line:   # "at the end of the file": the last line there is
-            raise YamlError(last_line, len(text.splitlines()[-1]) + 1 if text.strip() else 1,
-                            f"YAML error at the end of the file: {message}") from None
+        if mark.line + 1 > last_line:  # "at the end of the file": the last line there is
+            raise YamlError(
+                last_line,
+                len(text.splitlines()[-1]) + 1 if text.strip() else 1,
+                f"YAML error at the end of the file: {message}",
+            ) from None
         raise YamlError(mark.line + 1, mark.column + 1, f"YAML error: {message}") from None
     except yaml.reader.ReaderError as e:
         line, col = line_col(text, e.position)
@@ -97,7 +107,7 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
 def _compose(text: str):
     parser = CParser(text)
     get = parser.get_event
-    get()                                   # StreamStart
+    get()  # StreamStart
     ev = get()
     if ev.__class__ is _ev.StreamEndEvent:
         return None
@@ -124,18 +134,22 @@ def _compose(text: str):
                 root = node
             stack.append(node)
             if len(stack) > MAX_DEPTH:
-                raise YamlError(ev.start_mark.line + 1, ev.start_mark.column + 1,
-                                f"nested more than {MAX_DEPTH} levels deep")
+                raise YamlError(
+                    ev.start_mark.line + 1,
+                    ev.start_mark.column + 1,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                )
             continue
         elif cls is _ev.MappingEndEvent or cls is _ev.SequenceEndEvent:
             stack.pop()
             continue
         elif cls is _ev.AliasEvent:
             node = anchors.get(ev.anchor)
-            if node is None:   # libyaml reports this itself; kept for safety
-                raise YamlError(ev.start_mark.line + 1, ev.start_mark.column + 1,
-                                f"undefined alias {ev.anchor!r}")
-        else:                                # DocumentEnd
+            if node is None:  # libyaml reports this itself; kept for safety
+                raise YamlError(
+                    ev.start_mark.line + 1, ev.start_mark.column + 1, f"undefined alias {ev.anchor!r}"
+                )
+        else:  # DocumentEnd
             break
         if cls is Scalar and ev.anchor is not None:
             anchors[ev.anchor] = node
@@ -145,16 +159,22 @@ def _compose(text: str):
             root = node
     ev = get()
     if ev.__class__ is _ev.DocumentStartEvent:
-        raise YamlError(ev.start_mark.line + 1, ev.start_mark.column + 1,
-                        "only one YAML document per file (found a second '---')")
+        raise YamlError(
+            ev.start_mark.line + 1,
+            ev.start_mark.column + 1,
+            "only one YAML document per file (found a second '---')",
+        )
     return root
 
 
 def _custom_tag(ev) -> YamlError:
     tag = ev.tag
-    shown = "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
-    return YamlError(ev.start_mark.line + 1, ev.start_mark.column + 1,
-                     f"custom tag {shown!r} not allowed (plain YAML only)")
+    shown = "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+    return YamlError(
+        ev.start_mark.line + 1,
+        ev.start_mark.column + 1,
+        f"custom tag {shown!r} not allowed (plain YAML only)",
+    )
 
 
 def scalar_tag(node) -> str:
@@ -162,7 +182,7 @@ def scalar_tag(node) -> str:
     tag = node.tag
     if tag is not None and tag != "!":
         return tag
-    if tag == "!" or not node.implicit[0]:   # quoted, or the non-specific '!': a string
+    if tag == "!" or not node.implicit[0]:  # quoted, or the non-specific '!': a string
         return STR
     value = node.value
     for candidate, regexp in _IMPLICIT.get(value[:1], ()):
@@ -199,12 +219,15 @@ def scalar_value(node):
             # Python refuses to convert very long digit strings (and converting them is slow):
             # a clean error at the number, not a ValueError from deep inside.
             mark = node.start_mark
-            raise YamlError(mark.line + 1, mark.column + 1,
-                            f"integer with {len(node.value)} characters is too large "
-                            f"(at most {MAX_INT_CHARS}); quote it if it is text")
+            raise YamlError(
+                mark.line + 1,
+                mark.column + 1,
+                f"integer with {len(node.value)} characters is too large "
+                f"(at most {MAX_INT_CHARS}); quote it if it is text",
+            )
         return _constructor.construct_yaml_int(sn)
     if tag == FLOAT:
         return _constructor.construct_yaml_float(sn)
     if tag == BOOL:
         return _constructor.construct_yaml_bool(sn)
-    return node.value   # the merge key '<<' and the like: plain text
+    return node.value  # the merge key '<<' and the like: plain text

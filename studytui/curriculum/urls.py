@@ -28,7 +28,7 @@ def resource_key(url: str) -> str:
     """
     text = url.strip()
     if _NEEDS_SPLIT.search(text) is None:
-        return _plain_key(text)     # most URLs: no query to sort (6x faster than urlsplit)
+        return _plain_key(text)  # most URLs: no query to sort (6x faster than urlsplit)
     return _split_key(text)
 
 
@@ -37,7 +37,7 @@ def _split_key(text: str) -> str:
     try:
         parts = urlsplit(text)
         port = parts.port
-    except ValueError:          # an unparseable port or bracket: compare as written
+    except ValueError:  # an unparseable port or bracket: compare as written
         return text.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
@@ -45,15 +45,18 @@ def _split_key(text: str) -> str:
     if port is not None and port not in (80, 443):
         host = f"{host}:{port}"
     path = parts.path.rstrip("/") or ""
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in _TRACKING and not k.lower().startswith("utm_")]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _TRACKING and not k.lower().startswith("utm_")
+    ]
     if host == "youtu.be" and path:
         host, query = "youtube.com", [("v", path.lstrip("/"))]
         path = "/watch"
     if host in _YOUTUBE_HOSTS:
         host = "youtube.com"
         if path == "/watch":
-            query = [(k, v) for k, v in query if k == "v"]      # list=, index=, t= are context
+            query = [(k, v) for k, v in query if k == "v"]  # list=, index=, t= are context
         elif path == "/playlist":
             query = [(k, v) for k, v in query if k == "list"]
     scheme = parts.scheme.lower()

@@ -16,20 +16,47 @@ from studytui.runs.events import Line, RunState, RunTail, Series
 from studytui.runs.index import RunError, duration_s, lab_runs, refresh_runs, resolve_run, watch_for
 from studytui.runs.launcher import start_run, stop_run
 from studytui.runs.manifest import (
-                                    LabManifest,
-                                    SettingError,
-                                    get_manifest,
-                                    lab_names,
-                                    load_manifests,
-                                    parse_settings,
+    LabManifest,
+    SettingError,
+    get_manifest,
+    lab_names,
+    load_manifests,
+    parse_settings,
 )
 from studytui.runs.references import Reference, reference_curve, reference_for_run
 from studytui.runs.report import report_parts, run_report
 from studytui.runs.verdict import Verdict, ending_line, verdict, verdict_for_run
 from studytui.runs.watch import RunChange, RunWatch
 
-__all__ = ["METRIC_KEYS", "lab_runs", "LabManifest", "Line", "Reference", "RunChange", "RunError",
-           "RunState", "RunTail", "RunWatch", "Series", "SettingError", "Verdict", "duration_s",
-           "ending_line", "get_manifest", "lab_names", "load_manifests", "parse_settings",
-           "reference_curve", "reference_for_run", "refresh_runs", "report_parts", "resolve_run",
-           "run_report", "start_run", "stop_run", "verdict", "verdict_for_run", "watch_for"]
+__all__ = [
+    "METRIC_KEYS",
+    "lab_runs",
+    "LabManifest",
+    "Line",
+    "Reference",
+    "RunChange",
+    "RunError",
+    "RunState",
+    "RunTail",
+    "RunWatch",
+    "Series",
+    "SettingError",
+    "Verdict",
+    "duration_s",
+    "ending_line",
+    "get_manifest",
+    "lab_names",
+    "load_manifests",
+    "parse_settings",
+    "reference_curve",
+    "reference_for_run",
+    "refresh_runs",
+    "report_parts",
+    "resolve_run",
+    "run_report",
+    "start_run",
+    "stop_run",
+    "verdict",
+    "verdict_for_run",
+    "watch_for",
+]

@@ -22,12 +22,19 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def text_chart(series: list[tuple[str, list[float], list[float]]], *, width: int = 64,
-               height: int = 14, x_label: str = "step") -> str:
+def text_chart(
+    series: list[tuple[str, list[float], list[float]]],
+    *,
+    width: int = 64,
+    height: int = 14,
+    x_label: str = "step",
+) -> str:
     """Series of (name, xs, ys) drawn on one grid with a y axis, an x axis and a legend."""
     width, height = max(width, 10), max(height, 3)
-    finite = [(name, [(x, y) for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)])
-              for name, xs, ys in series]
+    finite = [
+        (name, [(x, y) for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)])
+        for name, xs, ys in series
+    ]
     points = [p for _, pts in finite for p in pts]
     if not points:
         return "(no points to draw yet)"
@@ -50,8 +57,9 @@ def text_chart(series: list[tuple[str, list[float], list[float]]], *, width: int
     lines = [f"{labels.get(r, ''):>{pad}} |{''.join(grid[r])}".rstrip() for r in range(height)]
     lines.append(" " * pad + " +" + "-" * width)
     left, right = _fmt(x0), _fmt(x1)
-    lines.append(" " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right
-                 + f"  {x_label}")
+    lines.append(
+        " " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right + f"  {x_label}"
+    )
     legend = "   ".join(f"{MARKERS[i % len(MARKERS)]} {name}" for i, (name, _, _) in enumerate(series))
     if len(series) > 1 and any(CLASH in row for row in grid):
         legend += f"   {CLASH} several"

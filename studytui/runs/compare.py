@@ -44,7 +44,7 @@ def ratio(value: Any, base: Any) -> float | None:
     if not isinstance(value, (int, float)) or not isinstance(base, (int, float)) or not base:
         return None
     q = value / base
-    return round(q, 4) if math.isfinite(q) else None   # a diverged run's NaN has no ratio
+    return round(q, 4) if math.isfinite(q) else None  # a diverged run's NaN has no ratio
 
 
 def compare_runs(watches: list[RunWatch]) -> dict[str, Any]:
@@ -52,11 +52,22 @@ def compare_runs(watches: list[RunWatch]) -> dict[str, Any]:
     base = run_figures(watches[0].state)
     for w in watches:
         figures = run_figures(w.state)
-        runs.append({"id": w.run_id, "lab": w.lab, "status": w.status, "device": w.state.device,
-                     "figures": figures,
-                     "ratios": {k: ratio(figures.get(k), base.get(k)) for k in RATIO_FIGURES}})
-    return {"runs": runs, "settings_diff": settings_diff(watches), "ratios_to": watches[0].run_id,
-            "chart_metric": chart_metric(watches)}
+        runs.append(
+            {
+                "id": w.run_id,
+                "lab": w.lab,
+                "status": w.status,
+                "device": w.state.device,
+                "figures": figures,
+                "ratios": {k: ratio(figures.get(k), base.get(k)) for k in RATIO_FIGURES},
+            }
+        )
+    return {
+        "runs": runs,
+        "settings_diff": settings_diff(watches),
+        "ratios_to": watches[0].run_id,
+        "chart_metric": chart_metric(watches),
+    }
 
 
 def chart_metric(watches: list[RunWatch]) -> str:

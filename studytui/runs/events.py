@@ -34,10 +34,10 @@ MAX_RECENT = 200
 MAX_VISUALS = 64
 MAX_LAST_KEYS = 32
 MAX_SAMPLE_NAMES = 100
-MAX_SERIES_VISUALS = 500   # `series` visuals kept per name (a curve over steps)
+MAX_SERIES_VISUALS = 500  # `series` visuals kept per name (a curve over steps)
 NOT_METRICS = {"v", "t", "step", "event"}
 START_NOT_INFO = {"v", "t", "event", "config", "pid", "total"}
-BEST_KEYS = ("loss", "val_loss")   # lower is better: their best (finite) values are kept exactly
+BEST_KEYS = ("loss", "val_loss")  # lower is better: their best (finite) values are kept exactly
 
 
 class Line(NamedTuple):
@@ -60,9 +60,9 @@ class RunTail:
         self.offset = 0
         self.skipped = 0
         self.reset = False
-        self.chunk_bytes = chunk_bytes   # cap per poll, so a huge file never stalls a UI frame
+        self.chunk_bytes = chunk_bytes  # cap per poll, so a huge file never stalls a UI frame
         self._inode: int | None = None
-        self._head = b""   # the file's first bytes, to tell a new file from the old one grown
+        self._head = b""  # the file's first bytes, to tell a new file from the old one grown
 
     def _replaced(self, f, st: os.stat_result) -> bool:
         """A new file where ours was: another inode, fewer bytes than we read, or (an inode
@@ -157,42 +157,42 @@ class Series:
 class RunState:
     """Everything a view needs about one run, built only from its events (and config.json)."""
 
-    config: dict[str, Any] = field(default_factory=dict)   # from config.json
+    config: dict[str, Any] = field(default_factory=dict)  # from config.json
     device: str | None = None
     pid: int | None = None
     total: int | None = None
     started_t: float | None = None
     last_t: float | None = None
     ended_t: float | None = None
-    end_status: str | None = None       # done / stopped / diverged, from the end event
-    end_reason: str | None = None       # why it ended early (diverged), from the end event
-    start_info: dict[str, Any] = field(default_factory=dict)   # the start event's other fields
-    best: dict[str, tuple[int | None, float]] = field(default_factory=dict)   # key -> (step, value)
-    error: str | None = None            # from the error event
+    end_status: str | None = None  # done / stopped / diverged, from the end event
+    end_reason: str | None = None  # why it ended early (diverged), from the end event
+    start_info: dict[str, Any] = field(default_factory=dict)  # the start event's other fields
+    best: dict[str, tuple[int | None, float]] = field(default_factory=dict)  # key -> (step, value)
+    error: str | None = None  # from the error event
     summary: dict[str, Any] = field(default_factory=dict)
     step: int | None = None
-    last: dict[str, Any] = field(default_factory=dict)   # latest value of every metric key
+    last: dict[str, Any] = field(default_factory=dict)  # latest value of every metric key
     progress: dict[str, Any] = field(default_factory=dict)
     loss: Series = field(default_factory=Series)
     val_loss: Series = field(default_factory=Series)
     tok_per_s: Series = field(default_factory=Series)
     lr: Series = field(default_factory=Series)
-    recent_tok_per_s: deque = field(default_factory=lambda: deque(maxlen=240))   # sparkline
+    recent_tok_per_s: deque = field(default_factory=lambda: deque(maxlen=240))  # sparkline
     samples: deque = field(default_factory=lambda: deque(maxlen=20))
     merges: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
     merges_total: int = 0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    visuals: dict[str, dict[str, Any]] = field(default_factory=dict)   # name -> latest visual event
+    visuals: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> latest visual event
     # A lab's own step numbers over steps (micrograd's accuracy curve), same bound as `last`.
     lab_series: dict[str, Series] = field(default_factory=dict)
     # `series` visuals with a step, oldest first: each is one point of a curve (makemore's
     # update-to-data ratios); the panel needs the history, not only the latest.
     visual_history: dict[str, deque] = field(default_factory=dict)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
-    log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))   # (t, text) lines
-    event_times: deque = field(default_factory=lambda: deque(maxlen=33))   # to judge a stall
+    log: deque = field(default_factory=lambda: deque(maxlen=MAX_RECENT))  # (t, text) lines
+    event_times: deque = field(default_factory=lambda: deque(maxlen=33))  # to judge a stall
     events_seen: int = 0
-    read_to: int = 0    # offset in metrics.jsonl past the last line applied
+    read_to: int = 0  # offset in metrics.jsonl past the last line applied
 
     @property
     def ended(self) -> bool:
@@ -212,7 +212,7 @@ class RunState:
         applied = []
         for line in lines:
             if line.end <= self.read_to:
-                continue   # already folded in: another reader handed us the same lines
+                continue  # already folded in: another reader handed us the same lines
             self._apply_one(line.event)
             self.read_to = line.end
             applied.append(line.event)
@@ -241,8 +241,9 @@ class RunState:
         self.device = e.get("device") or self.device
         if isinstance(e.get("total"), int):
             self.total = e["total"]
-        self.start_info = {k: v for k, v in e.items()
-                           if k not in START_NOT_INFO and isinstance(v, (str, int, float, bool))}
+        self.start_info = {
+            k: v for k, v in e.items() if k not in START_NOT_INFO and isinstance(v, (str, int, float, bool))
+        }
         if isinstance(e.get("config"), dict) and "resolved" not in self.config:
             self.config["resolved"] = e["config"]
         self._note(t, f"start on {self.device or '?'}" + (f", {self.total} planned" if self.total else ""))
@@ -260,8 +261,12 @@ class RunState:
         # runs; a few dozen names at most, whatever a run folder holds.
         for key, value in e.items():
             v = metric_value(value)
-            if (v is not None and key not in NOT_METRICS and isinstance(key, str)
-                    and (key in self.last or len(self.last) < MAX_LAST_KEYS)):
+            if (
+                v is not None
+                and key not in NOT_METRICS
+                and isinstance(key, str)
+                and (key in self.last or len(self.last) < MAX_LAST_KEYS)
+            ):
                 self.last[key] = v
         x = self.step if self.step is not None else self.events_seen
         for key, value in e.items():
@@ -293,10 +298,15 @@ class RunState:
             self.best[key] = (step, v)
 
     def _on_sample(self, e, t):
-        names = e.get("names")   # makemore: the sampled names, one each (the text joins them)
-        self.samples.append({"step": e.get("step"), "prompt": e.get("prompt") or "",
-                             "text": str(e.get("text") or ""),
-                             "names": [str(n) for n in names[:MAX_SAMPLE_NAMES]] if isinstance(names, list) else None})
+        names = e.get("names")  # makemore: the sampled names, one each (the text joins them)
+        self.samples.append(
+            {
+                "step": e.get("step"),
+                "prompt": e.get("prompt") or "",
+                "text": str(e.get("text") or ""),
+                "names": [str(n) for n in names[:MAX_SAMPLE_NAMES]] if isinstance(names, list) else None,
+            }
+        )
 
     def _on_progress(self, e, t):
         self.progress = {k: e.get(k) for k in ("done", "total", "rate", "unit", "eta_s")}
@@ -322,7 +332,7 @@ class RunState:
         if not isinstance(kind, str) or not isinstance(name, str):
             return
         if name not in self.visuals and len(self.visuals) >= MAX_VISUALS:
-            return   # a lab naming a new visual every step must not grow this without end
+            return  # a lab naming a new visual every step must not grow this without end
         self.visuals[name] = {k: v for k, v in e.items() if k not in ("v", "event", "t")}
         if kind == "series" and isinstance(e.get("step"), int):
             self.visual_history.setdefault(name, deque(maxlen=MAX_SERIES_VISUALS)).append(self.visuals[name])

@@ -8,9 +8,15 @@ from typing import Any
 
 from labs.protocol import headline_figure
 
-STATUS_STYLE = {"running": "bold cyan", "done": "green", "stopped": "yellow",
-                "failed": "bold red", "interrupted": "magenta",
-                "diverged": "bold red", "stalled?": "bold yellow"}
+STATUS_STYLE = {
+    "running": "bold cyan",
+    "done": "green",
+    "stopped": "yellow",
+    "failed": "bold red",
+    "interrupted": "magenta",
+    "diverged": "bold red",
+    "stalled?": "bold yellow",
+}
 
 
 def fmt_value(v: Any) -> str:

@@ -68,7 +68,7 @@ def refresh_runs(session) -> list[dict[str, Any]]:
         if row is None or any(row.get(k) != v for k, v in rec.items()):
             store.upsert_run(rec)
         if rec["status"] != "running":
-            write_report_for(w)   # once: it leaves a report.md already there alone
+            write_report_for(w)  # once: it leaves a report.md already there alone
     return store.runs()
 
 
@@ -109,6 +109,11 @@ def lab_runs(store, lab: str, limit: int = 5) -> list[dict[str, Any]]:
     runs = []
     for row in store.runs(lab)[:limit]:
         report = Path(row["dir"]) / "report.md" if row.get("dir") else None
-        runs.append({"id": row["id"], "status": row["status"],
-                     "report": str(report) if report is not None and report.is_file() else None})
+        runs.append(
+            {
+                "id": row["id"],
+                "status": row["status"],
+                "report": str(report) if report is not None and report.is_file() else None,
+            }
+        )
     return runs

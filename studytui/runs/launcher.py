@@ -43,7 +43,7 @@ def _make_run_dir(runs_dir: Path, lab: str) -> tuple[str, Path]:
         try:
             run_dir.mkdir()
         except FileExistsError:
-            continue   # two starts in the same second drew the same 4 hex digits
+            continue  # two starts in the same second drew the same 4 hex digits
         return run_id, run_dir
     raise RunError(f"could not make a fresh run folder in {runs_dir}")
 
@@ -51,7 +51,7 @@ def _make_run_dir(runs_dir: Path, lab: str) -> tuple[str, Path]:
 def _child_env(manifest: LabManifest, lock_fd: int) -> dict[str, str]:
     env = dict(os.environ)
     env[LOCK_FD_ENV] = str(lock_fd)
-    env["PYTHONUNBUFFERED"] = "1"   # stderr.log should show prints as they happen
+    env["PYTHONUNBUFFERED"] = "1"  # stderr.log should show prints as they happen
     # The lab runs in its run folder, so its package must be importable from anywhere.
     parts = [str(manifest.import_root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
@@ -68,23 +68,43 @@ def start_run(session, lab: str | LabManifest, settings: dict[str, Any]) -> str:
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         created = dt.datetime.now().astimezone()
-        write_json_atomic(run_dir / CONFIG_FILE, {
-            "lab": manifest.name, "run_id": run_id,
-            "created": created.isoformat(timespec="seconds"), "settings": settings})
+        write_json_atomic(
+            run_dir / CONFIG_FILE,
+            {
+                "lab": manifest.name,
+                "run_id": run_id,
+                "created": created.isoformat(timespec="seconds"),
+                "settings": settings,
+            },
+        )
         with open(run_dir / STDERR_FILE, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", manifest.module, str(run_dir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=run_dir, env=_child_env(manifest, lock_fd), pass_fds=(lock_fd,),
-                start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=run_dir,
+                env=_child_env(manifest, lock_fd),
+                pass_fds=(lock_fd,),
+                start_new_session=True,
+            )
     finally:
-        os.close(lock_fd)   # the child's copy keeps the lock; ours must not outlive it
+        os.close(lock_fd)  # the child's copy keeps the lock; ours must not outlive it
     track_child(proc)
-    session.store.upsert_run({
-        "id": run_id, "lab": manifest.name, "status": "running",
-        "created_at": created.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
-        "ended_at": None, "dir": str(run_dir), "pid": proc.pid, "settings": settings,
-        "summary": None, "last": None})
+    session.store.upsert_run(
+        {
+            "id": run_id,
+            "lab": manifest.name,
+            "status": "running",
+            "created_at": created.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+            "ended_at": None,
+            "dir": str(run_dir),
+            "pid": proc.pid,
+            "settings": settings,
+            "summary": None,
+            "last": None,
+        }
+    )
     return run_id
 
 
@@ -113,8 +133,9 @@ def _wait_unlocked(run_dir: Path, seconds: float, tick: Callable[[float], None] 
         time.sleep(min(0.05, left))
 
 
-def stop_run(session, ref: str, *, grace: float = 30.0,
-             tick: Callable[[float], None] | None = None) -> dict[str, Any]:
+def stop_run(
+    session, ref: str, *, grace: float = 30.0, tick: Callable[[float], None] | None = None
+) -> dict[str, Any]:
     """SIGTERM the run, give it `grace` seconds to save and write `end`, then SIGKILL.
 
     Returns the run's index row after the stop. A run that isn't running is a RunError.
@@ -135,8 +156,15 @@ def stop_run(session, ref: str, *, grace: float = 30.0,
         _signal_run(pid, signal.SIGKILL)
         _wait_unlocked(run_dir, 10.0, None)
         killed = time.time()
-        write_json_atomic(run_dir / STOP_FILE, {
-            "requested_at": requested, "grace_s": grace, "killed": True, "killed_at": killed,
-            "note": f"killed: still running {grace:g} s after SIGTERM"})
+        write_json_atomic(
+            run_dir / STOP_FILE,
+            {
+                "requested_at": requested,
+                "grace_s": grace,
+                "killed": True,
+                "killed_at": killed,
+                "note": f"killed: still running {grace:g} s after SIGTERM",
+            },
+        )
     rows = {r["id"]: r for r in refresh_runs(session)}
     return rows[row["id"]]

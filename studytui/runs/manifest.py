@@ -14,8 +14,15 @@ from typing import Any
 from labs import protocol
 from labs.protocol import LabManifest, SettingError, discover
 
-__all__ = ["LabManifest", "SettingError", "discover", "get_manifest", "lab_names",
-           "load_manifests", "parse_settings"]
+__all__ = [
+    "LabManifest",
+    "SettingError",
+    "discover",
+    "get_manifest",
+    "lab_names",
+    "load_manifests",
+    "parse_settings",
+]
 
 
 def load_manifests() -> dict[str, LabManifest]:
@@ -31,8 +38,12 @@ def get_manifest(name: str, manifests: dict[str, LabManifest] | None = None) -> 
     return protocol.find_manifest(name, manifests)
 
 
-def parse_settings(manifest: LabManifest, pairs: list[str], *, runs_dir: Path | None = None,
-                   ) -> dict[str, Any]:
+def parse_settings(
+    manifest: LabManifest,
+    pairs: list[str],
+    *,
+    runs_dir: Path | None = None,
+) -> dict[str, Any]:
     """`["k=v", ...]` from `--set` (or a form) -> {name: typed value}, each checked.
 
     Only the settings given are returned; the lab fills in the manifest defaults. Paths are

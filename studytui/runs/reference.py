@@ -17,7 +17,7 @@ from studytui.curriculum.model import Curriculum
 class LadderReference:
     item_key: str
     source: str
-    rungs: dict[str, dict[str, Any]]   # rung name -> {"tok_per_s", "ms_per_step", ...}
+    rungs: dict[str, dict[str, Any]]  # rung name -> {"tok_per_s", "ms_per_step", ...}
 
     def speedup_fp32(self, rung: str) -> float | None:
         base = self.rungs.get("fp32", {}).get("tok_per_s")

@@ -36,18 +36,18 @@ class Reference:
     name: str
     title: str
     lab: str
-    metric: str                       # val_loss, loss, figure (the end summary's), tok_per_s
+    metric: str  # val_loss, loss, figure (the end summary's), tok_per_s
     source: str
     match: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     device: str = ""
-    statistic: str = "final"          # how a finished run is judged: its final or best value
+    statistic: str = "final"  # how a finished run is judged: its final or best value
     points: tuple[dict[str, Any], ...] = ()
     tokens_per_step: int | None = None
     tok_per_s: float | None = None
-    rungs: tuple[dict[str, Any], ...] = ()   # the ladder's figures, rung by rung
-    published: str | None = None             # the published figure's source, when `source` is our own run
-    published_points: tuple[dict[str, Any], ...] = ()   # ... and its published point(s)
+    rungs: tuple[dict[str, Any], ...] = ()  # the ladder's figures, rung by rung
+    published: str | None = None  # the published figure's source, when `source` is our own run
+    published_points: tuple[dict[str, Any], ...] = ()  # ... and its published point(s)
     path: Path | None = None
 
     def curve(self, metric: str | None = None) -> list[tuple[int, float]]:
@@ -88,10 +88,17 @@ class Reference:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "lab": self.lab, "metric": self.metric,
-                "statistic": self.statistic, "device": self.device, "source": self.source,
-                "end_point_only": self.end_point_only,
-                "points": [dict(p) for p in self.points]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "lab": self.lab,
+            "metric": self.metric,
+            "statistic": self.statistic,
+            "device": self.device,
+            "source": self.source,
+            "end_point_only": self.end_point_only,
+            "points": [dict(p) for p in self.points],
+        }
 
 
 def parse_reference(path: Path) -> Reference:
@@ -108,17 +115,24 @@ def parse_reference(path: Path) -> Reference:
     settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else {}
     rungs = doc.get("rungs") if isinstance(doc.get("rungs"), list) else []
     tps = doc.get("tokens_per_step")
-    return Reference(name=doc["name"], title=str(doc.get("title") or doc["name"]), lab=doc["lab"],
-                     metric=doc["metric"], source=doc["source"], match=match, settings=settings,
-                     device=str(doc.get("device") or ""),
-                     statistic="best" if doc.get("statistic") == "best" else "final",
-                     points=tuple(points), tokens_per_step=tps if isinstance(tps, int) else None,
-                     tok_per_s=metric_value(doc.get("tok_per_s")),
-                     rungs=tuple(r for r in rungs if isinstance(r, dict)),
-                     published=doc["published"] if isinstance(doc.get("published"), str) else None,
-                     published_points=tuple(p for p in doc.get("published_points") or []
-                                            if isinstance(p, dict)),
-                     path=Path(path))
+    return Reference(
+        name=doc["name"],
+        title=str(doc.get("title") or doc["name"]),
+        lab=doc["lab"],
+        metric=doc["metric"],
+        source=doc["source"],
+        match=match,
+        settings=settings,
+        device=str(doc.get("device") or ""),
+        statistic="best" if doc.get("statistic") == "best" else "final",
+        points=tuple(points),
+        tokens_per_step=tps if isinstance(tps, int) else None,
+        tok_per_s=metric_value(doc.get("tok_per_s")),
+        rungs=tuple(r for r in rungs if isinstance(r, dict)),
+        published=doc["published"] if isinstance(doc.get("published"), str) else None,
+        published_points=tuple(p for p in doc.get("published_points") or [] if isinstance(p, dict)),
+        path=Path(path),
+    )
 
 
 def reference_dirs() -> list[Path]:
@@ -133,7 +147,7 @@ def _load(dirs: tuple[Path, ...]) -> tuple[Reference, ...]:
             try:
                 ref = parse_reference(path)
             except ReferenceError:
-                continue   # a bad reference file must not break `lab show`; `list` says so
+                continue  # a bad reference file must not break `lab show`; `list` says so
             found.setdefault(ref.name, ref)
     return tuple(found.values())
 
@@ -151,8 +165,9 @@ def _matches(ref: Reference, lab: str, resolved: dict[str, Any]) -> int | None:
     return len(ref.match)
 
 
-def reference_for_run(lab: str, resolved: dict[str, Any],
-                      references: list[Reference] | None = None) -> Reference | None:
+def reference_for_run(
+    lab: str, resolved: dict[str, Any], references: list[Reference] | None = None
+) -> Reference | None:
     """The shipped reference that matches a run best; else the published figure the run
     itself carries (`config.reference`, the GPT lab's presets); else None."""
     refs = load_references() if references is None else references
@@ -163,10 +178,15 @@ def reference_for_run(lab: str, resolved: dict[str, Any],
     if isinstance(carried, dict):
         for metric in ("val_loss", "loss", "figure"):
             if metric_value(carried.get(metric)) is not None:
-                return Reference(name=str(carried.get("preset") or lab), title=str(carried.get("source") or lab),
-                                 lab=lab, metric=metric, source=str(carried.get("source") or ""),
-                                 statistic="best" if metric == "val_loss" else "final",
-                                 points=({"step": None, metric: carried[metric]},))
+                return Reference(
+                    name=str(carried.get("preset") or lab),
+                    title=str(carried.get("source") or lab),
+                    lab=lab,
+                    metric=metric,
+                    source=str(carried.get("source") or ""),
+                    statistic="best" if metric == "val_loss" else "final",
+                    points=({"step": None, metric: carried[metric]},),
+                )
     return None
 
 
@@ -193,11 +213,13 @@ def reference_curve_metric(ref: Reference | None) -> str | None:
     if ref is None:
         return None
     keys = list(dict.fromkeys((ref.metric, "val_loss", "loss")))
-    return (next((k for k in keys if len(ref.curve(k)) > 1), None)
-            or next((k for k in keys if ref.curve(k)), None))
+    return next((k for k in keys if len(ref.curve(k)) > 1), None) or next(
+        (k for k in keys if ref.curve(k)), None
+    )
 
 
 # -- making a reference from a run -------------------------------------------------------------
+
 
 def _thin(steps: list[int]) -> list[int]:
     stride = max(1, -(-len(steps) // MAX_POINTS))
@@ -235,13 +257,20 @@ def reference_from_run(run_dir: Path, template: Reference) -> dict[str, Any]:
     doc = {k: v for k, v in template.to_json().items() if k not in ("points", "end_point_only")}
     published = template.published or template.source
     if template.end_point_only and template.points and not template.published_points:
-        doc["published_points"] = [dict(p) for p in template.points]   # e.g. nanoGPT's 1.88
+        doc["published_points"] = [dict(p) for p in template.points]  # e.g. nanoGPT's 1.88
     elif template.published_points:
         doc["published_points"] = [dict(p) for p in template.published_points]
-    doc.update({"match": template.match, "settings": template.settings,
-                "device": st.device or template.device, "tokens_per_step": tps,
-                "tok_per_s": round(tok[len(tok) // 2], 1) if tok else None, "points": points,
-                "source": f"this lab, run with the reference's settings and the lab's seeds "
-                          f"(scripts/references.py regenerate {template.name}); published: {published}",
-                "published": published})
+    doc.update(
+        {
+            "match": template.match,
+            "settings": template.settings,
+            "device": st.device or template.device,
+            "tokens_per_step": tps,
+            "tok_per_s": round(tok[len(tok) // 2], 1) if tok else None,
+            "points": points,
+            "source": f"this lab, run with the reference's settings and the lab's seeds "
+            f"(scripts/references.py regenerate {template.name}); published: {published}",
+            "published": published,
+        }
+    )
     return doc

@@ -52,13 +52,17 @@ def run_figures(state: RunState) -> dict[str, Any]:
     best_val = state.best.get("val_loss")
     best_loss = state.best.get("loss")
     mfu = summary.get("mfu", state.last.get("mfu"))
-    return {"steps": state.step, "final_loss": state.last.get("loss"),
-            "best_loss": best_loss[1] if best_loss else None,
-            "final_val_loss": state.last.get("val_loss"),
-            "best_val_loss": best_val[1] if best_val else None,
-            "best_val_step": best_val[0] if best_val else None,
-            "tok_per_s_median": round(tok, 1) if tok is not None else summary.get("tok_per_s"),
-            "mfu": mfu, "wall_time_s": round(w, 1) if (w := wall_time_s(state)) is not None else None}
+    return {
+        "steps": state.step,
+        "final_loss": state.last.get("loss"),
+        "best_loss": best_loss[1] if best_loss else None,
+        "final_val_loss": state.last.get("val_loss"),
+        "best_val_loss": best_val[1] if best_val else None,
+        "best_val_step": best_val[0] if best_val else None,
+        "tok_per_s_median": round(tok, 1) if tok is not None else summary.get("tok_per_s"),
+        "mfu": mfu,
+        "wall_time_s": round(w, 1) if (w := wall_time_s(state)) is not None else None,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -67,16 +71,21 @@ def code_version() -> str:
     root = Path(__file__).resolve().parents[2]
     if (root / ".git").exists():
         try:
-            out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
-                                 capture_output=True, text=True, timeout=5)
+            out = subprocess.run(
+                ["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
             if out.returncode == 0 and out.stdout.strip():
                 return f"git {out.stdout.strip()}"
         except (OSError, subprocess.SubprocessError):
             pass
     try:
         from importlib.metadata import PackageNotFoundError, version
+
         return f"studytui {version('studytui')}"
-    except PackageNotFoundError:   # not installed as a distribution (run from a source tree)
+    except PackageNotFoundError:  # not installed as a distribution (run from a source tree)
         return "unknown"
 
 
@@ -109,8 +118,9 @@ def defaults_for(manifest: LabManifest | None, resolved: dict[str, Any]) -> dict
     return values
 
 
-def settings_rows(settings: dict[str, Any], manifest: LabManifest | None,
-                  resolved: dict[str, Any]) -> list[list[Any]]:
+def settings_rows(
+    settings: dict[str, Any], manifest: LabManifest | None, resolved: dict[str, Any]
+) -> list[list[Any]]:
     defaults = defaults_for(manifest, resolved)
     return [[k, v, defaults.get(k)] for k, v in settings.items()]
 
@@ -127,28 +137,49 @@ def run_report(watch: RunWatch, manifest: LabManifest | None, reference: Referen
     v = verdict(st, reference)
     settings = st.config.get("settings") if isinstance(st.config.get("settings"), dict) else {}
     status = watch.status + (f" ({st.end_reason})" if st.end_reason else "")
-    lines = [f"# Run {clean(watch.run_id)}", "",
-             f"Lab **{clean(watch.lab)}**" + (f" ({clean(manifest.title)})" if manifest else "")
-             + f", status **{clean(status)}**.", "", "## What ran", ""]
-    what = [["started", _iso(st.started_t)], ["ended", _iso(st.ended_t)],
-            ["wall time", fmt_duration(figures["wall_time_s"])],
-            ["device", st.device or "not recorded"],
-            ["code version", code_version() + " (when this report was written)"]]
+    lines = [
+        f"# Run {clean(watch.run_id)}",
+        "",
+        f"Lab **{clean(watch.lab)}**"
+        + (f" ({clean(manifest.title)})" if manifest else "")
+        + f", status **{clean(status)}**.",
+        "",
+        "## What ran",
+        "",
+    ]
+    what = [
+        ["started", _iso(st.started_t)],
+        ["ended", _iso(st.ended_t)],
+        ["wall time", fmt_duration(figures["wall_time_s"])],
+        ["device", st.device or "not recorded"],
+        ["code version", code_version() + " (when this report was written)"],
+    ]
     what += [[k, v] for k, v in st.start_info.items() if k != "device"]
     if st.error:
         what.append(["error", st.error])
     lines += _table(["", ""], what) + [""]
     if settings:
         lines += ["Settings given (all others: the preset's or the lab's defaults):", ""]
-        lines += _table(["setting", "this run", "preset/default"], settings_rows(settings, manifest, st.resolved))
+        lines += _table(
+            ["setting", "this run", "preset/default"], settings_rows(settings, manifest, st.resolved)
+        )
     else:
         lines.append("No settings given: the preset's or the lab's defaults throughout.")
     lines += ["", "## Figures", ""]
-    rows = [["steps", figures["steps"]], ["final loss", figures["final_loss"]],
-            ["best loss", figures["best_loss"]], ["final val loss", figures["final_val_loss"]],
-            ["best val loss", figures["best_val_loss"]
-             if figures["best_val_step"] is None else f"{fmt_value(figures['best_val_loss'])} (step {figures['best_val_step']})"],
-            ["tok/s (median)", figures["tok_per_s_median"]], ["MFU", figures["mfu"]]]
+    rows = [
+        ["steps", figures["steps"]],
+        ["final loss", figures["final_loss"]],
+        ["best loss", figures["best_loss"]],
+        ["final val loss", figures["final_val_loss"]],
+        [
+            "best val loss",
+            figures["best_val_loss"]
+            if figures["best_val_step"] is None
+            else f"{fmt_value(figures['best_val_loss'])} (step {figures['best_val_step']})",
+        ],
+        ["tok/s (median)", figures["tok_per_s_median"]],
+        ["MFU", figures["mfu"]],
+    ]
     key = manifest.key_metric if manifest else None
     if key and key not in ("loss", "val_loss", "mfu"):
         rows.append([key, st.figure(key)])
@@ -164,12 +195,21 @@ def run_report(watch: RunWatch, manifest: LabManifest | None, reference: Referen
         lines += _table(["rung", "tok/s", "vs fp32", "seed notes", "ratio"], lad)
     lines += ["", "## Against the reference", "", f"**{clean(v.status)}**: {clean(v.text)}"]
     if reference is not None:
-        lines += ["", f"Reference: {clean(reference.title)} ({clean(reference.device) or 'device not stated'});"
-                  f" source: {clean(reference.source)}."]
+        lines += [
+            "",
+            f"Reference: {clean(reference.title)} ({clean(reference.device) or 'device not stated'});"
+            f" source: {clean(reference.source)}.",
+        ]
         if reference.published_points:
-            lines += ["", "Published: " + "; ".join(
-                f"{clean(reference.metric)} {_cell(p.get(reference.metric))} at step {_cell(p.get('step'))}"
-                for p in reference.published_points) + "."]
+            lines += [
+                "",
+                "Published: "
+                + "; ".join(
+                    f"{clean(reference.metric)} {_cell(p.get(reference.metric))} at step {_cell(p.get('step'))}"
+                    for p in reference.published_points
+                )
+                + ".",
+            ]
     chart = _loss_chart(st, reference)
     if chart:
         fence, _ = _fence(chart)
@@ -215,12 +255,13 @@ def write_report_for(watch: RunWatch) -> Path | None:
         return None
 
 
-def write_report(watch: RunWatch, manifest: LabManifest | None, reference: Reference | None,
-                 *, replace: bool = False) -> Path | None:
+def write_report(
+    watch: RunWatch, manifest: LabManifest | None, reference: Reference | None, *, replace: bool = False
+) -> Path | None:
     """RUN/report.md for a finished run; never through a link or over a file already there
     unless `replace` (a copied run folder may hold a planted `report.md` symlink)."""
     if watch.status not in FINAL and not (watch.status == "interrupted" and watch.state.events_seen):
-        return None   # a folder with no event yet may be a run by hand still taking its lock
+        return None  # a folder with no event yet may be a run by hand still taking its lock
     path = watch.run_dir / REPORT_FILE
     if os.path.lexists(path) and (not replace or path.is_symlink()):
         return None

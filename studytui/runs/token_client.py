@@ -55,11 +55,20 @@ class TokenizerClient:
             except ValueError as e:
                 raise TokenizerServerError(str(e)) from None
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
         try:
-            return subprocess.Popen([sys.executable, "-m", self.module], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                    text=True, encoding="utf-8", bufsize=1)
+            return subprocess.Popen(
+                [sys.executable, "-m", self.module],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+            )
         except OSError as e:
             raise TokenizerServerError(f"could not start the tokenizer helper: {e}") from None
 
@@ -78,9 +87,15 @@ class TokenizerClient:
                 raise TokenizerServerError("the tokenizer helper exited (is the tokenizer lab installed?)")
         try:
             doc = json.loads(line)
-            return [Encoded(r["name"], list(r.get("ids") or []),
-                            [bytes.fromhex(h) for h in r.get("tokens") or []], r.get("error"))
-                    for r in doc["results"]]
+            return [
+                Encoded(
+                    r["name"],
+                    list(r.get("ids") or []),
+                    [bytes.fromhex(h) for h in r.get("tokens") or []],
+                    r.get("error"),
+                )
+                for r in doc["results"]
+            ]
         except (ValueError, KeyError, TypeError) as e:
             raise TokenizerServerError(f"the tokenizer helper answered nonsense: {e}") from None
 

@@ -27,8 +27,8 @@ from studytui.runs.events import RunState
 from studytui.runs.format import fmt_value
 from studytui.runs.references import Reference, reference_for_run, settings_differ
 
-TOLERANCE_ABS, TOLERANCE_REL = 0.05, 0.03     # "on track": within max of the two
-DIVERGING_ABS, DIVERGING_REL = 0.3, 0.15      # "diverging": above by more than max of the two
+TOLERANCE_ABS, TOLERANCE_REL = 0.05, 0.03  # "on track": within max of the two
+DIVERGING_ABS, DIVERGING_REL = 0.3, 0.15  # "diverging": above by more than max of the two
 METRIC_WORD = {"val_loss": "val", "loss": "loss", "figure": "figure", "tok_per_s": "tok/s"}
 
 
@@ -39,13 +39,13 @@ class Verdict:
     metric: str | None = None
     step: int | None = None
     value: float | None = None
-    reference: str | None = None        # the reference's name
+    reference: str | None = None  # the reference's name
     reference_step: int | None = None
     reference_value: float | None = None
-    delta: float | None = None          # value - reference_value (negative: better)
-    since_step: int | None = None       # diverging since this step
+    delta: float | None = None  # value - reference_value (negative: better)
+    since_step: int | None = None  # diverging since this step
     end_point_only: bool = False
-    differs: list[str] = field(default_factory=list)   # settings that make it not like for like
+    differs: list[str] = field(default_factory=list)  # settings that make it not like for like
     source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -108,15 +108,23 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
     if reference is None:
         return Verdict("no reference", "no reference run for this lab and settings")
     differs = settings_differ(reference, state.resolved)
-    base = dict(metric=reference.metric, reference=reference.name, source=reference.source,
-                end_point_only=reference.end_point_only, differs=differs)
+    base = dict(
+        metric=reference.metric,
+        reference=reference.name,
+        source=reference.source,
+        end_point_only=reference.end_point_only,
+        differs=differs,
+    )
     if reference.rungs:
         return _ladder_verdict(state, reference, base)
     word = METRIC_WORD.get(reference.metric, reference.metric)
     caveat = f" (not like for like: {', '.join(differs)} differ)" if differs else ""
     if not reference.end_point_only:
-        compared = [(s, v, ref_v) for s, v in _run_points(state, reference.metric)
-                    if (ref_v := reference.value_at(s)) is not None]
+        compared = [
+            (s, v, ref_v)
+            for s, v in _run_points(state, reference.metric)
+            if (ref_v := reference.value_at(s)) is not None
+        ]
         if compared:
             v = _curve_verdict(compared, word, caveat, base)
             extra = _published(reference, state)
@@ -124,8 +132,9 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
         first_step = reference.curve()[0][0]
         mine = _run_points(state, reference.metric)
         so_far = f"; {word} {fmt_value(mine[-1][1])} at step {mine[-1][0]} so far" if mine else ""
-        return Verdict("too early", f"the reference's {word} curve starts at step {first_step}{so_far}{caveat}",
-                       **base)
+        return Verdict(
+            "too early", f"the reference's {word} curve starts at step {first_step}{so_far}{caveat}", **base
+        )
     end = reference.end_point
     if end is None:
         return Verdict("no reference", f"reference {reference.name} has no {word} figure")
@@ -135,21 +144,37 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
     if not reached:
         now = _end_value(state, reference)
         so_far = f"; {word} {fmt_value(now[1])} at step {now[0]} so far" if now else ""
-        return Verdict("too early", f"reference {fmt_value(ref_value)} {where}{so_far}{caveat}",
-                       reference_step=ref_step, reference_value=ref_value, **base)
+        return Verdict(
+            "too early",
+            f"reference {fmt_value(ref_value)} {where}{so_far}{caveat}",
+            reference_step=ref_step,
+            reference_value=ref_value,
+            **base,
+        )
     mine = _end_value(state, reference)
     if mine is None:
-        return Verdict("no reference", f"this run has no {word} to compare with the reference's "
-                       f"{fmt_value(ref_value)}{caveat}", reference_step=ref_step,
-                       reference_value=ref_value, **base)
+        return Verdict(
+            "no reference",
+            f"this run has no {word} to compare with the reference's {fmt_value(ref_value)}{caveat}",
+            reference_step=ref_step,
+            reference_value=ref_value,
+            **base,
+        )
     step, value = mine
     delta = value - ref_value
     status = _judge(delta, ref_value)
     best = "best " if reference.statistic == "best" else ""
     at = f" at step {step}" if step is not None else ""
-    return Verdict(status, f"{best}{word} {fmt_value(value)}{at}, reference {fmt_value(ref_value)} "
-                   f"{where}: {status}{caveat}", step=step, value=value, reference_step=ref_step,
-                   reference_value=ref_value, delta=round(delta, 4), **base)
+    return Verdict(
+        status,
+        f"{best}{word} {fmt_value(value)}{at}, reference {fmt_value(ref_value)} {where}: {status}{caveat}",
+        step=step,
+        value=value,
+        reference_step=ref_step,
+        reference_value=ref_value,
+        delta=round(delta, 4),
+        **base,
+    )
 
 
 def verdict_for_run(lab: str, state: RunState) -> tuple[Verdict, Reference | None]:
@@ -184,8 +209,9 @@ def _published(reference: Reference, state: RunState) -> str:
     return f"; published: {fmt_value(v)}{at}"
 
 
-def _curve_verdict(compared: list[tuple[int, float, float]], word: str, caveat: str,
-                   base: dict[str, Any]) -> Verdict:
+def _curve_verdict(
+    compared: list[tuple[int, float, float]], word: str, caveat: str, base: dict[str, Any]
+) -> Verdict:
     step, value, ref_value = compared[-1]
     delta = value - ref_value
     status = _judge(delta, ref_value)
@@ -196,12 +222,28 @@ def _curve_verdict(compared: list[tuple[int, float, float]], word: str, caveat: 
                 break
             since = s
         text = f"diverging: {fmt_value(delta)} above the reference since step {since}{caveat}"
-        return Verdict(status, text, step=step, value=value, reference_step=step,
-                       reference_value=ref_value, delta=round(delta, 4), since_step=since, **base)
-    text = (f"{word} {fmt_value(value)} at step {step}, reference {fmt_value(ref_value)}: "
-            f"{status}{caveat}")
-    return Verdict(status, text, step=step, value=value, reference_step=step,
-                   reference_value=ref_value, delta=round(delta, 4), **base)
+        return Verdict(
+            status,
+            text,
+            step=step,
+            value=value,
+            reference_step=step,
+            reference_value=ref_value,
+            delta=round(delta, 4),
+            since_step=since,
+            **base,
+        )
+    text = f"{word} {fmt_value(value)} at step {step}, reference {fmt_value(ref_value)}: {status}{caveat}"
+    return Verdict(
+        status,
+        text,
+        step=step,
+        value=value,
+        reference_step=step,
+        reference_value=ref_value,
+        delta=round(delta, 4),
+        **base,
+    )
 
 
 def ladder_rows(state: RunState) -> list[dict[str, Any]]:
@@ -213,20 +255,31 @@ def ladder_rows(state: RunState) -> list[dict[str, Any]]:
     out = []
     for row in table["rows"]:
         cell = dict(zip(cols, row))
-        out.append({"rung": str(cell.get("rung")), "speedup_fp32": metric_value_of(cell.get("vs fp32")),
-                    "tok_per_s": metric_value_of(cell.get("tok/s"))})
+        out.append(
+            {
+                "rung": str(cell.get("rung")),
+                "speedup_fp32": metric_value_of(cell.get("vs fp32")),
+                "tok_per_s": metric_value_of(cell.get("tok/s")),
+            }
+        )
     return out
 
 
 def _ladder_verdict(state: RunState, ref: Reference, base: dict[str, Any]) -> Verdict:
     ran = [r for r in ladder_rows(state) if r["speedup_fp32"] is not None]
     if not ran:
-        return Verdict("too early", "no rung timed yet; the seed notes' ladder reaches "
-                       f"x{fmt_value(ref.rungs[-1].get('speedup_fp32'))} over fp32", **base)
+        return Verdict(
+            "too early",
+            "no rung timed yet; the seed notes' ladder reaches "
+            f"x{fmt_value(ref.rungs[-1].get('speedup_fp32'))} over fp32",
+            **base,
+        )
     last = ran[-1]
     theirs = ref.rung_speedup(last["rung"])
     text = f"x{fmt_value(last['speedup_fp32'])} over fp32 at rung {last['rung']}"
     if theirs:
-        text += (f"; the seed notes: x{fmt_value(theirs)} (ratio {fmt_value(last['speedup_fp32'] / theirs)},"
-                 " on another device)")
+        text += (
+            f"; the seed notes: x{fmt_value(theirs)} (ratio {fmt_value(last['speedup_fp32'] / theirs)},"
+            " on another device)"
+        )
     return Verdict("info", text, step=None, value=last["speedup_fp32"], reference_value=theirs, **base)

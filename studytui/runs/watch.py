@@ -28,7 +28,7 @@ from studytui.runs.events import RunState, RunTail, read_config
 # GPT-2 step on a CPU takes minutes) reads `stalled?`: the process lives but may be stuck.
 STALL_AFTER_S = 300.0
 STALL_GAPS = 10
-FINAL = ("done", "stopped", "diverged", "failed")   # a run in one of these never changes again
+FINAL = ("done", "stopped", "diverged", "failed")  # a run in one of these never changes again
 
 
 def lock_held(run_dir: Path) -> bool:
@@ -77,7 +77,7 @@ class RunChange:
     events: tuple[dict[str, Any], ...]
     status: str
     previous_status: str
-    reset: bool = False    # metrics.jsonl was replaced: the state was rebuilt from its start
+    reset: bool = False  # metrics.jsonl was replaced: the state was rebuilt from its start
 
     @property
     def status_changed(self) -> bool:
@@ -120,7 +120,7 @@ class RunWatch:
         events = self.state.apply_lines(lines)
         old = self.status
         if self.state.ended:
-            alive = False   # no need to ask the lock: the events already say how it ended
+            alive = False  # no need to ask the lock: the events already say how it ended
         else:
             alive = lock_held(self.run_dir)
             if not alive:
@@ -154,7 +154,11 @@ class RunWatch:
         created = self.state.config.get("created")
         if isinstance(created, str):
             try:
-                return dt.datetime.fromisoformat(created).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+                return (
+                    dt.datetime.fromisoformat(created)
+                    .astimezone(dt.timezone.utc)
+                    .isoformat(timespec="seconds")
+                )
             except ValueError:
                 pass
         try:
@@ -182,8 +186,15 @@ class RunWatch:
             summary["error"] = self.state.error
         if self.state.end_reason:
             summary["reason"] = self.state.end_reason
-        return {"id": self.run_id, "lab": self.lab, "status": self.status,
-                "created_at": self.created_at(), "ended_at": self.ended_at(),
-                "dir": str(self.run_dir), "pid": self.state.pid,
-                "settings": self.state.config.get("settings") or {},
-                "summary": summary or None, "last": dict(self.state.last) or None}
+        return {
+            "id": self.run_id,
+            "lab": self.lab,
+            "status": self.status,
+            "created_at": self.created_at(),
+            "ended_at": self.ended_at(),
+            "dir": str(self.run_dir),
+            "pid": self.state.pid,
+            "settings": self.state.config.get("settings") or {},
+            "summary": summary or None,
+            "last": dict(self.state.last) or None,
+        }

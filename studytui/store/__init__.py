@@ -1,12 +1,19 @@
 from studytui.store.store import (
-                                  DamagedDatabase,
-                                  DuplicateReading,
-                                  ForeignDatabase,
-                                  Progress,
-                                  Store,
-                                  StoreError,
-                                  latest_backup,
+    DamagedDatabase,
+    DuplicateReading,
+    ForeignDatabase,
+    Progress,
+    Store,
+    StoreError,
+    latest_backup,
 )
 
-__all__ = ["DamagedDatabase", "DuplicateReading", "ForeignDatabase", "Progress", "Store", "StoreError",
-           "latest_backup"]
+__all__ = [
+    "DamagedDatabase",
+    "DuplicateReading",
+    "ForeignDatabase",
+    "Progress",
+    "Store",
+    "StoreError",
+    "latest_backup",
+]

@@ -18,9 +18,9 @@ from typing import Any
 from studytui.curriculum.model import STATUSES
 from studytui.safetext import text_problem, url_problem
 
-MAX_SECONDS = 24 * 3600   # one time-log entry, as `studytui log` allows
-MAX_ID = 2**63 - 1        # SQLite's INTEGER
-MAX_TEXT = 1_000_000      # characters in one field: far beyond any note, short of a memory bomb
+MAX_SECONDS = 24 * 3600  # one time-log entry, as `studytui log` allows
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
+MAX_TEXT = 1_000_000  # characters in one field: far beyond any note, short of a memory bomb
 READING_PLACES = ("inbox", "archive", "course")
 
 
@@ -65,7 +65,7 @@ def _timestamp(value: Any) -> str | None:
 
 
 def _id(value: Any) -> str | None:
-    if type(value) is not int:   # bool is an int to Python, never to us
+    if type(value) is not int:  # bool is an int to Python, never to us
         return f"must be a whole number, got {type(value).__name__}"
     return None if 0 < value <= MAX_ID else f"must be between 1 and {MAX_ID}"
 
@@ -77,7 +77,9 @@ def _seconds(value: Any) -> str | None:
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
-    return lambda value: None if value in choices else f"must be one of {', '.join(choices)}, got {value!r:.40}"
+    return lambda value: (
+        None if value in choices else f"must be one of {', '.join(choices)}, got {value!r:.40}"
+    )
 
 
 def _json_text(value: Any) -> str | None:
@@ -123,6 +125,7 @@ def _whole(low: int, high: int) -> Callable[[Any], str | None]:
         if type(value) is not int:
             return f"must be a whole number, got {type(value).__name__}"
         return None if low <= value <= high else f"must be between {low} and {high}"
+
     return check
 
 
@@ -131,6 +134,7 @@ def _real(low: float, high: float) -> Callable[[Any], str | None]:
         if type(value) not in (int, float) or not math.isfinite(value):
             return f"must be a number, got {type(value).__name__}"
         return None if low <= value <= high else f"must be between {low} and {high}"
+
     return check
 
 
@@ -150,30 +154,75 @@ def _schedule(value: Any) -> str | None:
 
 DIRECTIONS = ("forward", "reverse")
 SCHEDULE_RULES: dict[str, Callable[[Any], str | None]] = {
-    "state": _whole(1, 3), "step": _optional(_whole(0, 1000)), "stability": _optional(_real(0, 1e9)),
-    "difficulty": _optional(_real(1, 10)), "due": _utc_timestamp, "last_review": _optional(_utc_timestamp),
+    "state": _whole(1, 3),
+    "step": _optional(_whole(0, 1000)),
+    "stability": _optional(_real(0, 1e9)),
+    "difficulty": _optional(_real(1, 10)),
+    "due": _utc_timestamp,
+    "last_review": _optional(_utc_timestamp),
 }
 RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
-    "progress": {"key": _key, "status": _one_of(STATUSES), "started_at": _optional(_timestamp),
-                 "completed_at": _optional(_timestamp), "updated_at": _timestamp},
+    "progress": {
+        "key": _key,
+        "status": _one_of(STATUSES),
+        "started_at": _optional(_timestamp),
+        "completed_at": _optional(_timestamp),
+        "updated_at": _timestamp,
+    },
     "notes": {"key": _key, "body": _multiline, "updated_at": _timestamp},
-    "time_log": {"id": _id, "key": _key, "seconds": _seconds, "logged_at": _timestamp,
-                 "source": _one_line},
-    "events": {"id": _id, "at": _timestamp, "key": _optional(_key), "kind": _key,
-               "old": _json_text, "new": _json_text, "source": _one_line},
-    "reading": {"id": _id, "url": _url, "title": _key, "kind": _key, "tags": _tags,
-                "status": _one_of(READING_PLACES), "course": _optional(_one_line),
-                "added_at": _timestamp, "updated_at": _timestamp},
-    "review_cards": {"term": _key, "direction": _one_of(DIRECTIONS), **SCHEDULE_RULES,
-                     "added_at": _timestamp, "added_by": _key, "suspended": _whole(0, 1), "flagged": _whole(0, 1)},
-    "review_log": {"id": _id, "term": _key, "direction": _one_of(DIRECTIONS), "rating": _whole(1, 4),
-                   "reviewed_at": _utc_timestamp, "duration_ms": _optional(_whole(0, MAX_ID)),
-                   "before": _schedule, "source": _one_line},
+    "time_log": {"id": _id, "key": _key, "seconds": _seconds, "logged_at": _timestamp, "source": _one_line},
+    "events": {
+        "id": _id,
+        "at": _timestamp,
+        "key": _optional(_key),
+        "kind": _key,
+        "old": _json_text,
+        "new": _json_text,
+        "source": _one_line,
+    },
+    "reading": {
+        "id": _id,
+        "url": _url,
+        "title": _key,
+        "kind": _key,
+        "tags": _tags,
+        "status": _one_of(READING_PLACES),
+        "course": _optional(_one_line),
+        "added_at": _timestamp,
+        "updated_at": _timestamp,
+    },
+    "review_cards": {
+        "term": _key,
+        "direction": _one_of(DIRECTIONS),
+        **SCHEDULE_RULES,
+        "added_at": _timestamp,
+        "added_by": _key,
+        "suspended": _whole(0, 1),
+        "flagged": _whole(0, 1),
+    },
+    "review_log": {
+        "id": _id,
+        "term": _key,
+        "direction": _one_of(DIRECTIONS),
+        "rating": _whole(1, 4),
+        "reviewed_at": _utc_timestamp,
+        "duration_ms": _optional(_whole(0, MAX_ID)),
+        "before": _schedule,
+        "source": _one_line,
+    },
     "settings": {"key": _key, "value": lambda v: _json_text(v) if v is not None else "must be JSON text"},
 }
 # The column that must be unique in each table (its primary key).
-UNIQUE = {"progress": "key", "notes": "key", "time_log": "id", "events": "id", "reading": "id",
-          "review_cards": ("term", "direction"), "review_log": "id", "settings": "key"}
+UNIQUE = {
+    "progress": "key",
+    "notes": "key",
+    "time_log": "id",
+    "events": "id",
+    "reading": "id",
+    "review_cards": ("term", "direction"),
+    "review_log": "id",
+    "settings": "key",
+}
 
 
 def check_rows(table: str, rows: Any) -> None:
@@ -193,6 +242,8 @@ def check_rows(table: str, rows: Any) -> None:
         columns = UNIQUE[table]
         unique = tuple(row[c] for c in columns) if isinstance(columns, tuple) else row[columns]
         if unique in seen:
-            raise ExportProblem(f"{where}.{'+'.join(columns) if isinstance(columns, tuple) else columns} "
-                                f"{unique!r:.60} appears twice")
+            raise ExportProblem(
+                f"{where}.{'+'.join(columns) if isinstance(columns, tuple) else columns} "
+                f"{unique!r:.60} appears twice"
+            )
         seen.add(unique)

@@ -13,8 +13,20 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-CARD_COLUMNS = ("term", "direction", "state", "step", "stability", "difficulty", "due",
-                "last_review", "added_at", "added_by", "suspended", "flagged")
+CARD_COLUMNS = (
+    "term",
+    "direction",
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "added_at",
+    "added_by",
+    "suspended",
+    "flagged",
+)
 # The columns fsrs schedules from: what a review changes and what undo gives back.
 SCHEDULE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review")
 LOG_COLUMNS = ("id", "term", "direction", "rating", "reviewed_at", "duration_ms", "before", "source")
@@ -42,7 +54,8 @@ class ReviewSQL:
             cur = conn.execute(
                 f"INSERT OR IGNORE INTO review_cards ({', '.join(CARD_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(CARD_COLUMNS))})",
-                [card.get(c, 0 if c in ("suspended", "flagged") else None) for c in CARD_COLUMNS])
+                [card.get(c, 0 if c in ("suspended", "flagged") else None) for c in CARD_COLUMNS],
+            )
             if cur.rowcount:
                 added.append((card["term"], card["direction"]))
         return added
@@ -60,8 +73,10 @@ class ReviewSQL:
         return self._query(sql + " ORDER BY term, direction", params)
 
     def card(self, term: str, direction: str) -> dict[str, Any] | None:
-        rows = self._query(f"SELECT {', '.join(CARD_COLUMNS)} FROM review_cards "
-                           "WHERE term = ? AND direction = ?", (term, direction))
+        rows = self._query(
+            f"SELECT {', '.join(CARD_COLUMNS)} FROM review_cards WHERE term = ? AND direction = ?",
+            (term, direction),
+        )
         return rows[0] if rows else None
 
     def due_card_rows(self, now: dt.datetime, directions: Iterable[str]) -> list[dict[str, Any]]:
@@ -70,10 +85,13 @@ class ReviewSQL:
         marks = ", ".join("?" * len(directions))
         return self._query(
             f"SELECT {', '.join(CARD_COLUMNS)} FROM review_cards WHERE suspended = 0 AND due <= ? "
-            f"AND direction IN ({marks}) ORDER BY due, term, direction", [utc_iso(now), *directions])
+            f"AND direction IN ({marks}) ORDER BY due, term, direction",
+            [utc_iso(now), *directions],
+        )
 
-    def set_card_marks(self, term: str, direction: str, *, suspended: bool | None = None,
-                       flagged: bool | None = None) -> bool:
+    def set_card_marks(
+        self, term: str, direction: str, *, suspended: bool | None = None, flagged: bool | None = None
+    ) -> bool:
         """Suspend/unsuspend or flag/unflag one card; False when there is no such card."""
         sets = {k: int(v) for k, v in (("suspended", suspended), ("flagged", flagged)) if v is not None}
         if not sets:
@@ -81,31 +99,53 @@ class ReviewSQL:
         with self._write() as conn:
             cur = conn.execute(
                 f"UPDATE review_cards SET {', '.join(f'{k} = ?' for k in sets)} WHERE term = ? AND direction = ?",
-                [*sets.values(), term, direction])
+                [*sets.values(), term, direction],
+            )
             return cur.rowcount > 0
 
     # -- grading ----------------------------------------------------------------------------
-    def record_review(self, term: str, direction: str, before: dict[str, Any], after: dict[str, Any],
-                      rating: int, reviewed_at: dt.datetime, *, duration_ms: int | None = None,
-                      source: str = "cli") -> int | None:
+    def record_review(
+        self,
+        term: str,
+        direction: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        rating: int,
+        reviewed_at: dt.datetime,
+        *,
+        duration_ms: int | None = None,
+        source: str = "cli",
+    ) -> int | None:
         """Save a graded card and its log row in one transaction; returns the log id.
 
         `before` is the schedule the grade was computed from: when another window graded
         the card meanwhile, nothing is written and None comes back (the caller re-reads).
         """
         with self._write() as conn:
-            row = conn.execute(f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM review_cards "
-                               "WHERE term = ? AND direction = ?", (term, direction)).fetchone()
+            row = conn.execute(
+                f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM review_cards WHERE term = ? AND direction = ?",
+                (term, direction),
+            ).fetchone()
             if row is None or dict(zip(SCHEDULE_COLUMNS, row)) != {c: before[c] for c in SCHEDULE_COLUMNS}:
                 return None
-            conn.execute(f"UPDATE review_cards SET {', '.join(f'{c} = ?' for c in SCHEDULE_COLUMNS)} "
-                         "WHERE term = ? AND direction = ?",
-                         [after[c] for c in SCHEDULE_COLUMNS] + [term, direction])
+            conn.execute(
+                f"UPDATE review_cards SET {', '.join(f'{c} = ?' for c in SCHEDULE_COLUMNS)} "
+                "WHERE term = ? AND direction = ?",
+                [after[c] for c in SCHEDULE_COLUMNS] + [term, direction],
+            )
             cur = conn.execute(
                 "INSERT INTO review_log (term, direction, rating, reviewed_at, duration_ms, before, source) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (term, direction, rating, utc_iso(reviewed_at), duration_ms,
-                 json.dumps({c: before[c] for c in SCHEDULE_COLUMNS}), source))
+                (
+                    term,
+                    direction,
+                    rating,
+                    utc_iso(reviewed_at),
+                    duration_ms,
+                    json.dumps({c: before[c] for c in SCHEDULE_COLUMNS}),
+                    source,
+                ),
+            )
             return cur.lastrowid
 
     def undo_review(self) -> dict[str, Any] | None:
@@ -118,9 +158,11 @@ class ReviewSQL:
                 return None
             entry = dict(zip(LOG_COLUMNS, row))
             before = json.loads(entry["before"])
-            conn.execute(f"UPDATE review_cards SET {', '.join(f'{c} = ?' for c in SCHEDULE_COLUMNS)} "
-                         "WHERE term = ? AND direction = ?",
-                         [before.get(c) for c in SCHEDULE_COLUMNS] + [entry["term"], entry["direction"]])
+            conn.execute(
+                f"UPDATE review_cards SET {', '.join(f'{c} = ?' for c in SCHEDULE_COLUMNS)} "
+                "WHERE term = ? AND direction = ?",
+                [before.get(c) for c in SCHEDULE_COLUMNS] + [entry["term"], entry["direction"]],
+            )
             conn.execute("DELETE FROM review_log WHERE id = ?", (entry["id"],))
         entry["before"] = before
         return entry
@@ -140,18 +182,23 @@ class ReviewSQL:
         try:
             return json.loads(rows[0][0])
         except ValueError:
-            return default   # a hand-edited value must not break every command
+            return default  # a hand-edited value must not break every command
 
     def set_setting(self, key: str, value: Any, *, cards: Iterable[dict[str, Any]] = ()) -> None:
         """Save a setting (JSON), adding `cards` in the same transaction (a setting that
         turns a direction on brings its cards)."""
         with self._write() as conn:
-            conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
             self._insert_cards(conn, list(cards))
 
     # -- activity ---------------------------------------------------------------------------
-    def activity_split(self, days: int = 84, *, today: dt.date | None = None) -> dict[dt.date, dict[str, int]]:
+    def activity_split(
+        self, days: int = 84, *, today: dt.date | None = None
+    ) -> dict[dt.date, dict[str, int]]:
         """Per local calendar day: {"study": changes, "review": grades}, days with either only.
 
         Study is the history of status, notes, time and reading; reviews are the review log.
@@ -161,14 +208,16 @@ class ReviewSQL:
         since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time()).astimezone()
         since_utc = since.astimezone(dt.timezone.utc)
         counts: dict[dt.date, dict[str, int]] = {}
-        queries = (("study", "SELECT at FROM events WHERE at >= ?", since_utc.isoformat(timespec="seconds")),
-                   ("review", "SELECT reviewed_at FROM review_log WHERE reviewed_at >= ?", utc_iso(since_utc)))
+        queries = (
+            ("study", "SELECT at FROM events WHERE at >= ?", since_utc.isoformat(timespec="seconds")),
+            ("review", "SELECT reviewed_at FROM review_log WHERE reviewed_at >= ?", utc_iso(since_utc)),
+        )
         for kind, sql, param in queries:
             for (at,) in self._rows(sql, (param,)):
                 try:
                     day = dt.datetime.fromisoformat(at).astimezone().date()
                 except (TypeError, ValueError, OverflowError):
-                    continue   # one odd stored timestamp must not break the streak forever
+                    continue  # one odd stored timestamp must not break the streak forever
                 slot = counts.setdefault(day, {"study": 0, "review": 0})
                 slot[kind] += 1
         return counts

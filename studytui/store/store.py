@@ -32,10 +32,21 @@ STATE_TABLES = {
     "time_log": ("id", "key", "seconds", "logged_at", "source"),
     "events": ("id", "at", "key", "kind", "old", "new", "source"),
     "reading": ("id", "url", "title", "kind", "tags", "status", "course", "added_at", "updated_at"),
-    **REVIEW_TABLES,   # review cards, their log, settings (studytui/store/review_sql.py)
+    **REVIEW_TABLES,  # review cards, their log, settings (studytui/store/review_sql.py)
 }
-RUN_COLUMNS = ("id", "lab", "status", "created_at", "ended_at", "dir", "pid", "settings", "summary",
-               "last", "updated_at")
+RUN_COLUMNS = (
+    "id",
+    "lab",
+    "status",
+    "created_at",
+    "ended_at",
+    "dir",
+    "pid",
+    "settings",
+    "summary",
+    "last",
+    "updated_at",
+)
 
 
 def _json_or_text(value: Any) -> Any:
@@ -80,8 +91,11 @@ class DamagedDatabase(StoreError):
 
     def __init__(self, path: Path, detail: str, backup: Path | None = None):
         self.path, self.detail, self.backup = Path(path), detail, backup
-        what = (f"restore from the latest backup: studytui restore {backup}" if backup else
-                "move it aside (a fresh one is made) and restore from an export if you have one")
+        what = (
+            f"restore from the latest backup: studytui restore {backup}"
+            if backup
+            else "move it aside (a fresh one is made) and restore from an export if you have one"
+        )
         super().__init__(f"damaged database {path} ({detail}); {what}")
 
 
@@ -94,8 +108,10 @@ class DuplicateReading(StoreError):
 
     def __init__(self, url: str, existing: dict[str, Any]):
         self.existing = existing
-        super().__init__(f"the reading list already holds {url} as #{existing['id']} "
-                         f"({existing['status']}): {existing['title']}")
+        super().__init__(
+            f"the reading list already holds {url} as #{existing['id']} "
+            f"({existing['status']}): {existing['title']}"
+        )
 
 
 def now_iso() -> str:
@@ -105,8 +121,7 @@ def now_iso() -> str:
 def latest_backup(db_path: Path) -> Path | None:
     """The newest `studytui restore` backup beside the database, if any."""
     try:
-        found = sorted((Path(db_path).parent / "backups").glob("*.json"),
-                       key=lambda p: p.stat().st_mtime)
+        found = sorted((Path(db_path).parent / "backups").glob("*.json"), key=lambda p: p.stat().st_mtime)
     except OSError:
         return None
     return found[-1] if found else None
@@ -120,8 +135,9 @@ def _open_problem(path: Path, error: sqlite3.DatabaseError) -> StoreError:
     """
     text = str(error)
     if "not a database" in text:
-        return DamagedDatabase(path, "not a studytui database: damaged, or another kind of file",
-                               latest_backup(path))
+        return DamagedDatabase(
+            path, "not a studytui database: damaged, or another kind of file", latest_backup(path)
+        )
     if "readonly" in text or "unable to open" in text:
         return StoreError(f"cannot write {path} (or its folder): {text}; check its permissions")
     if "locked" in text or "busy" in text:
@@ -152,13 +168,14 @@ class Store(ReviewSQL):
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder, not a database file")
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {self.path}: {e}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-            self._refuse_foreign(conn)   # before WAL mode: that alone would change the file
+            self._refuse_foreign(conn)  # before WAL mode: that alone would change the file
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -185,19 +202,27 @@ class Store(ReviewSQL):
         user_version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if app_id == 0 and user_version == 0 and not tables:
-            return   # a new, empty database
+            return  # a new, empty database
         ours = False
-        if app_id == 0 and "_sqlite_migrations" in tables:   # made before we stamped the header
-            ours = conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1",
-                                (migrations.MIGRATION_SET,)).fetchone() is not None
+        if app_id == 0 and "_sqlite_migrations" in tables:  # made before we stamped the header
+            ours = (
+                conn.execute(
+                    "SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1",
+                    (migrations.MIGRATION_SET,),
+                ).fetchone()
+                is not None
+            )
         if not ours:
             if not tables:
-                raise ForeignDatabase(f"{self.path} belongs to another application (its header says "
-                                      f"application_id {app_id}, user_version {user_version}); left untouched")
+                raise ForeignDatabase(
+                    f"{self.path} belongs to another application (its header says "
+                    f"application_id {app_id}, user_version {user_version}); left untouched"
+                )
             raise ForeignDatabase(
                 f"{self.path} is another application's SQLite database (tables: "
                 f"{', '.join(sorted(tables)[:4])}{', ...' if len(tables) > 4 else ''}); left untouched. "
-                "Point --db / STUDYTUI_HOME at a studytui database or a new file")
+                "Point --db / STUDYTUI_HOME at a studytui database or a new file"
+            )
 
     # -- schema ---------------------------------------------------------------------------
     def migrate(self, stop_before: str | None = None) -> None:
@@ -208,8 +233,10 @@ class Store(ReviewSQL):
         if unknown:
             # A newer studytui changed the schema: writing with our older idea of it could
             # lose the user's data, so stop before touching anything.
-            raise StoreError(f"{self.path} was written by a newer studytui (schema step {unknown[0]}); "
-                             "upgrade studytui, or use another --db / STUDYTUI_HOME")
+            raise StoreError(
+                f"{self.path} was written by a newer studytui (schema step {unknown[0]}); "
+                "upgrade studytui, or use another --db / STUDYTUI_HOME"
+            )
         from sqlite_utils import Database
 
         # Two processes opening a new home at once: one migrates, the other waits and
@@ -228,12 +255,17 @@ class Store(ReviewSQL):
         """Names of the applied migrations, read with plain SQL (no sqlite_utils import)."""
         try:
             exists = self.conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+            ).fetchone()
             if not exists:
                 return []
-            return [r[0] for r in self.conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
-                (migrations.MIGRATION_SET,))]
+            return [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+                    (migrations.MIGRATION_SET,),
+                )
+            ]
         except sqlite3.DatabaseError as e:
             raise _open_problem(self.path, e) from None
 
@@ -263,7 +295,7 @@ class Store(ReviewSQL):
                 try:
                     conn.execute("ROLLBACK")
                 except sqlite3.DatabaseError:
-                    pass   # the original error says more
+                    pass  # the original error says more
             if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.IntegrityError):
                 raise _open_problem(self.path, e) from None
             raise
@@ -294,8 +326,15 @@ class Store(ReviewSQL):
     def _event(conn, key: str | None, kind: str, old: Any, new: Any, source: str) -> int:
         cur = conn.execute(
             "INSERT INTO events (at, key, kind, old, new, source) VALUES (?, ?, ?, ?, ?, ?)",
-            (now_iso(), key, kind, json.dumps(old, ensure_ascii=False),
-             json.dumps(new, ensure_ascii=False), source))
+            (
+                now_iso(),
+                key,
+                kind,
+                json.dumps(old, ensure_ascii=False),
+                json.dumps(new, ensure_ascii=False),
+                source,
+            ),
+        )
         return cur.lastrowid
 
     # -- progress -------------------------------------------------------------------------
@@ -308,7 +347,9 @@ class Store(ReviewSQL):
         row = self._query("SELECT status FROM progress WHERE key = ?", (key,))
         return row[0]["status"] if row else "todo"
 
-    def set_status(self, key: str, status: str, *, source: str = "cli", cards: list[dict[str, Any]] = ()) -> str:
+    def set_status(
+        self, key: str, status: str, *, source: str = "cli", cards: list[dict[str, Any]] = ()
+    ) -> str:
         """Set an item's status; returns the old one. Setting the same status is a no-op.
 
         `cards`: review cards for the terms the item teaches, added (when new) in the same
@@ -316,8 +357,9 @@ class Store(ReviewSQL):
         if status not in STATUSES:
             raise StoreError(f"unknown status {status!r} (use one of: {', '.join(STATUSES)})")
         with self._write() as conn:
-            row = conn.execute("SELECT status, started_at, completed_at FROM progress WHERE key = ?",
-                               (key,)).fetchone()
+            row = conn.execute(
+                "SELECT status, started_at, completed_at FROM progress WHERE key = ?", (key,)
+            ).fetchone()
             old = row[0] if row else "todo"
             if old == status:
                 return old
@@ -339,7 +381,8 @@ class Store(ReviewSQL):
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET status = excluded.status, "
             "started_at = excluded.started_at, completed_at = excluded.completed_at, "
             "updated_at = excluded.updated_at",
-            (key, status, started, completed, at))
+            (key, status, started, completed, at),
+        )
 
     # -- notes ----------------------------------------------------------------------------
     def note(self, key: str) -> str:
@@ -366,7 +409,8 @@ class Store(ReviewSQL):
             conn.execute(
                 "INSERT INTO notes (key, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
                 "DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                (key, body, now_iso()))
+                (key, body, now_iso()),
+            )
         else:
             conn.execute("DELETE FROM notes WHERE key = ?", (key,))
 
@@ -379,13 +423,15 @@ class Store(ReviewSQL):
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO time_log (key, seconds, logged_at, source) VALUES (?, ?, ?, ?)",
-                (key, int(seconds), now_iso(), source))
+                (key, int(seconds), now_iso(), source),
+            )
             self._event(conn, key, "time", None, {"id": cur.lastrowid, "seconds": int(seconds)}, source)
             return cur.lastrowid
 
     def time_by_key(self) -> dict[str, int]:
-        return {r["key"]: r["s"] for r in
-                self._query("SELECT key, SUM(seconds) AS s FROM time_log GROUP BY key")}
+        return {
+            r["key"]: r["s"] for r in self._query("SELECT key, SUM(seconds) AS s FROM time_log GROUP BY key")
+        }
 
     def total_time(self) -> int:
         return self._query("SELECT COALESCE(SUM(seconds), 0) AS s FROM time_log")[0]["s"]
@@ -420,21 +466,26 @@ class Store(ReviewSQL):
                     undone.add(decoded.get("event"))
             rows = conn.execute(
                 "SELECT id, key, kind, old, new FROM events WHERE kind IN ('status', 'note', 'time') "
-                "ORDER BY id DESC").fetchall()
+                "ORDER BY id DESC"
+            ).fetchall()
             target = next((r for r in rows if r[0] not in undone), None)
             if target is None:
                 return None
             event_id, key, kind = target[0], target[1], target[2]
             old, new = _json_or_text(target[3]), _json_or_text(target[4])
-            if ((kind == "time" and not (isinstance(new, dict) and "id" in new))
-                    or (kind == "status" and old not in STATUSES)
-                    or (kind == "note" and not isinstance(old, str))):
-                self._event(conn, key, "undo", None, {"event": event_id, "kind": kind, "skipped": "damaged"},
-                            source)
+            if (
+                (kind == "time" and not (isinstance(new, dict) and "id" in new))
+                or (kind == "status" and old not in STATUSES)
+                or (kind == "note" and not isinstance(old, str))
+            ):
+                self._event(
+                    conn, key, "undo", None, {"event": event_id, "kind": kind, "skipped": "damaged"}, source
+                )
                 return {"id": event_id, "key": key, "kind": kind, "old": old, "new": new, "skipped": True}
             if kind == "status":
-                row = conn.execute("SELECT status, started_at, completed_at FROM progress WHERE key = ?",
-                                   (key,)).fetchone()
+                row = conn.execute(
+                    "SELECT status, started_at, completed_at FROM progress WHERE key = ?", (key,)
+                ).fetchone()
                 self._apply_status(conn, key, old, row)
             elif kind == "note":
                 self._apply_note(conn, key, old)
@@ -462,7 +513,9 @@ class Store(ReviewSQL):
     def recent_keys(self, limit: int = 10) -> list[str]:
         rows = self._query(
             "SELECT key, MAX(id) AS last FROM events WHERE key IS NOT NULL AND kind != 'reading' "
-            "GROUP BY key ORDER BY last DESC LIMIT ?", (limit,))
+            "GROUP BY key ORDER BY last DESC LIMIT ?",
+            (limit,),
+        )
         return [r["key"] for r in rows]
 
     # -- reading list -----------------------------------------------------------------------
@@ -471,21 +524,25 @@ class Store(ReviewSQL):
         wanted = resource_key(url)
         return next((r for r in self.reading() if resource_key(r["url"]) == wanted), None)
 
-    def add_reading(self, url: str, title: str, *, kind: str = "article", tags: list[str] = (),
-                    source: str = "cli") -> int:
+    def add_reading(
+        self, url: str, title: str, *, kind: str = "article", tags: list[str] = (), source: str = "cli"
+    ) -> int:
         """Add an inbox entry; DuplicateReading if the list already holds the same URL."""
         at = now_iso()
         wanted = resource_key(url)
         with self._write() as conn:
             cur = conn.execute("SELECT id, url, title, status FROM reading ORDER BY id")
             for row in cur.fetchall():
-                if resource_key(row[1]) == wanted:   # checked inside the write lock: no race
+                if resource_key(row[1]) == wanted:  # checked inside the write lock: no race
                     raise DuplicateReading(url, dict(zip(("id", "url", "title", "status"), row)))
             cur = conn.execute(
                 "INSERT INTO reading (url, title, kind, tags, status, added_at, updated_at) "
                 "VALUES (?, ?, ?, ?, 'inbox', ?, ?)",
-                (url, title, kind, json.dumps(list(tags)), at, at))
-            self._event(conn, None, "reading", None, {"id": cur.lastrowid, "status": "inbox", "url": url}, source)
+                (url, title, kind, json.dumps(list(tags)), at, at),
+            )
+            self._event(
+                conn, None, "reading", None, {"id": cur.lastrowid, "status": "inbox", "url": url}, source
+            )
             return cur.lastrowid
 
     def reading(self, status: str | None = None) -> list[dict[str, Any]]:
@@ -503,21 +560,28 @@ class Store(ReviewSQL):
         if not 0 < reading_id < 2**63:
             raise StoreError(f"no reading-list entry {reading_id}")
         with self._write() as conn:
-            cur = conn.execute(f"SELECT {', '.join(STATE_TABLES['reading'])} FROM reading WHERE id = ?",
-                               (reading_id,))
+            cur = conn.execute(
+                f"SELECT {', '.join(STATE_TABLES['reading'])} FROM reading WHERE id = ?", (reading_id,)
+            )
             row = cur.fetchone()
             if row is None:
                 raise StoreError(f"no reading-list entry {reading_id}")
             entry = dict(zip([c[0] for c in cur.description], row))
             conn.execute("DELETE FROM reading WHERE id = ?", (reading_id,))
-            self._event(conn, None, "reading", {"id": reading_id, "status": entry["status"],
-                                                "url": entry["url"], "title": entry["title"]},
-                        {"id": reading_id, "status": "deleted"}, source)
+            self._event(
+                conn,
+                None,
+                "reading",
+                {"id": reading_id, "status": entry["status"], "url": entry["url"], "title": entry["title"]},
+                {"id": reading_id, "status": "deleted"},
+                source,
+            )
         entry["tags"] = _tags(entry["tags"])
         return entry
 
-    def move_reading(self, reading_id: int, status: str, *, course: str | None = None,
-                     source: str = "cli") -> None:
+    def move_reading(
+        self, reading_id: int, status: str, *, course: str | None = None, source: str = "cli"
+    ) -> None:
         if status not in ("inbox", "archive", "course"):
             raise StoreError(f"unknown reading-list place {status!r}")
         if not 0 < reading_id < 2**63:  # sqlite's INTEGER range; no entry has an id outside it
@@ -526,21 +590,34 @@ class Store(ReviewSQL):
             row = conn.execute("SELECT status, course FROM reading WHERE id = ?", (reading_id,)).fetchone()
             if row is None:
                 raise StoreError(f"no reading-list entry {reading_id}")
-            conn.execute("UPDATE reading SET status = ?, course = ?, updated_at = ? WHERE id = ?",
-                         (status, course, now_iso(), reading_id))
-            self._event(conn, None, "reading", {"id": reading_id, "status": row[0], "course": row[1]},
-                        {"id": reading_id, "status": status, "course": course}, source)
+            conn.execute(
+                "UPDATE reading SET status = ?, course = ?, updated_at = ? WHERE id = ?",
+                (status, course, now_iso(), reading_id),
+            )
+            self._event(
+                conn,
+                None,
+                "reading",
+                {"id": reading_id, "status": row[0], "course": row[1]},
+                {"id": reading_id, "status": status, "course": course},
+                source,
+            )
 
     # -- runs index -------------------------------------------------------------------------
     def upsert_run(self, run: dict[str, Any]) -> None:
-        row = {k: (json.dumps(v) if k in ("settings", "summary", "last") and v is not None else v)
-               for k, v in run.items()}
+        row = {
+            k: (json.dumps(v) if k in ("settings", "summary", "last") and v is not None else v)
+            for k, v in run.items()
+        }
         row["updated_at"] = now_iso()
         cols = list(row)
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
         with self._write() as conn:
-            conn.execute(f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-                         f"ON CONFLICT(id) DO UPDATE SET {updates}", [row[c] for c in cols])
+            conn.execute(
+                f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                f"ON CONFLICT(id) DO UPDATE SET {updates}",
+                [row[c] for c in cols],
+            )
 
     def runs(self, lab: str | None = None) -> list[dict[str, Any]]:
         sql, params = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs", []
@@ -566,8 +643,12 @@ class Store(ReviewSQL):
 
     # -- export / restore ---------------------------------------------------------------------
     def export_state(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION,
-                               "exported_at": now_iso(), "migrations": self.applied_migrations()}
+        doc: dict[str, Any] = {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "exported_at": now_iso(),
+            "migrations": self.applied_migrations(),
+        }
         for table, cols in STATE_TABLES.items():
             order = REVIEW_ORDER.get(table) or ("id" if "id" in cols else "key")
             doc[table] = self._query(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}")
@@ -583,12 +664,13 @@ class Store(ReviewSQL):
         counts = {}
         with self._write() as conn:
             for table, cols in STATE_TABLES.items():
-                rows = doc.get(table, [])   # check_export let it be absent only from an older export
+                rows = doc.get(table, [])  # check_export let it be absent only from an older export
                 conn.execute(f"DELETE FROM {table}")
                 try:
                     conn.executemany(
                         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                        [tuple(r.get(c) for c in cols) for r in rows])
+                        [tuple(r.get(c) for c in cols) for r in rows],
+                    )
                 except sqlite3.IntegrityError as e:
                     raise StoreError(f"export table {table!r} has a bad row: {e}") from None
                 counts[table] = len(rows)
@@ -600,13 +682,15 @@ class Store(ReviewSQL):
         from studytui.store.export_check import ExportProblem, check_rows
 
         if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
-            raise StoreError("not a studytui JSON export (missing \"format\": \"studytui-export\")")
+            raise StoreError('not a studytui JSON export (missing "format": "studytui-export")')
         if doc.get("version") != EXPORT_VERSION:
-            raise StoreError(f"unsupported export version {doc.get('version')!r:.40} "
-                             f"(this studytui reads {EXPORT_VERSION})")
+            raise StoreError(
+                f"unsupported export version {doc.get('version')!r:.40} "
+                f"(this studytui reads {EXPORT_VERSION})"
+            )
         for table in STATE_TABLES:
             if table not in doc and table in REVIEW_TABLES and _before_review_deck(doc):
-                continue   # exported before the review deck existed: it had none to restore
+                continue  # exported before the review deck existed: it had none to restore
             if table not in doc:  # a cut or hand-made file must not wipe a table by omission
                 raise StoreError(f"export has no {table!r} list (is the file complete?)")
             try:

@@ -47,7 +47,7 @@ from studytui.tui.timer import StudyTimer
 from studytui.tui.ui_settings import UiSettings
 from studytui.tui.workers import ReportsWorkerFailures
 
-STORE_POLL_S = 1.0      # how soon a `studytui mark` in another terminal shows up here
+STORE_POLL_S = 1.0  # how soon a `studytui mark` in another terminal shows up here
 MODE_KEYS = {"desk": "d", "curriculum": "c", "glossary": "g", "reading": "r", "labs": "l", "review": "V"}
 # Below this the desk's panes cannot show a line of text each: say so instead of drawing.
 MIN_SIZE = (50, 14)
@@ -64,15 +64,22 @@ class StudyApp(ReportsWorkerFailures, App):
         Binding("g", "switch_mode('glossary')", "Glossary"),
         Binding("r", "switch_mode('reading')", "Reading"),
         Binding("l", "labs", "Labs"),
-        Binding("V", "switch_mode('review')", "Review", show=False),   # v is the run view's
+        Binding("V", "switch_mode('review')", "Review", show=False),  # v is the run view's
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("u", "undo", "Undo", show=False),
     ]
 
-    def __init__(self, session: Session, *, today: Callable[[], dt.date] | None = None,
-                 ascii_only: bool | None = None, clock: Callable[[], float] = time.monotonic,
-                 poll_s: float | None = STORE_POLL_S, watch_runs: bool = True):
+    def __init__(
+        self,
+        session: Session,
+        *,
+        today: Callable[[], dt.date] | None = None,
+        ascii_only: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        poll_s: float | None = STORE_POLL_S,
+        watch_runs: bool = True,
+    ):
         super().__init__()
         self.session = session
         self.today = today or dt.date.today
@@ -82,13 +89,13 @@ class StudyApp(ReportsWorkerFailures, App):
         self.poll_s = poll_s
         self.watch_runs = watch_runs
         self.state: StudyState | None = None
-        self.state_version = 0          # screens redraw when theirs falls behind
+        self.state_version = 0  # screens redraw when theirs falls behind
         self.load_error: str | None = None
         self.problems: list = []
         self.notes: NoteSaver | None = None
         self._data_version: int | None = None
         self._sighup_installed = False
-        self._blocked_from: str | None = None   # the mode a blocking mode covers
+        self._blocked_from: str | None = None  # the mode a blocking mode covers
         self.database_problem: str | None = None
         self.crash_log = None
         self.ui_settings = UiSettings(session.home)
@@ -104,7 +111,7 @@ class StudyApp(ReportsWorkerFailures, App):
         self._install_sighup()
         self.set_interval(1.0, self._tick, name="timer-tick")
         self.run_monitor.start()
-        self.set_class(self.ascii_only, "-ascii")   # panel borders drawn in ASCII too
+        self.set_class(self.ascii_only, "-ascii")  # panel borders drawn in ASCII too
         self._restore_theme()
         self._check_size()
         self.load_curriculum()
@@ -127,7 +134,7 @@ class StudyApp(ReportsWorkerFailures, App):
         # two transactions on one connection.
         try:
             result = self.session.load_result
-        except Exception as e:   # a broken YAML folder: say so on the desk  # noqa: BLE001
+        except Exception as e:  # a broken YAML folder: say so on the desk  # noqa: BLE001
             self.call_from_thread(self._load_failed, f"{type(e).__name__}: {e}")
             return
         self.call_from_thread(self._loaded, result)
@@ -135,12 +142,12 @@ class StudyApp(ReportsWorkerFailures, App):
     def _loaded(self, result) -> None:
         try:
             store = self.session.store
-            version = store.data_version()   # before reading: a change made meanwhile is seen
+            version = store.data_version()  # before reading: a change made meanwhile is seen
             state = StudyState.compute(result.curriculum, store)
-        except crash.DATABASE_ERRORS as e:   # a damaged or unwritable database
+        except crash.DATABASE_ERRORS as e:  # a damaged or unwritable database
             self.show_damaged_database(e)
             return
-        except Exception as e:   # noqa: BLE001 - a curriculum that cannot be built: say so on the desk
+        except Exception as e:  # noqa: BLE001 - a curriculum that cannot be built: say so on the desk
             self._load_failed(f"{type(e).__name__}: {e}")
             return
         self.problems = list(getattr(result, "problems", []) or [])
@@ -150,8 +157,11 @@ class StudyApp(ReportsWorkerFailures, App):
         if self.poll_s:
             self.set_interval(self.poll_s, self.poll_store, name="store-poll")
         if self.problems:
-            self.notify(f"{len(self.problems)} curriculum problem(s); run `studytui validate` to see them",
-                        severity="warning", timeout=6)
+            self.notify(
+                f"{len(self.problems)} curriculum problem(s); run `studytui validate` to see them",
+                severity="warning",
+                timeout=6,
+            )
 
     def _load_failed(self, message: str) -> None:
         self.load_error = message
@@ -244,7 +254,7 @@ class StudyApp(ReportsWorkerFailures, App):
             await super()._dispatch_message(message)
         except crash.DATABASE_ERRORS as error:
             self.show_damaged_database(error)
-        except StoreError as error:   # a request the store refused, which a screen did not expect
+        except StoreError as error:  # a request the store refused, which a screen did not expect
             self.notify(clean(str(error)), severity="error", markup=False)
 
     def _handle_exception(self, error: Exception) -> None:
@@ -282,7 +292,7 @@ class StudyApp(ReportsWorkerFailures, App):
             return
         try:
             if self.notes:
-                self.notes.flush()   # a note typed just now is a change too: undo sees it in order
+                self.notes.flush()  # a note typed just now is a change too: undo sees it in order
             undone = self.session.store.undo(source="tui")
         except crash.DATABASE_ERRORS as e:
             self.show_damaged_database(e)
@@ -290,8 +300,11 @@ class StudyApp(ReportsWorkerFailures, App):
         if undone is None:
             self.notify("Nothing to undo.")
             return
-        what = {"status": f"status back to {undone['old']}", "note": "note change",
-                "time": "logged time"}.get(undone["kind"], undone["kind"])
+        what = {
+            "status": f"status back to {undone['old']}",
+            "note": "note change",
+            "time": "logged time",
+        }.get(undone["kind"], undone["kind"])
         self.notify(clean(f"Undid {what}: {undone['key']}"), markup=False)
         self.refresh_state()
         self.screen.post_message(NoteChanged())
@@ -339,8 +352,9 @@ class StudyApp(ReportsWorkerFailures, App):
         if links.open_in_browser(url):
             self.call_from_thread(self.notify, clean(f"Opened {url}"), markup=False)
         else:
-            self.call_from_thread(self.notify, clean(f"No browser; the link: {url}"), markup=False,
-                                  timeout=15)
+            self.call_from_thread(
+                self.notify, clean(f"No browser; the link: {url}"), markup=False, timeout=15
+            )
             self.call_from_thread(self.copy_to_clipboard, url)
 
     def _go(self, mode: str, message) -> None:
@@ -348,7 +362,7 @@ class StudyApp(ReportsWorkerFailures, App):
         if self.current_mode in BLOCKING_MODES:
             return
         self.switch_mode(mode)
-        self.screen_stack[0].post_message(message)   # the mode's own screen, under any dialog
+        self.screen_stack[0].post_message(message)  # the mode's own screen, under any dialog
 
     def show_item(self, key: str) -> None:
         """Go to an item (or a `course:ID` branch) in the curriculum tree."""
@@ -380,7 +394,7 @@ class StudyApp(ReportsWorkerFailures, App):
         from studytui.tui.screens.help import HelpScreen
 
         if isinstance(self.screen, ModalScreen):
-            return   # a dialog (or the help itself) is open: it has its own keys
+            return  # a dialog (or the help itself) is open: it has its own keys
         self.push_screen(HelpScreen(context=self.help_context()))
 
     def help_context(self) -> str:
@@ -403,17 +417,17 @@ class StudyApp(ReportsWorkerFailures, App):
                 try:
                     for editor in screen.query(NoteEditor):
                         editor.capture()
-                except Exception:   # quitting: save what can be saved  # noqa: BLE001
+                except Exception:  # quitting: save what can be saved  # noqa: BLE001
                     pass
         if self.notes is not None:
             try:
                 self.notes.flush()
-            except Exception:   # quitting: save what can be saved  # noqa: BLE001
+            except Exception:  # quitting: save what can be saved  # noqa: BLE001
                 pass
         if self.timer.running and self.state is not None:
             try:
                 self.timer.stop(self.session.store)
-            except Exception:   # quitting: save what can be saved  # noqa: BLE001
+            except Exception:  # quitting: save what can be saved  # noqa: BLE001
                 pass
 
     def on_unmount(self) -> None:
@@ -454,10 +468,16 @@ class StudyApp(ReportsWorkerFailures, App):
         self.exit(return_code=129)
 
 
-SCREENS = {"desk": ("desk", "DeskScreen"), "curriculum": ("curriculum", "CurriculumScreen"),
-           "glossary": ("glossary", "GlossaryScreen"), "reading": ("reading", "ReadingScreen"),
-           "labs": ("labs", "LabsScreen"), "review": ("review", "ReviewScreen"), "too-small": ("too_small", "TooSmallScreen"),
-           "damaged": ("damaged", "DamagedDatabaseScreen")}
+SCREENS = {
+    "desk": ("desk", "DeskScreen"),
+    "curriculum": ("curriculum", "CurriculumScreen"),
+    "glossary": ("glossary", "GlossaryScreen"),
+    "reading": ("reading", "ReadingScreen"),
+    "labs": ("labs", "LabsScreen"),
+    "review": ("review", "ReviewScreen"),
+    "too-small": ("too_small", "TooSmallScreen"),
+    "damaged": ("damaged", "DamagedDatabaseScreen"),
+}
 NEEDS_SESSION = ("labs",)
 
 

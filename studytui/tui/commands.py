@@ -47,10 +47,20 @@ class StudyCommands(Provider):
         if state is None:
             return
         for rank, hit in enumerate(search(state.curriculum, query, limit=20)):
-            score = max(0.05, 0.9 - rank * 0.04)   # keep search's order below strong command matches
+            score = max(0.05, 0.9 - rank * 0.04)  # keep search's order below strong command matches
             if hit.kind == "item":
-                yield Hit(score, Text(clean(f"{hit.title}  ({hit.key})")), partial(app.show_item, hit.key),
-                          text=clean(hit.title), help=markup_escape(hit.snippet or "item"))
+                yield Hit(
+                    score,
+                    Text(clean(f"{hit.title}  ({hit.key})")),
+                    partial(app.show_item, hit.key),
+                    text=clean(hit.title),
+                    help=markup_escape(hit.snippet or "item"),
+                )
             else:
-                yield Hit(score, Text(clean(f"term: {hit.title}")), partial(app.show_term, hit.key),
-                          text=clean(hit.title), help=markup_escape(hit.snippet or "glossary term"))
+                yield Hit(
+                    score,
+                    Text(clean(f"term: {hit.title}")),
+                    partial(app.show_term, hit.key),
+                    text=clean(hit.title),
+                    help=markup_escape(hit.snippet or "glossary term"),
+                )

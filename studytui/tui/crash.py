@@ -23,9 +23,11 @@ from studytui.store import DamagedDatabase, ForeignDatabase, StoreError
 # StoreError is a refused request (a duplicate URL, an unknown entry), not damage.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (DamagedDatabase, ForeignDatabase, sqlite3.DatabaseError)
 
-WHAT_TO_DO = ("Quit (q), then restore your latest backup with `studytui restore FILE` "
-              "(made by `studytui export -o FILE`), or move the database file aside to start "
-              "afresh. Your curriculum and runs folders are not affected.")
+WHAT_TO_DO = (
+    "Quit (q), then restore your latest backup with `studytui restore FILE` "
+    "(made by `studytui export -o FILE`), or move the database file aside to start "
+    "afresh. Your curriculum and runs folders are not affected."
+)
 
 
 def what_to_do(error_text: str) -> str:
@@ -63,12 +65,12 @@ def write_crash_log(session, error: BaseException, existing: Path | None = None)
             log.write(text + "\n")
         return existing
     except OSError:
-        return None   # the home is unwritable: crash_line says so instead of naming a file
+        return None  # the home is unwritable: crash_line says so instead of naming a file
 
 
 def crash_line(log: Path | None) -> Text:
     if log is None:
-        return Text("studytui crashed (and could not write a crash log). Please report it.",
-                    style="bold red")
-    return Text(f"studytui crashed; the traceback is in {log} (please attach it to a bug report).",
-                style="bold red")
+        return Text("studytui crashed (and could not write a crash log). Please report it.", style="bold red")
+    return Text(
+        f"studytui crashed; the traceback is in {log} (please attach it to a bug report).", style="bold red"
+    )

@@ -16,7 +16,7 @@ def fmt_clock(seconds: float) -> str:
 def bar(g: Glyphs, done: int, total: int, width: int) -> str:
     filled = round(width * done / total) if total else 0
     if done and not filled:
-        filled = 1          # any progress shows
+        filled = 1  # any progress shows
     if done < total and filled == width:
         filled = width - 1  # ...and so does any left
     return g.bar_full * filled + g.bar_empty * (width - filled)
@@ -28,7 +28,7 @@ def shorten(text: str, width: int, ellipsis: str = "…") -> str:
     return text[: max(0, width - len(ellipsis))] + ellipsis
 
 
-MIN_SHARED_CHARS = 10   # "Let's " is too short a prefix to hide; "Building makemore " is not
+MIN_SHARED_CHARS = 10  # "Let's " is too short a prefix to hide; "Building makemore " is not
 
 
 def distinct_titles(titles: list[str], ellipsis: str = "…") -> list[str]:
@@ -49,9 +49,9 @@ def distinct_titles(titles: list[str], ellipsis: str = "…") -> list[str]:
                 while n < min(len(mine), len(other)) - 1 and mine[n] == other[n]:
                     n += 1
                 shared = max(shared, n)
-        hidden = " ".join(mine[:shared - 1]) if shared > 1 else ""
+        hidden = " ".join(mine[: shared - 1]) if shared > 1 else ""
         if len(hidden) + 1 >= MIN_SHARED_CHARS and shared < len(mine):
-            out.append(ellipsis + " ".join(mine[shared - 1:]))
+            out.append(ellipsis + " ".join(mine[shared - 1 :]))
         else:
             out.append(titles[i])
     return out

@@ -15,11 +15,11 @@ ASCII_ENV = "STUDYTUI_ASCII"
 
 @dataclass(frozen=True)
 class Glyphs:
-    status: dict[str, str]       # todo / doing / done / skipped marks, all one cell wide
+    status: dict[str, str]  # todo / doing / done / skipped marks, all one cell wide
     bar_full: str
     bar_empty: str
-    heat: tuple[str, ...]        # heatmap cells, quiet day first
-    node_closed: str             # tree branch toggles (two cells, like Textual's own)
+    heat: tuple[str, ...]  # heatmap cells, quiet day first
+    node_closed: str  # tree branch toggles (two cells, like Textual's own)
     node_open: str
     timer: str
     streak: str
@@ -27,32 +27,54 @@ class Glyphs:
     link: str
     sep: str
     ellipsis: str
-    dash: str                    # a missing value in a table
-    times: str                   # "2.5x faster"
-    newline: str                 # a token's invisible characters, shown
+    dash: str  # a missing value in a table
+    times: str  # "2.5x faster"
+    newline: str  # a token's invisible characters, shown
     tab: str
     carriage_return: str
-    token_sep: str               # between tokens, where colours alone cannot show the cut
+    token_sep: str  # between tokens, where colours alone cannot show the cut
 
 
 UNICODE = Glyphs(
     status={"todo": "·", "doing": "▶", "done": "✔", "skipped": "–"},
-    bar_full="█", bar_empty="░",
+    bar_full="█",
+    bar_empty="░",
     heat=("·", "░", "▒", "▓", "█"),
-    node_closed="▶ ", node_open="▼ ",
-    timer="◷", streak="★",   # no emoji: they are two cells wide and often missing
-    bullet="•", link="↗", sep="·", ellipsis="…",
-    dash="–", times="×", newline="↵", tab="→", carriage_return="␍", token_sep="",
+    node_closed="▶ ",
+    node_open="▼ ",
+    timer="◷",
+    streak="★",  # no emoji: they are two cells wide and often missing
+    bullet="•",
+    link="↗",
+    sep="·",
+    ellipsis="…",
+    dash="–",
+    times="×",
+    newline="↵",
+    tab="→",
+    carriage_return="␍",
+    token_sep="",
 )
 
 ASCII = Glyphs(
     status={"todo": " ", "doing": ">", "done": "x", "skipped": "-"},
-    bar_full="#", bar_empty="-",
+    bar_full="#",
+    bar_empty="-",
     heat=(".", ":", "+", "*", "#"),
-    node_closed="+ ", node_open="- ",
-    timer="T", streak="*",
-    bullet="*", link="->", sep="|", ellipsis="...",
-    dash="-", times="x", newline="\\n", tab="\\t", carriage_return="\\r", token_sep="|",
+    node_closed="+ ",
+    node_open="- ",
+    timer="T",
+    streak="*",
+    bullet="*",
+    link="->",
+    sep="|",
+    ellipsis="...",
+    dash="-",
+    times="x",
+    newline="\\n",
+    tab="\\t",
+    carriage_return="\\r",
+    token_sep="|",
 )
 
 

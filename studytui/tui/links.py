@@ -22,7 +22,7 @@ def can_open_browser(environ: Mapping[str, str] = os.environ, platform: str = sy
         return False
     if platform.startswith("linux") or "bsd" in platform:
         return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
-    return True   # macOS, Windows: a desktop is there
+    return True  # macOS, Windows: a desktop is there
 
 
 def open_in_browser(url: str) -> bool:
@@ -30,5 +30,5 @@ def open_in_browser(url: str) -> bool:
 
     try:
         return webbrowser.open(url, new=2)
-    except Exception:   # a broken BROWSER setting must not take the desk down  # noqa: BLE001
+    except Exception:  # a broken BROWSER setting must not take the desk down  # noqa: BLE001
         return False

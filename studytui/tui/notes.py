@@ -13,10 +13,15 @@ DEBOUNCE_S = 0.5
 
 
 class NoteSaver:
-    def __init__(self, store, schedule: Callable[[float, Callable[[], None]], object] | None = None,
-                 *, on_saved: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        store,
+        schedule: Callable[[float, Callable[[], None]], object] | None = None,
+        *,
+        on_saved: Callable[[str], None] | None = None,
+    ):
         self.store = store
-        self._schedule = schedule        # (delay, callback) -> a handle with .stop()
+        self._schedule = schedule  # (delay, callback) -> a handle with .stop()
         self._pending: dict[str, str] = {}
         self._handle = None
         self.on_saved = on_saved
@@ -38,7 +43,7 @@ class NoteSaver:
             try:
                 changed = self.store.set_note(key, body, source="tui")
             except Exception:
-                self._pending.setdefault(key, body)   # keep it for the next try
+                self._pending.setdefault(key, body)  # keep it for the next try
                 raise
             if changed and self.on_saved:
                 self.on_saved(key)

@@ -24,7 +24,7 @@ MAX_UNSEEN_SHOWN = 3
 class Ending:
     run_id: str
     status: str
-    line: str = ""      # ending_line(...): filled in by the monitor, from the run's events
+    line: str = ""  # ending_line(...): filled in by the monitor, from the run's events
 
     @property
     def bad(self) -> bool:
@@ -33,7 +33,7 @@ class Ending:
 
 class RunEndings:
     def __init__(self, seen: set[str] | None):
-        self.seen = seen                      # None: no record yet (first launch)
+        self.seen = seen  # None: no record yet (first launch)
         self.statuses: dict[str, str] | None = None
 
     def read(self, rows: list[dict[str, Any]]) -> tuple[list[Ending], list[Ending]]:
@@ -46,9 +46,13 @@ class RunEndings:
             if self.seen is None:
                 return [], []
             return [], [e for e in ended if e.run_id not in self.seen]
-        just = [Ending(run_id, s) for run_id, s in statuses.items()
-                if s in ENDINGS and previous.get(run_id, "running") == "running"
-                and (self.seen is None or run_id not in self.seen)]
+        just = [
+            Ending(run_id, s)
+            for run_id, s in statuses.items()
+            if s in ENDINGS
+            and previous.get(run_id, "running") == "running"
+            and (self.seen is None or run_id not in self.seen)
+        ]
         return just, []
 
     def ended_ids(self) -> list[str]:

@@ -39,13 +39,14 @@ TICK_S = 1.0
 
 
 class RunMonitor:
-    def __init__(self, app, *, periodic: bool = True, tick_s: float = TICK_S,
-                 settings: UiSettings | None = None):
+    def __init__(
+        self, app, *, periodic: bool = True, tick_s: float = TICK_S, settings: UiSettings | None = None
+    ):
         self.app = app
-        self.settings = settings            # where "seen" endings are remembered (None: nowhere)
+        self.settings = settings  # where "seen" endings are remembered (None: nowhere)
         self.endings = RunEndings(settings.seen_runs() if settings else None)
         self.unseen_endings: list[Ending] = []
-        self.unseen_more = 0                # unseen endings beyond those listed
+        self.unseen_more = 0  # unseen endings beyond those listed
         self.periodic = periodic
         self.tick_s = tick_s
         self.rows: list[dict[str, Any]] | None = None
@@ -95,8 +96,13 @@ class RunMonitor:
         if self._index_busy:
             return
         self._index_busy = True
-        self.app.run_worker(self._read_index, thread=True, exit_on_error=False,
-                            group="run-monitor", name="reading the runs folder")
+        self.app.run_worker(
+            self._read_index,
+            thread=True,
+            exit_on_error=False,
+            group="run-monitor",
+            name="reading the runs folder",
+        )
 
     def _read_index(self) -> None:
         try:
@@ -125,17 +131,23 @@ class RunMonitor:
         try:
             watch.poll()
             judged, _ = verdict_for_run(watch.lab, watch.state)
-        except Exception:   # noqa: BLE001 - a damaged reference: the ending is still news
+        except Exception:  # noqa: BLE001 - a damaged reference: the ending is still news
             judged = None
         line = ending_line(ending.run_id, ending.status, watch.state, judged)
         return Ending(ending.run_id, ending.status, clean(line))
 
-    def _deliver_rows(self, rows: list[dict[str, Any]], just: list[Ending] = (),
-                      unseen: list[Ending] = (), more: int = 0) -> None:
+    def _deliver_rows(
+        self, rows: list[dict[str, Any]], just: list[Ending] = (), unseen: list[Ending] = (), more: int = 0
+    ) -> None:
         self.rows = rows
         for ending in just:
-            self.app.notify(ending.line, title="run ended", markup=False, timeout=10,
-                            severity="warning" if ending.bad else "information")
+            self.app.notify(
+                ending.line,
+                title="run ended",
+                markup=False,
+                timeout=10,
+                severity="warning" if ending.bad else "information",
+            )
         if just:
             self.app.bell()
         if unseen:
@@ -151,6 +163,7 @@ class RunMonitor:
     # -- asking a run to stop ------------------------------------------------------------------
     def stop(self, run_id: str, *, grace: float, done: Callable[[str, str], None]) -> None:
         """SIGTERM the run (SIGKILL after `grace` s) in a worker; `done(message, severity)` after."""
+
         def stop_in_thread() -> None:
             try:
                 with self._runs_lock:
@@ -161,11 +174,12 @@ class RunMonitor:
             self._from_thread(done, message, severity)
             self._from_thread(self.refresh_index)
 
-        self.app.run_worker(stop_in_thread, thread=True, exit_on_error=False,
-                            group="run-stop", name=f"stopping {run_id}")
+        self.app.run_worker(
+            stop_in_thread, thread=True, exit_on_error=False, group="run-stop", name=f"stopping {run_id}"
+        )
 
     def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
         try:
             self.app.call_from_thread(callback, *args)
         except RuntimeError:
-            pass   # the app is shutting down: nobody is left to show it
+            pass  # the app is shutting down: nobody is left to show it

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-MIN_LOG_S = 1   # the store refuses zero seconds; a tap on the key and back logs nothing
+MIN_LOG_S = 1  # the store refuses zero seconds; a tap on the key and back logs nothing
 
 
 class StudyTimer:
@@ -33,7 +33,7 @@ class StudyTimer:
             return None
         key, seconds = self.key, int(round(self.elapsed()))
         self.key, self._started = None, None
-        seconds = min(seconds, 24 * 3600)   # a timer left running over a weekend: one day
+        seconds = min(seconds, 24 * 3600)  # a timer left running over a weekend: one day
         if seconds < MIN_LOG_S:
             return None
         store.log_time(key, seconds, source=source)

@@ -15,7 +15,7 @@ from typing import Any
 from studytui.atomic import write_atomic
 
 SETTINGS_FILE = "tui.json"
-MAX_SEEN_RUNS = 2000   # the oldest are forgotten: a run that old was seen long ago
+MAX_SEEN_RUNS = 2000  # the oldest are forgotten: a run that old was seen long ago
 
 
 class UiSettings:

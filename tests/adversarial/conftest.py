@@ -49,7 +49,9 @@ UNSAFE_OUTPUT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u20
 
 def assert_terminal_safe(text: str, where: str = "output") -> None:
     found = UNSAFE_OUTPUT.search(text)
-    assert found is None, f"{where} holds {found.group()!r} at {found.start()}: {text[max(0, found.start() - 40):found.start() + 40]!r}"
+    assert found is None, (
+        f"{where} holds {found.group()!r} at {found.start()}: {text[max(0, found.start() - 40) : found.start() + 40]!r}"
+    )
     assert "Traceback" not in text, f"{where} holds a traceback:\n{text}"
 
 
@@ -69,9 +71,22 @@ def hostile_curriculum(tmp_path) -> Path:
 HOSTILE_NOTE = "note \x1b]0;pwned\x07 [/] [link=file:///etc/passwd]x[/link] \u202eevil\n\x9b2J second line"
 HOSTILE_READING = [
     # (url, title, kind, tags as stored, status, course)
-    ("javascript:alert(1)", "\x1b[2J wiped [/]", "article", json.dumps(["[/]", "\x1b]0;x\x07"]), "inbox", None),
-    ("https://good.example/", "[link=https://evil.example]https://good.example/[/link]", "\x1b[31mkind",
-     "[/", "archive", None),  # tags that are not JSON at all
+    (
+        "javascript:alert(1)",
+        "\x1b[2J wiped [/]",
+        "article",
+        json.dumps(["[/]", "\x1b]0;x\x07"]),
+        "inbox",
+        None,
+    ),
+    (
+        "https://good.example/",
+        "[link=https://evil.example]https://good.example/[/link]",
+        "\x1b[31mkind",
+        "[/",
+        "archive",
+        None,
+    ),  # tags that are not JSON at all
     ("https://example.org/\u202eexe", "\u202eevil", "paper", json.dumps([1, None]), "course", "[/]"),
 ]
 HOSTILE_KEYS = ["evil/\x1b[31mred", "[/]", "evil/\u202eorphan"]
@@ -90,27 +105,50 @@ def hostile_home(tmp_path, monkeypatch) -> Path:
     now = "2026-11-29T12:00:00+00:00"
     with conn:
         conn.execute("BEGIN")
-        conn.execute("INSERT OR REPLACE INTO notes (key, body, updated_at) VALUES (?, ?, ?)",
-                     ("evil/markup", HOSTILE_NOTE, now))
+        conn.execute(
+            "INSERT OR REPLACE INTO notes (key, body, updated_at) VALUES (?, ?, ?)",
+            ("evil/markup", HOSTILE_NOTE, now),
+        )
         for key in HOSTILE_KEYS:
-            conn.execute("INSERT INTO progress (key, status, started_at, completed_at, updated_at) "
-                         "VALUES (?, 'done', ?, ?, ?)", (key, now, now, now))
-            conn.execute("INSERT INTO notes (key, body, updated_at) VALUES (?, ?, ?)", (key, HOSTILE_NOTE, now))
-            conn.execute("INSERT INTO time_log (key, seconds, logged_at, source) VALUES (?, 60, ?, '\x1b[0m')",
-                         (key, now))
+            conn.execute(
+                "INSERT INTO progress (key, status, started_at, completed_at, updated_at) "
+                "VALUES (?, 'done', ?, ?, ?)",
+                (key, now, now, now),
+            )
+            conn.execute(
+                "INSERT INTO notes (key, body, updated_at) VALUES (?, ?, ?)", (key, HOSTILE_NOTE, now)
+            )
+            conn.execute(
+                "INSERT INTO time_log (key, seconds, logged_at, source) VALUES (?, 60, ?, '\x1b[0m')",
+                (key, now),
+            )
         for url, title, kind, tags, status, course in HOSTILE_READING:
-            conn.execute("INSERT INTO reading (url, title, kind, tags, status, course, added_at, updated_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (url, title, kind, tags, status, course, now, now))
+            conn.execute(
+                "INSERT INTO reading (url, title, kind, tags, status, course, added_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (url, title, kind, tags, status, course, now, now),
+            )
         # History rows a bug could leave: not JSON, and a timestamp that is not one.
-        conn.execute("INSERT INTO events (at, key, kind, old, new, source) VALUES (?, ?, 'status', ?, ?, 'x')",
-                     ("not a time \x1b[2J", "[/]", "{not json", "\x1b]0;x\x07"))
+        conn.execute(
+            "INSERT INTO events (at, key, kind, old, new, source) VALUES (?, ?, 'status', ?, ?, 'x')",
+            ("not a time \x1b[2J", "[/]", "{not json", "\x1b]0;x\x07"),
+        )
     store.close()
     return home
 
 
 def _export(rows: dict) -> dict:
-    doc = {"format": "studytui-export", "version": 1, "exported_at": "2026-11-29T12:00:00+00:00",
-           "migrations": [], "progress": [], "notes": [], "time_log": [], "events": [], "reading": []}
+    doc = {
+        "format": "studytui-export",
+        "version": 1,
+        "exported_at": "2026-11-29T12:00:00+00:00",
+        "migrations": [],
+        "progress": [],
+        "notes": [],
+        "time_log": [],
+        "events": [],
+        "reading": [],
+    }
     doc.update(rows)
     return doc
 
@@ -119,16 +157,43 @@ def _export(rows: dict) -> dict:
 def hostile_backup(tmp_path) -> Path:
     """An export with a control character in row 1 of the reading list (row 0 is fine)."""
     now = "2026-11-29T12:00:00+00:00"
-    doc = _export({
-        "progress": [{"key": "evil/markup", "status": "done", "started_at": now, "completed_at": now,
-                      "updated_at": now}],
-        "reading": [
-            {"id": 1, "url": "https://ok.example/", "title": "fine", "kind": "article", "tags": "[]",
-             "status": "inbox", "course": None, "added_at": now, "updated_at": now},
-            {"id": 2, "url": "https://ok.example/2", "title": "\x1b]0;pwned\x07", "kind": "article",
-             "tags": "[]", "status": "inbox", "course": None, "added_at": now, "updated_at": now},
-        ],
-    })
+    doc = _export(
+        {
+            "progress": [
+                {
+                    "key": "evil/markup",
+                    "status": "done",
+                    "started_at": now,
+                    "completed_at": now,
+                    "updated_at": now,
+                }
+            ],
+            "reading": [
+                {
+                    "id": 1,
+                    "url": "https://ok.example/",
+                    "title": "fine",
+                    "kind": "article",
+                    "tags": "[]",
+                    "status": "inbox",
+                    "course": None,
+                    "added_at": now,
+                    "updated_at": now,
+                },
+                {
+                    "id": 2,
+                    "url": "https://ok.example/2",
+                    "title": "\x1b]0;pwned\x07",
+                    "kind": "article",
+                    "tags": "[]",
+                    "status": "inbox",
+                    "course": None,
+                    "added_at": now,
+                    "updated_at": now,
+                },
+            ],
+        }
+    )
     path = tmp_path / "hostile-backup.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
@@ -138,16 +203,45 @@ def hostile_backup(tmp_path) -> Path:
 def markup_backup(tmp_path) -> Path:
     """A valid export whose every text field is Rich markup: restore takes it as text."""
     now = "2026-11-29T12:00:00+00:00"
-    doc = _export({
-        "progress": [{"key": "[/]", "status": "done", "started_at": now, "completed_at": now, "updated_at": now}],
-        "notes": [{"key": "evil/markup", "body": "[/] [link=file:///etc/passwd]x[/link]\n[bold", "updated_at": now}],
-        "time_log": [{"id": 1, "key": "[/]", "seconds": 60, "logged_at": now, "source": "[/]"}],
-        "events": [{"id": 1, "at": now, "key": "[/]", "kind": "status", "old": '"todo"', "new": '"done"',
-                    "source": "[/]"}],
-        "reading": [{"id": 7, "url": "https://ok.example/[x]", "title": "[link=file:///etc/passwd]x[/link]",
-                     "kind": "[/]", "tags": json.dumps(["[/]", "[bold"]), "status": "inbox", "course": None,
-                     "added_at": now, "updated_at": now}],
-    })
+    doc = _export(
+        {
+            "progress": [
+                {"key": "[/]", "status": "done", "started_at": now, "completed_at": now, "updated_at": now}
+            ],
+            "notes": [
+                {
+                    "key": "evil/markup",
+                    "body": "[/] [link=file:///etc/passwd]x[/link]\n[bold",
+                    "updated_at": now,
+                }
+            ],
+            "time_log": [{"id": 1, "key": "[/]", "seconds": 60, "logged_at": now, "source": "[/]"}],
+            "events": [
+                {
+                    "id": 1,
+                    "at": now,
+                    "key": "[/]",
+                    "kind": "status",
+                    "old": '"todo"',
+                    "new": '"done"',
+                    "source": "[/]",
+                }
+            ],
+            "reading": [
+                {
+                    "id": 7,
+                    "url": "https://ok.example/[x]",
+                    "title": "[link=file:///etc/passwd]x[/link]",
+                    "kind": "[/]",
+                    "tags": json.dumps(["[/]", "[bold"]),
+                    "status": "inbox",
+                    "course": None,
+                    "added_at": now,
+                    "updated_at": now,
+                }
+            ],
+        }
+    )
     path = tmp_path / "markup-backup.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path

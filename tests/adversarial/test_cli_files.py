@@ -46,6 +46,7 @@ def run(tmp_path, monkeypatch, capsys, hostile_curriculum):
 
 # -- writes to user paths ---------------------------------------------------------------------
 
+
 def test_export_follows_a_symlink_and_replaces_its_target(run, tmp_path):
     target = tmp_path / "real.json"
     target.write_text("old", encoding="utf-8")
@@ -55,7 +56,7 @@ def test_export_follows_a_symlink_and_replaces_its_target(run, tmp_path):
     run("export", "-o", str(link))
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert target.read_text(encoding="utf-8").startswith("{")
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640          # permissions kept
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # permissions kept
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -66,8 +67,8 @@ def test_export_refuses_a_fifo_a_device_or_a_folder(run, tmp_path, kind):
         os.mkfifo(path)
     elif kind == "device":
         if os.geteuid() == 0:
-            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))   # what /dev/full is
-        else:   # only root can make a device node: a link to one is refused the same way
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))  # what /dev/full is
+        else:  # only root can make a device node: a link to one is refused the same way
             path.symlink_to("/dev/null")
     else:
         path.mkdir()
@@ -88,7 +89,7 @@ def test_write_atomic_never_writes_through_a_planted_temporary_file(tmp_path):
     victim = tmp_path / "victim"
     victim.write_text("keep", encoding="utf-8")
     out = tmp_path / "out.txt"
-    for pid in range(os.getpid() - 2, os.getpid() + 3):   # the old guessable name, planted
+    for pid in range(os.getpid() - 2, os.getpid() + 3):  # the old guessable name, planted
         (tmp_path / f".out.txt.{pid}.tmp").symlink_to(victim)
     write_atomic(out, "new")
     assert out.read_text(encoding="utf-8") == "new" and victim.read_text(encoding="utf-8") == "keep"
@@ -106,10 +107,23 @@ def test_restore_backup_goes_through_the_same_rules(run, tmp_path, markup_backup
 
 # -- damaged and foreign databases ------------------------------------------------------------
 
-EVERY_COMMAND = [("status",), ("next",), ("show", "markup"), ("search", "evil"), ("glossary",),
-                 ("reading",), ("export",), ("export", "--format", "md"), ("mark", "markup", "done"),
-                 ("note", "markup", "x"), ("log", "markup", "5"), ("add", "https://ok.example/"),
-                 ("archive", "1"), ("reading", "rm", "1"), ("undo",)]
+EVERY_COMMAND = [
+    ("status",),
+    ("next",),
+    ("show", "markup"),
+    ("search", "evil"),
+    ("glossary",),
+    ("reading",),
+    ("export",),
+    ("export", "--format", "md"),
+    ("mark", "markup", "done"),
+    ("note", "markup", "x"),
+    ("log", "markup", "5"),
+    ("add", "https://ok.example/"),
+    ("archive", "1"),
+    ("reading", "rm", "1"),
+    ("undo",),
+]
 
 
 def _seeded(home):
@@ -120,9 +134,16 @@ def _seeded(home):
     return home / "studytui.db"
 
 
-@pytest.mark.parametrize("damage", ["drop table progress", "drop table reading",
-                                    "alter table notes drop column updated_at",
-                                    "alter table reading drop column course", "bad pages"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "drop table progress",
+        "drop table reading",
+        "alter table notes drop column updated_at",
+        "alter table reading drop column course",
+        "bad pages",
+    ],
+)
 def test_a_damaged_database_is_exit_2_and_one_line_in_every_command(run, damage, tmp_path):
     db = _seeded(run.home)
     if damage == "bad pages":
@@ -152,7 +173,7 @@ def test_a_damaged_database_is_exit_2_and_one_line_in_every_command(run, damage,
         elif run.last_code == 1:
             assert "damaged" not in err
     assert refused >= 2
-    run("export", code=2)   # a backup needs every table whole
+    run("export", code=2)  # a backup needs every table whole
 
 
 def test_damage_is_a_clear_exception_for_the_app(tmp_path):

@@ -24,6 +24,7 @@ def studytui(hostile_home, hostile_curriculum, monkeypatch, capsys):
     # by an earlier test in this worker, so their width is set as well as COLUMNS.
     monkeypatch.setenv("COLUMNS", "400")
     from studytui.cli import common
+
     monkeypatch.setattr(common.console, "width", 400)
     monkeypatch.setattr(common.err_console, "width", 400)
 
@@ -57,11 +58,26 @@ def _state(home):
 
 
 READ_ONLY = [
-    ("status",), ("status", "--json"), ("next",), ("next", "--json"), ("show", "markup"),
-    ("show", "markup", "--json"), ("show", "pl"), ("show", "pl-two"), ("search", "evil"),
-    ("search", "markup", "--json"), ("glossary",), ("glossary", "--json"), ("glossary", "evil-term"),
-    ("glossary", "[link=file:///etc/passwd]x[/link]"), ("reading",), ("reading", "--json"),
-    ("reading", "inbox"), ("reading", "archive"), ("reading", "course"), ("export",),
+    ("status",),
+    ("status", "--json"),
+    ("next",),
+    ("next", "--json"),
+    ("show", "markup"),
+    ("show", "markup", "--json"),
+    ("show", "pl"),
+    ("show", "pl-two"),
+    ("search", "evil"),
+    ("search", "markup", "--json"),
+    ("glossary",),
+    ("glossary", "--json"),
+    ("glossary", "evil-term"),
+    ("glossary", "[link=file:///etc/passwd]x[/link]"),
+    ("reading",),
+    ("reading", "--json"),
+    ("reading", "inbox"),
+    ("reading", "archive"),
+    ("reading", "course"),
+    ("export",),
     ("export", "--format", "md"),
 ]
 
@@ -73,13 +89,15 @@ def test_reading_commands_show_hostile_data_safely_and_change_nothing(studytui, 
     assert out.strip()
     assert _state(studytui.home) == before
     if "--json" in args or args == ("export",):
-        json.loads(out)   # still valid JSON, with the unsafe characters \u-escaped
+        json.loads(out)  # still valid JSON, with the unsafe characters \u-escaped
 
 
 def test_json_output_keeps_hostile_values_exactly(studytui):
     entries = json.loads(studytui("reading", "--json")[0])["entries"]
     assert any(e["title"] == "\x1b[2J wiped [/]" for e in entries)
-    assert {"[/", } <= {t for e in entries for t in e["tags"]}   # tags that were never JSON
+    assert {
+        "[/",
+    } <= {t for e in entries for t in e["tags"]}  # tags that were never JSON
     exported = json.loads(studytui("export")[0])
     assert {n["body"] for n in exported["notes"]} == {HOSTILE_NOTE}
 
@@ -88,21 +106,34 @@ def test_markup_is_shown_as_written(studytui):
     out, _ = studytui("show", "markup")
     assert "prompt=a[i]" in out and "[/]" in out and "[link=file:///etc/passwd]x[/link]" in out
     out, _ = studytui("reading")
-    assert "javascript:alert(1)" in out          # shown, as text: never a live link
+    assert "javascript:alert(1)" in out  # shown, as text: never a live link
 
 
 ERRORS = [
-    (("show", "[/]"), 1), (("show", "\x1b]0;pwned\x07"), 1), (("show", "\u202eevil"), 1),
-    (("search", "[/]"), 1), (("glossary", "\x1b[2J"), 1), (("mark", "[/]", "done"), 1),
-    (("mark", "markup", "[/]"), 2), (("log", "markup", "[/]"), 2), (("log", "markup", "1e400"), 2),
-    (("reading", "[/]"), 2), (("reading", "rm", "999"), 1), (("reading", "rm"), 2),
-    (("export", "--format", "[/]"), 2), (("add", "javascript:alert(1)"), 2),
-    (("add", "http://[::1"), 2), (("add", "https://ok.example/", "--title", "\x1b]0;t\x07"), 2),
+    (("show", "[/]"), 1),
+    (("show", "\x1b]0;pwned\x07"), 1),
+    (("show", "\u202eevil"), 1),
+    (("search", "[/]"), 1),
+    (("glossary", "\x1b[2J"), 1),
+    (("mark", "[/]", "done"), 1),
+    (("mark", "markup", "[/]"), 2),
+    (("log", "markup", "[/]"), 2),
+    (("log", "markup", "1e400"), 2),
+    (("reading", "[/]"), 2),
+    (("reading", "rm", "999"), 1),
+    (("reading", "rm"), 2),
+    (("export", "--format", "[/]"), 2),
+    (("add", "javascript:alert(1)"), 2),
+    (("add", "http://[::1"), 2),
+    (("add", "https://ok.example/", "--title", "\x1b]0;t\x07"), 2),
     (("add", "https://ok.example/", "--tag", "\u202e"), 2),
     (("add", "https://ok.example/", "--kind", "[/]"), 2),
-    (("note", "markup", "\x1b]52;c;ZXZpbA==\x07"), 1), (("validate",), 1),
-    (("[/]",), 2), (("status", "--[/]"), 2),
-    (("show", "micro\udcffgrad"), 2), (("note", "markup", "\udcff"), 2),   # non-UTF-8 bytes in argv
+    (("note", "markup", "\x1b]52;c;ZXZpbA==\x07"), 1),
+    (("validate",), 1),
+    (("[/]",), 2),
+    (("status", "--[/]"), 2),
+    (("show", "micro\udcffgrad"), 2),
+    (("note", "markup", "\udcff"), 2),  # non-UTF-8 bytes in argv
 ]
 
 
@@ -133,10 +164,10 @@ def test_writes_take_markup_as_text_and_keep_the_hostile_rows(studytui):
     studytui("mark", "markup", "done")
     studytui("log", "markup", "10")
     studytui("undo")
-    studytui("reading", "rm", "1")   # the javascript: entry an older version let in
+    studytui("reading", "rm", "1")  # the javascript: entry an older version let in
     state = _state(studytui.home)
     notes = {n["key"]: n["body"] for n in state["notes"]}
-    assert all(notes[k] == HOSTILE_NOTE for k in HOSTILE_KEYS)      # untouched
+    assert all(notes[k] == HOSTILE_NOTE for k in HOSTILE_KEYS)  # untouched
     assert notes["evil/markup"] == "from stdin [/]\n"
     assert {r["url"] for r in state["reading"]} >= {"https://ok.example/[x]", "https://good.example/"}
     assert "javascript:alert(1)" not in {r["url"] for r in state["reading"]}
@@ -158,13 +189,13 @@ def test_a_hostile_backup_is_refused_by_row_and_changes_nothing(studytui, hostil
     _, err = studytui("restore", str(hostile_backup), code=2)
     assert "reading[1].title contains a control character U+001B ESCAPE" in err
     assert _state(studytui.home) == before
-    assert not (studytui.home / "backups").exists()   # nothing announced, nothing written
+    assert not (studytui.home / "backups").exists()  # nothing announced, nothing written
 
 
 def test_a_markup_backup_restores_and_every_command_still_works(studytui, markup_backup):
     out, _ = studytui("restore", str(markup_backup))
     saved = out.split("previous state saved to ")[1].rstrip(")\n")
-    assert json.loads(open(saved, encoding="utf-8").read())["notes"]   # the backup it announced exists
+    assert json.loads(open(saved, encoding="utf-8").read())["notes"]  # the backup it announced exists
     for args in READ_ONLY:
         studytui(*args)
     assert "[link=file:///etc/passwd]x[/link]" in studytui("reading")[0]

@@ -33,8 +33,9 @@ def _studytui(monkeypatch, capsys, *args):
 @pytest.fixture
 def hostile_run(lab_home, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "200")
-    code, out, _ = _studytui(monkeypatch, capsys, "lab", "run", "fake", "--set", "fail_at=2",
-                             "--set", "delay=0", "-d", "--json")
+    code, out, _ = _studytui(
+        monkeypatch, capsys, "lab", "run", "fake", "--set", "fail_at=2", "--set", "delay=0", "-d", "--json"
+    )
     assert code in (0, None), out
     run_id = json.loads(out)["id"]
     run_dir = lab_home / "runs" / run_id
@@ -58,8 +59,16 @@ def hostile_run(lab_home, monkeypatch, capsys):
     return run_id
 
 
-@pytest.mark.parametrize("args", [("lab", "runs"), ("lab", "runs", "--json"), ("lab", "show", "last"),
-                                  ("lab", "show", "last", "--json"), ("lab", "attach", "last")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("lab", "runs"),
+        ("lab", "runs", "--json"),
+        ("lab", "show", "last"),
+        ("lab", "show", "last", "--json"),
+        ("lab", "attach", "last"),
+    ],
+)
 def test_lab_views_show_a_hostile_run_folder_as_text(hostile_run, monkeypatch, capsys, args):
     code, out, err = _studytui(monkeypatch, capsys, *args)
     assert code in (0, 1, None), err

@@ -24,8 +24,10 @@ from studytui.search import Hit as SearchHit
 from studytui.study import course_summaries
 
 # Characters that make trouble, mixed with ordinary text.
-nasty = st.sampled_from(list("\x1b\x07\x00\x7f\x9b\x9d\u202e\u2066\u2069\ud800\udcff[]/\\=;\n\t\r") +
-                        ["[/]", "[link=file:///etc/passwd]", "[/link]", "\x1b]8;;", "\x1b\\", "[bold"])
+nasty = st.sampled_from(
+    list("\x1b\x07\x00\x7f\x9b\x9d\u202e\u2066\u2069\ud800\udcff[]/\\=;\n\t\r")
+    + ["[/]", "[link=file:///etc/passwd]", "[/link]", "\x1b]8;;", "\x1b\\", "[bold"]
+)
 text = st.one_of(
     st.sampled_from(HOSTILE_STRINGS),
     st.lists(st.one_of(nasty, st.text(max_size=8)), max_size=12).map("".join),
@@ -40,8 +42,12 @@ CLOSE = "\x1b]8;;\x1b\\"
 
 def _consoles():
     plain_out, term_out = io.StringIO(), io.StringIO()
-    return (Console(file=plain_out, width=100, color_system=None), plain_out,
-            Console(file=term_out, width=100, force_terminal=True, color_system="truecolor"), term_out)
+    return (
+        Console(file=plain_out, width=100, color_system=None),
+        plain_out,
+        Console(file=term_out, width=100, force_terminal=True, color_system="truecolor"),
+        term_out,
+    )
 
 
 def _link_texts(raw: str) -> dict[tuple[str, str], str]:
@@ -51,10 +57,10 @@ def _link_texts(raw: str) -> dict[tuple[str, str], str]:
     for m in OSC8.finditer(raw):
         params, target = m.groups()
         if not target:
-            continue   # a closing OSC 8
+            continue  # a closing OSC 8
         close = raw.find(CLOSE, m.end())
         assert close != -1, "an OSC 8 link is never closed"
-        piece = SGR.sub("", raw[m.end():close]).strip()
+        piece = SGR.sub("", raw[m.end() : close]).strip()
         texts[(params, target)] = texts.get((params, target), "") + piece
     return texts
 
@@ -70,27 +76,59 @@ def _check_terminal_output(raw: str) -> None:
 
 
 def _item(title, url, summary, extra, children=()):
-    return Item(course_id="c", id="i", title=title, url=url, summary=summary, tags=(extra, title),
-                links=(Link(extra, url or "https://x.example"), Link(title, extra)), terms=("t",),
-                prerequisites=(extra,), children=children, duration_s=60, lab=extra)
+    return Item(
+        course_id="c",
+        id="i",
+        title=title,
+        url=url,
+        summary=summary,
+        tags=(extra, title),
+        links=(Link(extra, url or "https://x.example"), Link(title, extra)),
+        terms=("t",),
+        prerequisites=(extra,),
+        children=children,
+        duration_s=60,
+        lab=extra,
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(title=text, url=st.one_of(st.none(), text, st.just("https://ok.example/a?b=1")), summary=text, extra=text)
+@given(
+    title=text, url=st.one_of(st.none(), text, st.just("https://ok.example/a?b=1")), summary=text, extra=text
+)
 def test_item_renderers(title, url, summary, extra):
     child = Item(course_id="c", id="k", title=extra, duration_s=30, parent_key="c/i")
     item = _item(title, url, summary, extra, (child,))
-    term = Term(id="t", term=title, definition=summary, aliases=(extra,), links=(Link(title, extra),),
-                see_also=(extra,))
+    term = Term(
+        id="t",
+        term=title,
+        definition=summary,
+        aliases=(extra,),
+        links=(Link(title, extra),),
+        see_also=(extra,),
+    )
     course = Course(id="c", title=title, sections=(Section("s", extra, summary, (item,)),))
     cur = Curriculum.build([course], [term])
-    doc = render.item_json(item, "doing") | {"note": summary, "seconds_logged": 60, "history": [],
-                                            "children": ["c/k"]}
+    doc = render.item_json(item, "doing") | {
+        "note": summary,
+        "seconds_logged": 60,
+        "history": [],
+        "children": ["c/k"],
+    }
     progress = {"c/i": "doing", extra: "done"}
     summaries = course_summaries(cur, progress, {"c/i": 60})
     hit = SearchHit(kind="item", key=extra, title=title, score=1.0, snippet=summary)
-    rows = [{"id": 1, "url": url or extra, "title": title, "kind": extra, "tags": [extra, title],
-             "status": "course", "course": extra}]
+    rows = [
+        {
+            "id": 1,
+            "url": url or extra,
+            "title": title,
+            "kind": extra,
+            "tags": [extra, title],
+            "status": "course",
+            "course": extra,
+        }
+    ]
     for console, out in (_consoles()[:2], _consoles()[2:]):
         console.print(render.item_line(item, "doing"))
         render.item_detail(console, item, doc, cur)
@@ -117,7 +155,7 @@ class _FakeStore:
     def time_by_key(self):
         return {}
 
-    def runs(self, lab=None):   # hostile run rows too (ids and statuses from a copied folder)
+    def runs(self, lab=None):  # hostile run rows too (ids and statuses from a copied folder)
         return [{"id": v, "status": v, "dir": None} for v in self._notes.values()]
 
 
@@ -127,7 +165,7 @@ def test_error_lines(message):
     import contextlib
 
     buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer):   # the CLI's stderr console writes to sys.stderr
+    with contextlib.redirect_stderr(buffer):  # the CLI's stderr console writes to sys.stderr
         error_line(message)
     err = buffer.getvalue()
     assert_terminal_safe(err, "error line")
@@ -135,8 +173,13 @@ def test_error_lines(message):
 
 
 def test_a_spoofed_link_title_never_becomes_the_visible_text():
-    item = Item(course_id="c", id="i", title="t", url="https://good.example/",
-                links=(Link("https://good.example", "https://evil.example/steal"),))
+    item = Item(
+        course_id="c",
+        id="i",
+        title="t",
+        url="https://good.example/",
+        links=(Link("https://good.example", "https://evil.example/steal"),),
+    )
     console, _, term, out = _consoles()
     doc = render.item_json(item, "todo") | {"note": "", "seconds_logged": 0, "history": [], "children": []}
     render.item_detail(term, item, doc, Curriculum.build([], []))
@@ -147,11 +190,15 @@ def test_a_spoofed_link_title_never_becomes_the_visible_text():
 
 
 def test_a_markdown_link_in_a_summary_is_not_a_terminal_link():
-    item = Item(course_id="c", id="i", title="t",
-                summary="[https://good.example](https://evil.example/steal) and <https://x.example>")
+    item = Item(
+        course_id="c",
+        id="i",
+        title="t",
+        summary="[https://good.example](https://evil.example/steal) and <https://x.example>",
+    )
     _, _, term, out = _consoles()
     doc = render.item_json(item, "todo") | {"note": "", "seconds_logged": 0, "history": [], "children": []}
     render.item_detail(term, item, doc, Curriculum.build([], []))
     raw = out.getvalue()
     assert not [target for _, target in _link_texts(raw) if "evil" in target]
-    assert "https://evil.example/steal" in SGR.sub("", raw)   # shown, so the reader sees where it goes
+    assert "https://evil.example/steal" in SGR.sub("", raw)  # shown, so the reader sees where it goes

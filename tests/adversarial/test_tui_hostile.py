@@ -37,15 +37,36 @@ HOSTILE = [ESC_TITLE, "\x1b[2J\x1b[H", "\x9b31m", BIDI, "[/]", SPOOF, "[bold", "
 
 def hostile_curriculum() -> Curriculum:
     c = "evil"
-    item = Item(course_id=c, id="markup", title=f"{SPOOF} {ESC_TITLE} prompt=a[i]", section_id="s",
-                kind="video", url="https://example.org/[x]", summary="\n".join(HOSTILE),
-                links=(Link(f"[/] {BIDI}", "file:///etc/passwd"), Link("ok", "https://ok.example/a")),
-                terms=("t",), lab="fake", by="[/]", date="\x1b[31m")
+    item = Item(
+        course_id=c,
+        id="markup",
+        title=f"{SPOOF} {ESC_TITLE} prompt=a[i]",
+        section_id="s",
+        kind="video",
+        url="https://example.org/[x]",
+        summary="\n".join(HOSTILE),
+        links=(Link(f"[/] {BIDI}", "file:///etc/passwd"), Link("ok", "https://ok.example/a")),
+        terms=("t",),
+        lab="fake",
+        by="[/]",
+        date="\x1b[31m",
+    )
     other = Item(course_id=c, id="other", title="[/]", section_id="s", kind="post")
-    course = Course(c, f"[bold]{ESC_TITLE}", "[/] summary", order=1,
-                    sections=(Section("s", f"{BIDI} [/]", "\x1b[2J", (item, other)),))
-    term = Term("t", f"term {SPOOF}", "\n".join(HOSTILE), aliases=("[/]", ESC_TITLE),
-                links=(Link(SPOOF, "javascript:alert(1)"),), see_also=("missing[/]",))
+    course = Course(
+        c,
+        f"[bold]{ESC_TITLE}",
+        "[/] summary",
+        order=1,
+        sections=(Section("s", f"{BIDI} [/]", "\x1b[2J", (item, other)),),
+    )
+    term = Term(
+        "t",
+        f"term {SPOOF}",
+        "\n".join(HOSTILE),
+        aliases=("[/]", ESC_TITLE),
+        links=(Link(SPOOF, "javascript:alert(1)"),),
+        see_also=("missing[/]",),
+    )
     return Curriculum.build([course], [term])
 
 
@@ -53,26 +74,50 @@ def write_hostile_run(home) -> str:
     run_id = "fake-20260101-000000-evil"
     run = home / "runs" / run_id
     run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({
-        "lab": "fake", "run_id": run_id, "settings": {"[/]": "a[i]", "note": ESC_TITLE},
-        "resolved": {SPOOF: BIDI, "prompt": "prompt=a[i]"}}))
+    (run / "config.json").write_text(
+        json.dumps(
+            {
+                "lab": "fake",
+                "run_id": run_id,
+                "settings": {"[/]": "a[i]", "note": ESC_TITLE},
+                "resolved": {SPOOF: BIDI, "prompt": "prompt=a[i]"},
+            }
+        )
+    )
     t = 1767225600.0
     events = [
         {"event": "start", "t": t, "pid": 1, "device": f"cpu {ESC_TITLE}[/]", "total": 3},
         {"event": "log", "t": t, "message": f"{SPOOF} \x1b[2J {BIDI}"},
         {"event": "step", "t": t + 1, "step": 1, "loss": 3.0, "tok_per_s": 100.0},
         {"event": "progress", "t": t + 1, "done": 1, "total": 3, "unit": "[/]\x1b[31m"},
-        {"event": "sample", "t": t + 1, "step": 1, "prompt": "prompt=a[i]", "text": f"prompt=a[i]{ESC_TITLE}\n[/]"},
+        {
+            "event": "sample",
+            "t": t + 1,
+            "step": 1,
+            "prompt": "prompt=a[i]",
+            "text": f"prompt=a[i]{ESC_TITLE}\n[/]",
+        },
         {"event": "sample", "t": t + 1, "step": 1, "prompt": 5, "text": None},
-        {"event": "merges", "t": t + 1, "merges": [{"rank": "[/]", "pair": [ESC_TITLE, 1], "token": SPOOF,
-                                                     "text": BIDI, "count": "\x1b[2J"}]},
-        {"event": "table", "t": t + 2, "name": f"{SPOOF}{ESC_TITLE}", "columns": ["[/]", BIDI],
-         "rows": [["a[i]", ESC_TITLE, "extra [bold"], "[/]", [None]]},
+        {
+            "event": "merges",
+            "t": t + 1,
+            "merges": [
+                {"rank": "[/]", "pair": [ESC_TITLE, 1], "token": SPOOF, "text": BIDI, "count": "\x1b[2J"}
+            ],
+        },
+        {
+            "event": "table",
+            "t": t + 2,
+            "name": f"{SPOOF}{ESC_TITLE}",
+            "columns": ["[/]", BIDI],
+            "rows": [["a[i]", ESC_TITLE, "extra [bold"], "[/]", [None]],
+        },
         {"event": "table", "t": t + 2, "name": "ladder", "columns": "not a list", "rows": {"x": 1}},
         {"event": "end", "t": t + 3, "status": "done", "summary": {"note": ESC_TITLE}},
     ]
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, **e}) + "\n" for e in events)
-                                       + "not json \x1b[2J\n")
+    (run / "metrics.jsonl").write_text(
+        "".join(json.dumps({"v": 1, **e}) + "\n" for e in events) + "not json \x1b[2J\n"
+    )
     (run / "stderr.log").write_text(f"{ESC_TITLE}\n")
     return run_id
 
@@ -100,10 +145,14 @@ def links_shown(app) -> list[tuple[str, str]]:
 def assert_safe(app, where: str) -> str:
     text = shown(app)
     bad = UNSAFE.search(text)
-    assert bad is None, f"{where}: {bad.group()!r} reached the screen: {text[max(0, bad.start() - 60):bad.start() + 60]!r}"
+    assert bad is None, (
+        f"{where}: {bad.group()!r} reached the screen: {text[max(0, bad.start() - 60) : bad.start() + 60]!r}"
+    )
     for target, label in links_shown(app):
         assert target.startswith(("http://", "https://")), f"{where}: a link to {target!r}"
-        assert label.strip() and label.strip() in target, f"{where}: link text {label!r} is not its target {target!r}"
+        assert label.strip() and label.strip() in target, (
+            f"{where}: link text {label!r} is not its target {target!r}"
+        )
     return text
 
 
@@ -123,7 +172,7 @@ async def test_every_screen_shows_hostile_text_as_data(hostile_home, monkeypatch
         await pilot.pause()
         text = assert_safe(app, "curriculum")
         assert "prompt=a[i]" in text and "[link=file:///etc/passwd]x[/link]" in text
-        assert "␛]0;pwned␇" in text                       # shown, not acted on
+        assert "␛]0;pwned␇" in text  # shown, not acted on
         app.show_term("t")
         await until(pilot, lambda: getattr(app.screen, "term_id", None) == "t")
         await pilot.pause()
@@ -157,9 +206,16 @@ async def test_every_screen_shows_hostile_text_as_data(hostile_home, monkeypatch
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(max_size=60), st.lists(st.text(max_size=20), max_size=4),
-       st.lists(st.lists(st.one_of(st.text(max_size=20), st.none(), st.floats(allow_nan=True), st.integers()),
-                         max_size=5), max_size=4))
+@given(
+    st.text(max_size=60),
+    st.lists(st.text(max_size=20), max_size=4),
+    st.lists(
+        st.lists(
+            st.one_of(st.text(max_size=20), st.none(), st.floats(allow_nan=True), st.integers()), max_size=5
+        ),
+        max_size=4,
+    ),
+)
 def test_result_tables_render_any_text_safely(name, columns, rows):
     console = Console(width=100, record=True, file=None, force_terminal=False, color_system=None)
     with console.capture():

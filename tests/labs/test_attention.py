@@ -43,9 +43,17 @@ def test_manual_memory_grows_with_t_squared_and_sdpa_does_not():
 
 
 def test_crossover():
-    rows = [{"T": t, "impl": impl, "ms": ms} for t, impl, ms in [
-        (64, "manual", 1.0), (64, "sdpa", 2.0), (128, "manual", 3.0), (128, "sdpa", 2.0),
-        (256, "manual", 9.0), (256, "sdpa", 4.0)]]
+    rows = [
+        {"T": t, "impl": impl, "ms": ms}
+        for t, impl, ms in [
+            (64, "manual", 1.0),
+            (64, "sdpa", 2.0),
+            (128, "manual", 3.0),
+            (128, "sdpa", 2.0),
+            (256, "manual", 9.0),
+            (256, "sdpa", 4.0),
+        ]
+    ]
     assert crossover(rows) == 128
     assert crossover([r for r in rows if r["T"] == 64]) is None
 
@@ -54,13 +62,22 @@ def test_crossover():
 def gpt_checkpoint(tmp_path) -> Path:
     """A tiny GPT lab checkpoint (the format labs/gpt/train.py writes) with a char tokenizer."""
     from labs.gpt.model import GPT, GPTConfig
+
     torch.manual_seed(0)
     chars = "".join(sorted(set("First Citizen:\nBefore we proceed")))
     cfg = GPTConfig(block_size=32, vocab_size=len(chars), n_layer=2, n_head=2, n_embd=16, attention="manual")
     model = GPT(cfg)
     path = tmp_path / "ckpt.pt"
-    torch.save({"model": model.state_dict(), "model_config": asdict(cfg), "config": {},
-                "tokenizer": {"kind": "char", "chars": chars}, "step": 0}, path)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "model_config": asdict(cfg),
+            "config": {},
+            "tokenizer": {"kind": "char", "chars": chars},
+            "step": 0,
+        },
+        path,
+    )
     return path
 
 
@@ -70,7 +87,9 @@ def test_a_map_is_what_the_model_computed(gpt_checkpoint):
     assert tokens == list("First Citizen") and weights.shape == (13, 13)
     # The manual model kept its own matrix in attn_dropout's input: compare with a hook.
     seen = {}
-    hook = model.transformer.h[1].attn.attn_dropout.register_forward_hook(lambda m, i, o: seen.setdefault("att", o))
+    hook = model.transformer.h[1].attn.attn_dropout.register_forward_hook(
+        lambda m, i, o: seen.setdefault("att", o)
+    )
     with torch.no_grad():
         model(torch.tensor([codec.encode("First Citizen")]))
     hook.remove()
@@ -87,15 +106,37 @@ def test_a_checkpoint_that_is_not_ours_is_one_line(tmp_path):
 
 
 def test_a_small_run(tmp_path, gpt_checkpoint):
-    main(["--out", str(tmp_path / "runs"), "--set", "seq_lens=32,64", "--set", "repeats=1",
-          "--set", f"checkpoint={gpt_checkpoint}", "--set", "prompt=Before we"])
+    main(
+        [
+            "--out",
+            str(tmp_path / "runs"),
+            "--set",
+            "seq_lens=32,64",
+            "--set",
+            "repeats=1",
+            "--set",
+            f"checkpoint={gpt_checkpoint}",
+            "--set",
+            "prompt=Before we",
+        ]
+    )
     (run_dir,) = list((tmp_path / "runs").iterdir())
     evs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
     tables = {e["name"]: e for e in evs if e["event"] == "table"}
     assert all(row[-1] is True for row in tables["equality"]["rows"])
-    assert [row[1:3] for row in tables["sweep"]["rows"]] == [[32, "manual"], [32, "sdpa"], [64, "manual"], [64, "sdpa"]]
+    assert [row[1:3] for row in tables["sweep"]["rows"]] == [
+        [32, "manual"],
+        [32, "sdpa"],
+        [64, "manual"],
+        [64, "sdpa"],
+    ]
     (series,) = [e for e in evs if e["event"] == "visual" and e["kind"] == "series"]
-    assert series["x"] == [32, 64] and set(series["lines"]) == {"manual ms", "manual peak_mb", "sdpa ms", "sdpa peak_mb"}
+    assert series["x"] == [32, 64] and set(series["lines"]) == {
+        "manual ms",
+        "manual peak_mb",
+        "sdpa ms",
+        "sdpa peak_mb",
+    }
     (heatmap,) = [e for e in evs if e["event"] == "visual" and e["kind"] == "heatmap"]
     assert heatmap["row_labels"] == list("Before we") and len(heatmap["values"]) == 9
     end = evs[-1]

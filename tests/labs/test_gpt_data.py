@@ -71,9 +71,9 @@ def test_second_load_uses_the_cache(text_file, monkeypatch, home):
 def test_default_corpus_is_the_standard_library():
     d = load_data("gpt2", None, max_bytes=20_000)
     assert "standard library" in d.source
-    assert d.codec.eot in np.asarray(d.train)   # documents are separated by <|endoftext|>
+    assert d.codec.eot in np.asarray(d.train)  # documents are separated by <|endoftext|>
     again = load_data("gpt2", None, max_bytes=20_000)
-    assert again.cache_path == d.cache_path      # a fixed file order: one cache for every run
+    assert again.cache_path == d.cache_path  # a fixed file order: one cache for every run
 
 
 def test_raw_uint16_bin(tmp_path):
@@ -133,8 +133,9 @@ def test_unknown_tokenizer_is_a_one_line_error():
 
 
 def _tokens(n=5000):
-    return gdata.TokenData(np.arange(n, dtype=np.uint16) % 97, np.arange(500, dtype=np.uint16) % 97,
-                           None, "test", None)
+    return gdata.TokenData(
+        np.arange(n, dtype=np.uint16) % 97, np.arange(500, dtype=np.uint16) % 97, None, "test", None
+    )
 
 
 def test_batches_are_windows_with_shifted_targets():
@@ -156,8 +157,10 @@ def test_batch_state_is_the_data_position():
 
 def test_ranks_split_the_global_batch_like_accumulation():
     one = Batches(_tokens(), batch_size=2, block_size=8, seed=3).train_micro_batches(4)
-    ranks = [Batches(_tokens(), batch_size=2, block_size=8, seed=3).train_micro_batches(2, rank=r, world_size=2)
-             for r in range(2)]
+    ranks = [
+        Batches(_tokens(), batch_size=2, block_size=8, seed=3).train_micro_batches(2, rank=r, world_size=2)
+        for r in range(2)
+    ]
     assert all(torch.equal(a[0], b[0]) for a, b in zip(one, ranks[0] + ranks[1]))
 
 
@@ -175,6 +178,7 @@ def test_shakespeare_is_shipped_and_hashes_to_the_published_sha256():
     import hashlib
 
     from labs import data as datasets
+
     path = datasets.path("shakespeare")
     assert path.name == "tinyshakespeare.txt" and path.stat().st_size == 1_115_394
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SHAKESPEARE_SHA256
@@ -194,6 +198,7 @@ def test_data_shakespeare_is_nanogpts_shakespeare_char():
 def shipped_copy(tmp_path, monkeypatch):
     """labs.data pointed at a copy of its folder, to damage without touching the package."""
     from labs import data as datasets
+
     folder = tmp_path / "shipped"
     folder.mkdir()
     (folder / "tinyshakespeare.txt").write_bytes(datasets.path("shakespeare").read_bytes())
@@ -204,8 +209,9 @@ def shipped_copy(tmp_path, monkeypatch):
 
 def test_a_changed_data_set_is_a_one_line_error(shipped_copy):
     from labs import data as datasets
+
     blob = bytearray(shipped_copy.read_bytes())
-    blob[100] ^= 1   # one bit: same size, other hash
+    blob[100] ^= 1  # one bit: same size, other hash
     shipped_copy.write_bytes(bytes(blob))
     with pytest.raises(datasets.DataSetError) as e:
         load_data("char", "shakespeare")
@@ -214,6 +220,7 @@ def test_a_changed_data_set_is_a_one_line_error(shipped_copy):
 
 def test_a_missing_data_set_is_a_one_line_error(shipped_copy):
     from labs import data as datasets
+
     shipped_copy.unlink()
     with pytest.raises(datasets.DataSetError, match="is missing") as e:
         datasets.path("shakespeare")
@@ -222,5 +229,6 @@ def test_a_missing_data_set_is_a_one_line_error(shipped_copy):
 
 def test_an_unknown_data_set_name_lists_the_shipped_ones():
     from labs import data as datasets
+
     with pytest.raises(datasets.DataSetError, match="shipped: .*shakespeare"):
         datasets.path("shakespear")

@@ -27,6 +27,7 @@ from tests.labs.test_gpt_run import events, losses, new_run, run_inline, tiny_se
 
 # -- the divergence guard ---------------------------------------------------------------
 
+
 def poison_losses_from(monkeypatch, first_bad_step: int):
     """From `first_bad_step` on, the step's loss reads NaN (as a too-high learning rate makes it)."""
     real = Trainer.train_step
@@ -34,6 +35,7 @@ def poison_losses_from(monkeypatch, first_bad_step: int):
     def train_step(self):
         loss, norm, lr = real(self)
         return (float("nan") if self.step >= first_bad_step else loss), norm, lr
+
     monkeypatch.setattr(Trainer, "train_step", train_step)
 
 
@@ -44,11 +46,11 @@ def test_a_nan_loss_ends_diverged_and_keeps_the_last_good_checkpoint(home, text_
     assert end["status"] == "diverged"
     assert end["reason"] == "loss is nan at step 5"
     assert end["summary"]["last_good_checkpoint_step"] == 4
-    assert [s["step"] for s in events(run_dir, "step")] == [1, 2, 3, 4, 5]   # stopped at once
+    assert [s["step"] for s in events(run_dir, "step")] == [1, 2, 3, 4, 5]  # stopped at once
     last = events(run_dir, "checkpoint")[-1]
     assert last == {**last, "step": 4, "path": "ckpt.pt", "last_good": True}
     saved = torch.load(run_dir / "ckpt.pt", weights_only=True)
-    assert saved["step"] == 4 and math.isfinite(saved["loss"])   # not overwritten by the NaN state
+    assert saved["step"] == 4 and math.isfinite(saved["loss"])  # not overwritten by the NaN state
 
 
 def test_guard_false_trains_on_through_nan(home, text_file, monkeypatch):
@@ -59,8 +61,9 @@ def test_guard_false_trains_on_through_nan(home, text_file, monkeypatch):
 
 
 def test_a_learning_rate_far_too_high_diverges_for_real(home, text_file):
-    run_dir = run_inline(home, tiny_settings(text_file, max_iters=30, learning_rate=1e6, grad_clip=0,
-                                             warmup_iters=0))
+    run_dir = run_inline(
+        home, tiny_settings(text_file, max_iters=30, learning_rate=1e6, grad_clip=0, warmup_iters=0)
+    )
     end = events(run_dir, "end")[-1]
     assert end["status"] == "diverged" and "at step" in end["reason"]
     assert len(events(run_dir, "step")) < 30
@@ -74,10 +77,11 @@ def test_the_start_event_says_which_torch_and_cuda(home, text_file):
 
 # -- compile warm-up, the gpt2 presets on CUDA, the small corpus ---------------------------
 
+
 def test_compile_warmup_steps_are_marked_and_left_out_of_mfu(home, text_file, monkeypatch):
-    monkeypatch.setattr(torch, "compile", lambda model, **kw: model)   # the marking, not Inductor
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: model)  # the marking, not Inductor
     monkeypatch.setattr(dev, "compile_missing", lambda device: None)
-    monkeypatch.setattr("labs.gpt.train.peak_flops", lambda *a: 1e12)   # as if a known GPU
+    monkeypatch.setattr("labs.gpt.train.peak_flops", lambda *a: 1e12)  # as if a known GPU
     steps = events(run_inline(home, tiny_settings(text_file, max_iters=3, compile=True)), "step")
     assert [s.get("warmup", False) for s in steps] == [True, False, False]
     assert "mfu" not in steps[0] and all(s["mfu"] > 0 for s in steps[1:])
@@ -88,7 +92,7 @@ def test_a_run_of_one_compiled_step_has_no_eta_yet_and_ends(home, text_file, mon
     monkeypatch.setattr(dev, "compile_missing", lambda device: None)
     run_dir = run_inline(home, tiny_settings(text_file, max_iters=1, compile=True))
     assert events(run_dir, "end")[-1]["status"] == "done"
-    assert events(run_dir, "progress")[-1]["eta_s"] is None   # the warm-up step is not a step time
+    assert events(run_dir, "progress")[-1]["eta_s"] is None  # the warm-up step is not a step time
 
 
 def test_compile_without_its_prerequisites_is_one_line(home, text_file, monkeypatch, capsys):
@@ -107,7 +111,7 @@ def test_gpt2_presets_on_cuda_pad_the_vocabulary_and_compile(device, compiled, v
         cfg = resolve_config({"preset": preset, "device": "auto"}, has_cuda=lambda: device == "cuda")
         assert (cfg.compile, cfg.vocab_pad) == (compiled, vocab_pad)
     given = resolve_config({"preset": "gpt2", "device": "cuda", "compile": False, "vocab_pad": "false"})
-    assert (given.compile, given.vocab_pad) == (False, 1)   # what is given is obeyed
+    assert (given.compile, given.vocab_pad) == (False, 1)  # what is given is obeyed
     other = resolve_config({"preset": "shakespeare-char-gpu", "device": "cuda"})
     assert (other.compile, other.vocab_pad) == (False, 1)
 
@@ -123,8 +127,10 @@ def test_a_step_that_reads_much_of_the_corpus_warns(home, text_file, capsys):
 
 # -- resume -----------------------------------------------------------------------------
 
+
 def test_resume_applies_this_runs_fused_adamw(home, text_file, monkeypatch):
     from labs.gpt.model import fused_adamw_available
+
     if not fused_adamw_available("cpu"):
         pytest.skip("no fused AdamW for the CPU in this torch")
     first = run_inline(home, tiny_settings(text_file, max_iters=2, fused_adamw=False))
@@ -135,10 +141,11 @@ def test_resume_applies_this_runs_fused_adamw(home, text_file, monkeypatch):
         seen["fused"] = [g["fused"] for g in self.optimizer.param_groups]
         seen["ckpt"] = self.ckpt
         return real(self)
+
     monkeypatch.setattr(Trainer, "train", train)
     run_inline(home, {"resume": first.name, "max_iters": 3, "fused_adamw": True})
     assert seen["fused"] and all(seen["fused"])
-    assert seen["ckpt"] is None   # the loaded checkpoint is dropped once restored
+    assert seen["ckpt"] is None  # the loaded checkpoint is dropped once restored
 
 
 # -- DDP workers --------------------------------------------------------------------------
@@ -171,11 +178,14 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_worker_dies_when_its_parent_is_killed():
     root = str(Path(__file__).resolve().parents[2])
-    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(child=CHILD.format(root=root))],
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.format(child=CHILD.format(root=root))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     child_pid = int(parent.stdout.readline())
     assert alive(child_pid)
-    parent.kill()   # SIGKILL: the parent cannot pass anything on
+    parent.kill()  # SIGKILL: the parent cannot pass anything on
     parent.wait()
     deadline = time.monotonic() + 10
     while alive(child_pid) and time.monotonic() < deadline:
@@ -187,17 +197,18 @@ def test_a_worker_dies_when_its_parent_is_killed():
 def test_a_stop_reaches_workers_in_their_own_process_groups(tmp_path):
     run_dir = tmp_path / "gpt-run"
     run_dir.mkdir()
-    worker = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(60)", str(run_dir)],
-                              start_new_session=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import time, sys; time.sleep(60)", str(run_dir)], start_new_session=True
+    )
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
         folder = run_dir / procs.WORKERS_DIR
         folder.mkdir()
         (folder / "rank0.pid").write_text(str(worker.pid))
-        (folder / "rank1.pid").write_text(str(stranger.pid))   # a pid not running this run
+        (folder / "rank1.pid").write_text(str(stranger.pid))  # a pid not running this run
         deadline = time.monotonic() + 10
         while procs.worker_pids(run_dir) != [worker.pid] and time.monotonic() < deadline:
-            time.sleep(0.05)   # a loaded machine: the worker may not have exec'd python yet
+            time.sleep(0.05)  # a loaded machine: the worker may not have exec'd python yet
         assert procs.worker_pids(run_dir) == [worker.pid]
         assert procs.signal_workers(run_dir, signal.SIGTERM) == 1
         assert worker.wait(timeout=10) == -signal.SIGTERM
@@ -209,6 +220,7 @@ def test_a_stop_reaches_workers_in_their_own_process_groups(tmp_path):
 
 
 # -- the ladder -------------------------------------------------------------------------
+
 
 def test_ladder_mfu_is_against_the_bf16_peak_for_every_rung():
     h100 = "NVIDIA H100 80GB HBM3"
@@ -222,13 +234,23 @@ def fake_rungs(monkeypatch, fail: set[str]):
     seen = {}
 
     def time_rung(shape, s, device, steps, warmup, seed, on_step):
-        name = next(r.name for r in reversed(ladder.RUNGS) if all(s[k] == v for k, v in r.setting.items())
-                    and r.name not in seen)
+        name = next(
+            r.name
+            for r in reversed(ladder.RUNGS)
+            if all(s[k] == v for k, v in r.setting.items()) and r.name not in seen
+        )
         seen[name] = dict(s)
         if name in fail:
             raise RuntimeError("Inductor: no working C compiler")
-        return {"status": "ok", "ms_per_step": 10.0, "tok_per_s": 100.0, "mfu": None, "loss": 1.0,
-                "peak_mem_mb": None}
+        return {
+            "status": "ok",
+            "ms_per_step": 10.0,
+            "tok_per_s": 100.0,
+            "mfu": None,
+            "loss": 1.0,
+            "peak_mem_mb": None,
+        }
+
     monkeypatch.setattr(ladder, "time_rung", time_rung)
     return seen
 
@@ -244,13 +266,14 @@ def test_a_failed_rung_is_dropped_for_the_rungs_after_it(home, monkeypatch):
     assert rows["compile"]["status"].startswith("failed: RuntimeError: Inductor")
     assert "later rungs run without this change" in rows["compile"]["status"]
     assert seen["flash"]["compile"] is False and seen["vocab"]["compile"] is False
-    assert seen["vocab"]["attention"] == "sdpa"   # the changes that ran are kept
+    assert seen["vocab"]["attention"] == "sdpa"  # the changes that ran are kept
     assert rows["flash"]["status"] == "ok (without compile)"
 
 
 def test_a_missing_prerequisite_skips_its_rung_before_anything_runs(home, monkeypatch):
-    monkeypatch.setattr(ladder, "missing_prerequisites",
-                        lambda device: {"compile": "torch.compile on CUDA needs Triton"})
+    monkeypatch.setattr(
+        ladder, "missing_prerequisites", lambda device: {"compile": "torch.compile on CUDA needs Triton"}
+    )
     seen = fake_rungs(monkeypatch, fail=set())
     rows = ladder_rows(home, rungs="fp32,compile,flash")
     assert rows["compile"]["status"] == "skipped: torch.compile on CUDA needs Triton"
@@ -269,6 +292,7 @@ def test_compile_prerequisites_name_what_is_missing(monkeypatch):
 
 # -- a DDP run's stop, end to end (gloo on the CPU) ----------------------------------------
 
+
 def children(pid: int) -> list[int]:
     kids = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -281,8 +305,10 @@ def children(pid: int) -> list[int]:
 
 def start_ddp(home, text_file):
     from tests.labs.test_gpt_run import _wait_for, start_process
-    run_dir, proc = start_process(home, tiny_settings(text_file, max_iters=100_000, nproc=2,
-                                                      total_batch_size=2 * 4 * 32))
+
+    run_dir, proc = start_process(
+        home, tiny_settings(text_file, max_iters=100_000, nproc=2, total_batch_size=2 * 4 * 32)
+    )
     _wait_for(run_dir, "step", proc)
     workers = procs.worker_pids(run_dir)
     assert len(workers) == 2 and all(alive(p) for p in workers)
@@ -300,13 +326,13 @@ def wait_gone(pids: list[int], seconds: float = 30) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_stop_to_the_launcher_alone_stops_every_worker_at_one_step(home, text_file):
     run_dir, proc, workers = start_ddp(home, text_file)
-    proc.send_signal(signal.SIGTERM)   # the launcher only: not torchrun, not the workers' groups
+    proc.send_signal(signal.SIGTERM)  # the launcher only: not torchrun, not the workers' groups
     assert proc.wait(timeout=120) == 0
     assert wait_gone(workers)
     end = events(run_dir, "end")[-1]
     assert end["status"] == "stopped"
     assert events(run_dir, "checkpoint")[-1]["step"] == end["summary"]["steps"]
-    assert not list((run_dir / procs.WORKERS_DIR).glob("*.pid"))   # each worker removed its pid file
+    assert not list((run_dir / procs.WORKERS_DIR).glob("*.pid"))  # each worker removed its pid file
 
 
 @pytest.mark.slow
@@ -314,12 +340,13 @@ def test_a_stop_to_the_launcher_alone_stops_every_worker_at_one_step(home, text_
 def test_workers_die_when_torchrun_is_killed(home, text_file):
     run_dir, proc, workers = start_ddp(home, text_file)
     (torchrun,) = children(proc.pid)
-    os.kill(torchrun, signal.SIGKILL)   # as `lab stop` does 30 s after SIGTERM, or the OOM killer
+    os.kill(torchrun, signal.SIGKILL)  # as `lab stop` does 30 s after SIGTERM, or the OOM killer
     assert wait_gone(workers)
     proc.wait(timeout=60)
 
 
 # -- fp16's skipped steps, dropout per rank -------------------------------------------------
+
 
 def test_steps_the_loss_scaler_skips_say_skipped(home, text_file, monkeypatch):
     """fp16 needs CUDA; the scaler's bookkeeping is the same on the CPU: a scale so large that
@@ -328,11 +355,12 @@ def test_steps_the_loss_scaler_skips_say_skipped(home, text_file, monkeypatch):
 
     def build(self):
         real(self)
-        self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 127)
+        self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**127)
+
     monkeypatch.setattr(Trainer, "_build_optimizer", build)
     steps = events(run_inline(home, tiny_settings(text_file, max_iters=40)), "step")
     skipped = [s["step"] for s in steps if s.get("skipped")]
-    assert skipped[:2] == [1, 2]   # 2**127 and 2**126 overflow; then the scale fits (mostly)
+    assert skipped[:2] == [1, 2]  # 2**127 and 2**126 overflow; then the scale fits (mostly)
     assert len(skipped) < 20 and steps[-1]["loss"] < steps[0]["loss"]
     assert all(isinstance(s.get("skipped", False), bool) for s in steps)
 
@@ -340,26 +368,34 @@ def test_steps_the_loss_scaler_skips_say_skipped(home, text_file, monkeypatch):
 def test_each_rank_draws_its_own_dropout_and_rank_0_the_seeds():
     def draws(rank: int, step: int = 0) -> torch.Tensor:
         trainer = Trainer.__new__(Trainer)
-        trainer.cfg, trainer.rank, trainer.step, trainer.device_type = resolve_config({"device": "cpu"}), rank, step, "cpu"
+        trainer.cfg, trainer.rank, trainer.step, trainer.device_type = (
+            resolve_config({"device": "cpu"}),
+            rank,
+            step,
+            "cpu",
+        )
         torch.manual_seed(trainer.cfg.seed)
         trainer._seed_dropout_per_rank()
         return torch.rand(4)
+
     torch.manual_seed(resolve_config({"device": "cpu"}).seed)
     single = torch.rand(4)
-    assert torch.equal(draws(0), single)            # rank 0 draws as one process does
+    assert torch.equal(draws(0), single)  # rank 0 draws as one process does
     assert not torch.equal(draws(1), draws(0))
     assert not torch.equal(draws(1), draws(2))
-    assert not torch.equal(draws(1, step=5), draws(1))   # a resumed rank does not repeat its masks
+    assert not torch.equal(draws(1, step=5), draws(1))  # a resumed rank does not repeat its masks
 
 
 def test_text_is_tokenized_once_before_the_ddp_workers_start(home, text_file, monkeypatch):
     import labs.gpt.run as gpt_run
+
     seen = {}
 
     def launch(ctx, nproc, module):
         seen["cached"] = sorted(p.name for p in (home / "cache" / "tokens").glob("*.bin"))
         return 1
+
     monkeypatch.setattr(gpt_run, "launch_ddp", launch)
     run_dir = new_run(home, tiny_settings(text_file, nproc=2))
     assert main([str(run_dir)]) == 1
-    assert len(seen["cached"]) == 1   # the workers find the tokens ready
+    assert len(seen["cached"]) == 1  # the workers find the tokens ready

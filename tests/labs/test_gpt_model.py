@@ -17,7 +17,7 @@ def tiny(**kw) -> GPT:
 
 
 def test_gpt2_124m_parameter_count():
-    with torch.device("meta"):   # shapes only: no memory, no init time
+    with torch.device("meta"):  # shapes only: no memory, no init time
         model = GPT(GPTConfig(n_layer=12, n_head=12, n_embd=768, block_size=1024, vocab_size=50257))
     wpe = 1024 * 768
     # the published GPT-2 small count: every tensor once, the tied wte/lm_head matrix once
@@ -39,23 +39,31 @@ def test_residual_projections_get_the_scaled_init():
 @pytest.mark.parametrize("fmt", ["safetensors", "bin"])
 def test_from_pretrained_matches_transformers(tmp_path, fmt):
     transformers = pytest.importorskip("transformers")
-    hf_config = transformers.GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=24, vocab_size=75,
-                                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hf_config = transformers.GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=32,
+        n_positions=24,
+        vocab_size=75,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+    )
     torch.manual_seed(0)
     hf = transformers.GPT2LMHeadModel(hf_config).eval()
-    with torch.no_grad():   # random init leaves biases at zero: make them count
+    with torch.no_grad():  # random init leaves biases at zero: make them count
         for name, p in hf.named_parameters():
             if name.endswith("bias"):
                 p.normal_(0, 0.1)
     hf.save_pretrained(tmp_path)
-    if fmt == "bin":   # the older format: a pickled state dict (recent transformers no longer write it)
+    if fmt == "bin":  # the older format: a pickled state dict (recent transformers no longer write it)
         torch.save(hf.state_dict(), tmp_path / "pytorch_model.bin")
         (tmp_path / "model.safetensors").unlink()
     model = GPT.from_pretrained(tmp_path).eval()
     idx = torch.randint(0, 75, (3, 24))
     with torch.no_grad():
         expected = hf(idx).logits
-        logits, _ = model(idx, targets=idx)   # with targets: logits at every position
+        logits, _ = model(idx, targets=idx)  # with targets: logits at every position
     torch.testing.assert_close(logits, expected, atol=1e-5, rtol=1e-5)
 
 
@@ -105,7 +113,7 @@ def test_padded_vocab_gives_the_same_loss_on_real_tokens():
     point at them, so the loss barely moves; and sampling never emits them."""
     plain = tiny(vocab_size=61)
     padded = tiny(vocab_size=64, real_vocab_size=61)
-    with torch.no_grad():   # the same weights for the real rows; the padded rows as initialized
+    with torch.no_grad():  # the same weights for the real rows; the padded rows as initialized
         sd = padded.state_dict()
         for k, v in plain.state_dict().items():
             if k in ("transformer.wte.weight", "lm_head.weight"):
@@ -118,9 +126,9 @@ def test_padded_vocab_gives_the_same_loss_on_real_tokens():
     # three extra logits near 0 among 61 near 0: log(64/61) is the bound at initialization
     assert abs(a.item() - b.item()) < 0.05
     logits = torch.zeros(1, 64)
-    logits[0, 61:] = 100.0   # even if the padding were the likeliest ids ...
+    logits[0, 61:] = 100.0  # even if the padding were the likeliest ids ...
     ids = [sample_next(logits, 1.0, None, None, 61).item() for _ in range(50)]
-    assert max(ids) < 61     # ... they never come out
+    assert max(ids) < 61  # ... they never come out
 
 
 def test_sampling_with_a_seed_repeats_and_top_k_restricts():
@@ -132,17 +140,21 @@ def test_sampling_with_a_seed_repeats_and_top_k_restricts():
     assert torch.equal(a, b) and not torch.equal(a, c)
     logits = torch.randn(2, 61)
     top = set(torch.topk(logits[0], 3).indices.tolist())
-    got = {sample_next(logits, 1.0, top_k=3, generator=torch.Generator().manual_seed(i))[0].item()
-           for i in range(40)}
+    got = {
+        sample_next(logits, 1.0, top_k=3, generator=torch.Generator().manual_seed(i))[0].item()
+        for i in range(40)
+    }
     assert got <= top
 
 
 def test_top_p_keeps_the_smallest_nucleus():
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
     logits = probs.log()
-    got = {sample_next(logits, 1.0, top_p=0.7, generator=torch.Generator().manual_seed(i)).item()
-           for i in range(60)}
-    assert got == {0, 1}   # 0.5 < 0.7 <= 0.5 + 0.3
+    got = {
+        sample_next(logits, 1.0, top_p=0.7, generator=torch.Generator().manual_seed(i)).item()
+        for i in range(60)
+    }
+    assert got == {0, 1}  # 0.5 < 0.7 <= 0.5 + 0.3
 
 
 def test_greedy_at_temperature_zero():

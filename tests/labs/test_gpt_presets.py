@@ -38,23 +38,52 @@ def resolved(has_cuda=NO_CUDA, vocab=65, **given) -> TrainConfig:
     return finish_config(cfg, vocab, 1)
 
 
-NANOGPT = dict(learning_rate=1e-3, min_lr=1e-4, beta1=0.9, beta2=0.99, warmup_iters=100,
-               weight_decay=0.1, grad_clip=1.0, bias=False, tokenizer="char", data="shakespeare",
-               gradient_accumulation_steps=1)
+NANOGPT = dict(
+    learning_rate=1e-3,
+    min_lr=1e-4,
+    beta1=0.9,
+    beta2=0.99,
+    warmup_iters=100,
+    weight_decay=0.1,
+    grad_clip=1.0,
+    bias=False,
+    tokenizer="char",
+    data="shakespeare",
+    gradient_accumulation_steps=1,
+)
 
 
 def test_shakespeare_char_is_nanogpts_cpu_baby_gpt():
     cfg = resolved(preset="shakespeare-char")
-    shape = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000,
-                 lr_decay_iters=2000, dropout=0.0, eval_iters=20)
+    shape = dict(
+        n_layer=4,
+        n_head=4,
+        n_embd=128,
+        block_size=64,
+        batch_size=12,
+        max_iters=2000,
+        lr_decay_iters=2000,
+        dropout=0.0,
+        eval_iters=20,
+    )
     assert {k: getattr(cfg, k) for k in {**NANOGPT, **shape}} == {**NANOGPT, **shape}
     assert cfg.vocab_size == 65 and cfg.dtype in ("auto", "fp32")
 
 
 def test_shakespeare_char_gpu_is_nanogpts_train_shakespeare_char():
     cfg = resolved(preset="shakespeare-char-gpu")
-    shape = dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64, max_iters=5000,
-                 lr_decay_iters=5000, dropout=0.2, eval_interval=250, eval_iters=200)
+    shape = dict(
+        n_layer=6,
+        n_head=6,
+        n_embd=384,
+        block_size=256,
+        batch_size=64,
+        max_iters=5000,
+        lr_decay_iters=5000,
+        dropout=0.2,
+        eval_interval=250,
+        eval_iters=200,
+    )
     assert {k: getattr(cfg, k) for k in {**NANOGPT, **shape}} == {**NANOGPT, **shape}
 
 
@@ -62,7 +91,7 @@ def test_each_shakespeare_preset_names_its_published_figure():
     assert resolved(preset="shakespeare-char").reference["val_loss"] == 1.88
     gpu = resolved(preset="shakespeare-char-gpu").reference
     assert gpu["val_loss"] == 1.4697 and "A100" in gpu["source"]
-    assert resolved(preset="tiny").reference is None   # no published figure to reproduce
+    assert resolved(preset="tiny").reference is None  # no published figure to reproduce
 
 
 def test_reference_says_which_given_settings_change_the_comparison():
@@ -94,6 +123,7 @@ def test_auto_is_the_cpu_preset_without_cuda_and_the_gpu_one_with_it():
 def test_auto_follows_an_explicit_device_without_asking_torch():
     def never():
         raise AssertionError("asked for CUDA although the device was given")
+
     assert choose_preset("auto", "cpu", never) == "shakespeare-char"
     assert choose_preset("auto", "mps", never) == "shakespeare-char"
     assert choose_preset("auto", "cuda:1", never) == "shakespeare-char-gpu"
@@ -102,16 +132,20 @@ def test_auto_follows_an_explicit_device_without_asking_torch():
 
 def test_auto_without_cuda_on_this_machine():
     import torch
+
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert resolve_config(manifest_defaults()).preset == "shakespeare-char"
 
 
-@pytest.mark.parametrize("given, message", [
-    ({"n_head": 5}, "n_embd (128) must be divisible by n_head (5)"),
-    ({"n_embd": 100, "n_head": 8}, "n_embd (100) must be divisible by n_head (8)"),
-    ({"preset": "shakespeare-char-gpu", "n_head": 5}, "n_embd (384) must be divisible by n_head (5)"),
-])
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"n_head": 5}, "n_embd (128) must be divisible by n_head (5)"),
+        ({"n_embd": 100, "n_head": 8}, "n_embd (100) must be divisible by n_head (8)"),
+        ({"preset": "shakespeare-char-gpu", "n_head": 5}, "n_embd (384) must be divisible by n_head (5)"),
+    ],
+)
 def test_settings_that_cannot_work_are_refused_with_one_line(given, message):
     with pytest.raises(SettingError) as e:
         check_shape(resolve_config({**manifest_defaults(), **given}, has_cuda=NO_CUDA))
@@ -127,7 +161,9 @@ def test_the_manifest_checks_hold_for_every_preset():
     """gpt.lab.json's `checks` let studytui refuse a shape before launch; the presets pass them."""
     manifest = json.loads(MANIFEST.read_text())
     assert manifest["checks"] and set(manifest["preset_auto"].values()) <= set(PRESETS)
-    assert set(manifest["presets"]) <= set(next(s for s in manifest["settings"] if s["name"] == "preset")["choices"])
+    assert set(manifest["presets"]) <= set(
+        next(s for s in manifest["settings"] if s["name"] == "preset")["choices"]
+    )
     for check in manifest["checks"]:
         for name, values in PRESETS.items():
             assert values[check["divisible"]] % values[check["by"]] == 0, name
@@ -137,15 +173,16 @@ def test_the_manifest_checks_hold_for_every_preset():
 
 # -- cadence -------------------------------------------------------------------------------
 
+
 def test_report_intervals_follow_the_run_length():
     cfg = resolved()
-    assert (cfg.eval_interval, cfg.sample_interval) == (200, 200)   # a tenth of 2000 < 250
+    assert (cfg.eval_interval, cfg.sample_interval) == (200, 200)  # a tenth of 2000 < 250
     short = resolved(max_iters=30)
     assert (short.eval_interval, short.sample_interval) == (3, 3)
     long = resolved(max_iters=100_000)
-    assert long.eval_interval == 250                             # the preset's, when smaller
+    assert long.eval_interval == 250  # the preset's, when smaller
     given = resolved(max_iters=30, eval_interval=1000, sample_interval=0)
-    assert (given.eval_interval, given.sample_interval) == (1000, 0)   # given: obeyed
+    assert (given.eval_interval, given.sample_interval) == (1000, 0)  # given: obeyed
 
 
 def test_first_report_within_a_tenth_of_any_run():
@@ -167,11 +204,11 @@ def test_a_slow_run_reports_early_by_the_clock_once():
     clock = FakeClock()
     cadence = Cadence(resolved(), {}, clock=clock)
     assert [cadence.eval_due(s, False) for s in (1, 2)] == [False, False]
-    clock.now = cad.FIRST_REPORT_S   # 20 s in, long before step 200
+    clock.now = cad.FIRST_REPORT_S  # 20 s in, long before step 200
     assert cadence.eval_due(3, False) and cadence.sample_due(3, False)
     clock.now += 100
-    assert not cadence.eval_due(4, False) and not cadence.sample_due(4, False)   # once only
-    assert cadence.eval_due(200, False) and cadence.eval_due(201, True)          # interval, last
+    assert not cadence.eval_due(4, False) and not cadence.sample_due(4, False)  # once only
+    assert cadence.eval_due(200, False) and cadence.eval_due(201, True)  # interval, last
 
 
 def test_given_intervals_are_obeyed_exactly_however_slow():
@@ -183,10 +220,19 @@ def test_given_intervals_are_obeyed_exactly_however_slow():
     assert cadence.eval_due(50, False) and not cadence.sample_due(2000, True)
 
 
-@pytest.mark.parametrize("interval, after, last, expected", [
-    (200, 0, 2000, 10), (200, 200, 2000, 9), (200, 1999, 2000, 1), (300, 0, 1000, 4),
-    (3, 0, 30, 10), (1000, 0, 8, 1), (0, 0, 100, 0), (10, 100, 100, 0),
-])
+@pytest.mark.parametrize(
+    "interval, after, last, expected",
+    [
+        (200, 0, 2000, 10),
+        (200, 200, 2000, 9),
+        (200, 1999, 2000, 1),
+        (300, 0, 1000, 4),
+        (3, 0, 30, 10),
+        (1000, 0, 8, 1),
+        (0, 0, 100, 0),
+        (10, 100, 100, 0),
+    ],
+)
 def test_due_steps_counts_interval_steps_and_the_last(interval, after, last, expected):
     assert due_steps(interval, after, last) == expected
     if interval > 0:
@@ -195,10 +241,10 @@ def test_due_steps_counts_interval_steps_and_the_last(interval, after, last, exp
 
 
 def test_eta_counts_steps_left_and_the_reports_still_due():
-    cfg = resolved()   # 2000 steps, eval and sample every 200
+    cfg = resolved()  # 2000 steps, eval and sample every 200
     eta = Eta(cfg)
     assert eta.seconds_left(0) is None
-    eta.add_step(2.0)                  # the first step pays one-time costs
+    eta.add_step(2.0)  # the first step pays one-time costs
     for _ in range(9):
         eta.add_step(0.05)
     eta.add_eval(1.5)
@@ -212,7 +258,7 @@ def test_eta_before_any_report_is_measured_estimates_it_from_the_step():
     eta = Eta(cfg)
     for _ in range(5):
         eta.add_step(0.3)
-    eval_guess = 2 * 30 * 0.1   # two splits of eval_iters forwards, a forward ~ a third of a step
+    eval_guess = 2 * 30 * 0.1  # two splits of eval_iters forwards, a forward ~ a third of a step
     sample_guess = 100 * max(0.1 / cfg.batch_size, 1e-3)
     assert eta.seconds_left(0) == pytest.approx(2000 * 0.3 + 10 * eval_guess + 10 * sample_guess)
     assert math.isfinite(eta.seconds_left(1999))
@@ -220,16 +266,18 @@ def test_eta_before_any_report_is_measured_estimates_it_from_the_step():
 
 # -- a real run ------------------------------------------------------------------------------
 
+
 def unigram_val_loss(d) -> float:
     """Cross-entropy of the val split under the train split's character frequencies: what a
     model that ignores context can reach. Anything below it has learned from context."""
     import numpy as np
+
     counts = np.bincount(np.asarray(d.train), minlength=d.codec.vocab_size) + 1
     logp = np.log(counts / counts.sum())
     return float(-logp[np.asarray(d.val)].mean())
 
 
-@pytest.mark.slow   # ~5 s of training and tokenizing, ~10 s on a shared 2-core machine
+@pytest.mark.slow  # ~5 s of training and tokenizing, ~10 s on a shared 2-core machine
 def test_a_short_shakespeare_run_learns_beyond_the_unigram_baseline(tmp_path, monkeypatch):
     """No settings but a smaller shape: auto picks shakespeare-char here, reports early, and
     60 steps take the val loss well below what character frequencies alone give."""
@@ -237,32 +285,51 @@ def test_a_short_shakespeare_run_learns_beyond_the_unigram_baseline(tmp_path, mo
 
     from labs.gpt.data import load_data
     from labs.gpt.run import main
+
     if torch.cuda.is_available():
         pytest.skip("auto picks the GPU preset on this machine")
     home = tmp_path / "home"
     monkeypatch.setenv("STUDYTUI_HOME", str(home))
     run_dir = home / "runs" / "gpt-20250101-000000-0001"
     run_dir.mkdir(parents=True)
-    given = {"max_iters": 60, "n_layer": 2, "n_embd": 64, "block_size": 32, "batch_size": 16,
-             "learning_rate": 3e-3, "max_new_tokens": 20, "eval_iters": 5}
-    (run_dir / "config.json").write_text(json.dumps({"lab": "gpt", "run_id": run_dir.name, "settings": given}))
+    given = {
+        "max_iters": 60,
+        "n_layer": 2,
+        "n_embd": 64,
+        "block_size": 32,
+        "batch_size": 16,
+        "learning_rate": 3e-3,
+        "max_new_tokens": 20,
+        "eval_iters": 5,
+    }
+    (run_dir / "config.json").write_text(
+        json.dumps({"lab": "gpt", "run_id": run_dir.name, "settings": given})
+    )
     assert main([str(run_dir)]) == 0
 
     events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     start = events[0]
     assert start["event"] == "start" and start["config"]["preset"] == "shakespeare-char"
     assert start["config"]["reference"]["val_loss"] == 1.88
-    assert start["config"]["reference"]["differs"] == ["n_layer", "n_embd", "block_size", "batch_size",
-                                                       "max_iters", "learning_rate"]
+    assert start["config"]["reference"]["differs"] == [
+        "n_layer",
+        "n_embd",
+        "block_size",
+        "batch_size",
+        "max_iters",
+        "learning_rate",
+    ]
     evals = [e for e in events if e["event"] == "eval"]
     samples = [e for e in events if e["event"] == "sample"]
-    assert evals[0]["step"] <= 6 and samples[0]["step"] <= 6        # within the first tenth
+    assert evals[0]["step"] <= 6 and samples[0]["step"] <= 6  # within the first tenth
     progress = [e for e in events if e["event"] == "progress"]
     assert progress and all(e["eta_s"] >= 0 and e["total"] == 60 for e in progress)
-    assert (progress[-1]["done"], progress[-1]["eta_s"]) == (60, 0)   # a finished run reads 60/60
+    assert (progress[-1]["done"], progress[-1]["eta_s"]) == (60, 0)  # a finished run reads 60/60
 
-    baseline = unigram_val_loss(load_data("char", "shakespeare", max_bytes=2_000_000))   # the run's cache
-    assert 3.2 < baseline < 3.5                                   # ~3.35 nats for Shakespeare
-    assert evals[0]["val_loss"] > baseline                        # it starts at ~ln(65) = 4.17 ...
-    assert evals[-1]["val_loss"] < baseline - 0.4                 # ... and learns from context
-    assert events[-1]["event"] == "end" and events[-1]["summary"]["best_val_loss"] == min(e["val_loss"] for e in evals)
+    baseline = unigram_val_loss(load_data("char", "shakespeare", max_bytes=2_000_000))  # the run's cache
+    assert 3.2 < baseline < 3.5  # ~3.35 nats for Shakespeare
+    assert evals[0]["val_loss"] > baseline  # it starts at ~ln(65) = 4.17 ...
+    assert evals[-1]["val_loss"] < baseline - 0.4  # ... and learns from context
+    assert events[-1]["event"] == "end" and events[-1]["summary"]["best_val_loss"] == min(
+        e["val_loss"] for e in evals
+    )

@@ -18,9 +18,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_settings(text_file: Path, **kw) -> dict:
-    return {"tokenizer": "char", "data": str(text_file), "n_layer": 2, "n_head": 2, "n_embd": 32,
-            "block_size": 32, "batch_size": 4, "max_iters": 8, "eval_interval": 1000, "eval_iters": 1,
-            "sample_interval": 0, "checkpoint_interval": 0, "learning_rate": 3e-3, "device": "cpu", **kw}
+    return {
+        "tokenizer": "char",
+        "data": str(text_file),
+        "n_layer": 2,
+        "n_head": 2,
+        "n_embd": 32,
+        "block_size": 32,
+        "batch_size": 4,
+        "max_iters": 8,
+        "eval_interval": 1000,
+        "eval_iters": 1,
+        "sample_interval": 0,
+        "checkpoint_interval": 0,
+        "learning_rate": 3e-3,
+        "device": "cpu",
+        **kw,
+    }
 
 
 _counter = iter(range(10**6))
@@ -58,8 +72,12 @@ def lab_env(home: Path) -> dict:
 
 
 def test_a_run_end_to_end(home, text_file):
-    run_dir = run_inline(home, tiny_settings(text_file, eval_interval=4, sample_interval=4,
-                                             max_new_tokens=10, checkpoint_interval=4))
+    run_dir = run_inline(
+        home,
+        tiny_settings(
+            text_file, eval_interval=4, sample_interval=4, max_new_tokens=10, checkpoint_interval=4
+        ),
+    )
     evs = events(run_dir)
     names = [e["event"] for e in evs]
     assert names[0] == "start" and names[-1] == "end" and evs[-1]["status"] == "done"
@@ -71,7 +89,7 @@ def test_a_run_end_to_end(home, text_file):
     assert [s["step"] for s in steps] == list(range(1, 9))
     for s in steps:
         assert {"loss", "lr", "grad_norm", "dt_ms", "tok_per_s"} <= set(s)
-        assert "mfu" not in s and "gpu_mem_mb" not in s   # a CPU: no MFU rather than a wrong one
+        assert "mfu" not in s and "gpu_mem_mb" not in s  # a CPU: no MFU rather than a wrong one
     assert steps[-1]["loss"] < steps[0]["loss"]
     assert [e["step"] for e in events(run_dir, "eval")] == [4, 8]
     samples = events(run_dir, "sample")
@@ -82,8 +100,9 @@ def test_a_run_end_to_end(home, text_file):
 
 
 def test_warmup_then_cosine_decay(home, text_file):
-    run_dir = run_inline(home, tiny_settings(text_file, max_iters=10, warmup_iters=4, learning_rate=1e-2,
-                                             min_lr=1e-3))
+    run_dir = run_inline(
+        home, tiny_settings(text_file, max_iters=10, warmup_iters=4, learning_rate=1e-2, min_lr=1e-3)
+    )
     lrs = [e["lr"] for e in events(run_dir, "step")]
     assert lrs[:4] == pytest.approx([2.5e-3, 5e-3, 7.5e-3, 1e-2])
     assert all(a >= b - 1e-12 for a, b in zip(lrs[3:], lrs[4:]))
@@ -93,9 +112,10 @@ def test_warmup_then_cosine_decay(home, text_file):
 def test_lr_schedule_reaches_min_lr_at_lr_decay_iters():
     from labs.gpt.config import TrainConfig
     from labs.gpt.train import get_lr
+
     cfg = TrainConfig(learning_rate=1.0, min_lr=0.1, warmup_iters=10, lr_decay_iters=110)
     assert get_lr(0, cfg) == pytest.approx(0.1)
-    assert get_lr(60, cfg) == pytest.approx(0.55)   # half way: cos(pi/2) = 0
+    assert get_lr(60, cfg) == pytest.approx(0.55)  # half way: cos(pi/2) = 0
     assert get_lr(110, cfg) == pytest.approx(0.1) and get_lr(500, cfg) == 0.1
 
 
@@ -114,11 +134,17 @@ def test_the_same_seed_repeats_exactly(home, text_file):
 
 
 def test_resume_reproduces_an_unbroken_run(home, text_file):
-    unbroken = losses(run_inline(home, tiny_settings(text_file, max_iters=10, lr_decay_iters=10, warmup_iters=2, dropout=0.1)))
-    first = run_inline(home, tiny_settings(text_file, max_iters=5, lr_decay_iters=10, warmup_iters=2, dropout=0.1))
+    unbroken = losses(
+        run_inline(
+            home, tiny_settings(text_file, max_iters=10, lr_decay_iters=10, warmup_iters=2, dropout=0.1)
+        )
+    )
+    first = run_inline(
+        home, tiny_settings(text_file, max_iters=5, lr_decay_iters=10, warmup_iters=2, dropout=0.1)
+    )
     resumed = run_inline(home, {"resume": first.name, "max_iters": 10})
     assert [e["step"] for e in events(resumed, "step")] == list(range(6, 11))
-    assert {**losses(first), **losses(resumed)} == unbroken   # exactly, dropout included
+    assert {**losses(first), **losses(resumed)} == unbroken  # exactly, dropout included
 
 
 def test_resume_refuses_a_changed_model(home, text_file):
@@ -134,24 +160,45 @@ def test_sampling_from_a_checkpoint_repeats_with_a_seed(home, text_file):
     trained = run_inline(home, tiny_settings(text_file, max_iters=3))
     texts = []
     for seed in (5, 5, 6):
-        run_dir = run_inline(home, {"mode": "sample", "resume": trained.name, "seed": seed,
-                                    "prompt": "def ", "max_new_tokens": 30, "num_samples": 2})
+        run_dir = run_inline(
+            home,
+            {
+                "mode": "sample",
+                "resume": trained.name,
+                "seed": seed,
+                "prompt": "def ",
+                "max_new_tokens": 30,
+                "num_samples": 2,
+            },
+        )
         samples = events(run_dir, "sample")
         assert len(samples) == 2 and samples[0]["prompt"] == "def " and samples[0]["step"] == 3
         assert events(run_dir)[-1]["event"] == "end"
         texts.append([s["text"] for s in samples])
     assert texts[0] == texts[1] and texts[0] != texts[2]
-    by_path = run_inline(home, {"mode": "sample", "checkpoint": str(trained / "ckpt.pt"), "seed": 5,
-                                "prompt": "def ", "max_new_tokens": 30, "num_samples": 2})
+    by_path = run_inline(
+        home,
+        {
+            "mode": "sample",
+            "checkpoint": str(trained / "ckpt.pt"),
+            "seed": 5,
+            "prompt": "def ",
+            "max_new_tokens": 30,
+            "num_samples": 2,
+        },
+    )
     assert [s["text"] for s in events(by_path, "sample")] == texts[0]
 
 
-@pytest.mark.parametrize("sets, message", [
-    (["n_embd=33", "n_head=2"], "n_embd (33) must be divisible by n_head (2)"),
-    (["mode=sample"], "mode=sample needs resume=RUN"),
-    (["preset=huge"], "preset"),
-    (["vocab_pad=lots"], "vocab_pad"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (["n_embd=33", "n_head=2"], "n_embd (33) must be divisible by n_head (2)"),
+        (["mode=sample"], "mode=sample needs resume=RUN"),
+        (["preset=huge"], "preset"),
+        (["vocab_pad=lots"], "vocab_pad"),
+    ],
+)
 def test_bad_settings_fail_fast_with_one_line(tmp_path, sets, message):
     args = [sys.executable, "-m", "labs.gpt.run", "--out", str(tmp_path)]
     for s in sets:
@@ -162,15 +209,18 @@ def test_bad_settings_fail_fast_with_one_line(tmp_path, sets, message):
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("extra, message", [
-    ({"total_batch_size": 100}, "must be a multiple of batch_size * block_size"),
-    ({"dtype": "fp16"}, "fp16 needs a CUDA GPU"),
-    ({"tokenizer": "nonsense"}, "not gpt2, char"),
-    ({"vocab_size": 10}, "smaller than the tokenizer's"),
-    ({"block_size": 100_000}, "fewer than block_size + 2"),
-    ({"prompt": "€", "sample_interval": 1}, "not in this char tokenizer's vocabulary"),
-    ({"vocab_size": 2**40}, "does not fit in cpu's memory"),   # 140 TB of embeddings: refused at once
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"total_batch_size": 100}, "must be a multiple of batch_size * block_size"),
+        ({"dtype": "fp16"}, "fp16 needs a CUDA GPU"),
+        ({"tokenizer": "nonsense"}, "not gpt2, char"),
+        ({"vocab_size": 10}, "smaller than the tokenizer's"),
+        ({"block_size": 100_000}, "fewer than block_size + 2"),
+        ({"prompt": "€", "sample_interval": 1}, "not in this char tokenizer's vocabulary"),
+        ({"vocab_size": 2**40}, "does not fit in cpu's memory"),  # 140 TB of embeddings: refused at once
+    ],
+)
 def test_settings_refused_before_training(home, text_file, extra, message):
     run_dir = new_run(home, tiny_settings(text_file, **extra))
     with pytest.raises(SystemExit) as exit_info:
@@ -182,6 +232,7 @@ def test_settings_refused_before_training(home, text_file, extra, message):
 
 def test_a_file_that_is_not_our_checkpoint_is_refused(home, tmp_path):
     import torch
+
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     run_dir = new_run(home, {"mode": "sample", "checkpoint": str(tmp_path / "other.pt")})
     with pytest.raises(SystemExit) as exit_info:
@@ -225,8 +276,14 @@ def events_complete(run_dir: Path) -> list[dict]:
 
 def start_process(home: Path, settings: dict) -> tuple[Path, subprocess.Popen]:
     run_dir = new_run(home, settings)
-    proc = subprocess.Popen([sys.executable, "-m", "labs.gpt.run", str(run_dir)], cwd=ROOT,
-                            env=lab_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labs.gpt.run", str(run_dir)],
+        cwd=ROOT,
+        env=lab_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return run_dir, proc
 
 
@@ -244,6 +301,7 @@ def test_sigterm_saves_and_ends_stopped(home, text_file):
 def checkpoint_step(run_dir: Path) -> int:
     """The step of the checkpoint on disk (loaded as a resume would: tensors and plain data only)."""
     import torch
+
     return torch.load(run_dir / "ckpt.pt", map_location="cpu", weights_only=True)["step"]
 
 
@@ -253,11 +311,12 @@ def test_kill_9_then_resume(home, text_file):
     an unbroken run. The kill comes after the first checkpoint event; how far the run got by
     then varies with the machine's load, so the resumed run's length is set from the checkpoint
     that survived (its step + 4), never from a guess about timing."""
-    settings = tiny_settings(text_file, max_iters=100_000, lr_decay_iters=1000, warmup_iters=5,
-                             checkpoint_interval=3, dropout=0.1)
+    settings = tiny_settings(
+        text_file, max_iters=100_000, lr_decay_iters=1000, warmup_iters=5, checkpoint_interval=3, dropout=0.1
+    )
     run_dir, proc = start_process(home, settings)
     _wait_for(run_dir, "checkpoint", proc)
-    proc.kill()   # SIGKILL: no chance to save or to write `end`
+    proc.kill()  # SIGKILL: no chance to save or to write `end`
     proc.wait(timeout=30)
     written = events_complete(run_dir)
     assert not [e for e in written if e["event"] in ("end", "error")]
@@ -268,7 +327,9 @@ def test_kill_9_then_resume(home, text_file):
     assert [e["step"] for e in events(resumed, "step")] == list(range(saved + 1, saved + 5))
     assert events(resumed)[-1]["status"] == "done"
     unbroken = losses(run_inline(home, {**settings, "max_iters": saved + 4}))
-    assert losses(resumed) == {s: loss for s, loss in unbroken.items() if s > saved}   # exactly, dropout included
+    assert losses(resumed) == {
+        s: loss for s, loss in unbroken.items() if s > saved
+    }  # exactly, dropout included
 
 
 @pytest.mark.slow
@@ -277,11 +338,17 @@ def test_ddp_two_processes_match_one(home, text_file):
     settings = tiny_settings(text_file, max_iters=5, total_batch_size=2 * 4 * 32, device="cpu")
     single = losses(run_inline(home, settings))
     run_dir = new_run(home, {**settings, "nproc": 2})
-    proc = subprocess.run([sys.executable, "-m", "labs.gpt.run", str(run_dir)], cwd=ROOT,
-                          env=lab_env(home), capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "labs.gpt.run", str(run_dir)],
+        cwd=ROOT,
+        env=lab_env(home),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     evs = events(run_dir)
-    assert [e["event"] for e in evs].count("start") == 1   # rank 0 alone writes
+    assert [e["event"] for e in evs].count("start") == 1  # rank 0 alone writes
     assert evs[-1]["event"] == "end"
     resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
     assert resolved["nproc"] == 2 and resolved["gradient_accumulation_steps"] == 1
@@ -297,8 +364,14 @@ def test_ddp_refused_setting_is_one_line(home, tmp_path):
     short = tmp_path / "short.txt"
     short.write_text("hello")
     run_dir = new_run(home, tiny_settings(short, nproc=2, device="cpu"))
-    proc = subprocess.run([sys.executable, "-m", "labs.gpt.run", str(run_dir)], cwd=ROOT,
-                          env=lab_env(home), capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "labs.gpt.run", str(run_dir)],
+        cwd=ROOT,
+        env=lab_env(home),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "fewer than block_size + 2" in lines[0], proc.stderr[-2000:]
@@ -312,22 +385,34 @@ def test_sampling_from_local_gpt2_weights(home, tmp_path):
     import torch
 
     from labs.gpt.data import load_codec
+
     torch.manual_seed(0)
     # weights far larger than GPT-2's init (0.02): a continuation that depends on its context
-    config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=50257,
-                                     initializer_range=0.5)
+    config = transformers.GPT2Config(
+        n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=50257, initializer_range=0.5
+    )
     hf = transformers.GPT2LMHeadModel(config).eval()
     hf.save_pretrained(tmp_path / "gpt2-random")
-    run_dir = run_inline(home, {"mode": "sample", "init_from": str(tmp_path / "gpt2-random"),
-                                "tokenizer": "gpt2", "prompt": "Hello, world", "max_new_tokens": 8,
-                                "temperature": 0.0, "seed": 1})
+    run_dir = run_inline(
+        home,
+        {
+            "mode": "sample",
+            "init_from": str(tmp_path / "gpt2-random"),
+            "tokenizer": "gpt2",
+            "prompt": "Hello, world",
+            "max_new_tokens": 8,
+            "temperature": 0.0,
+            "seed": 1,
+        },
+    )
     (sample,) = events(run_dir, "sample")
     codec = load_codec("gpt2")
     prompt_ids = codec.encode("Hello, world")
     with torch.no_grad():
-        expected = hf.generate(torch.tensor([prompt_ids]), max_new_tokens=8, do_sample=False,
-                               pad_token_id=config.eos_token_id)[0, len(prompt_ids):].tolist()
-    assert len(expected) == 8 and len(set(expected)) > 1   # a real continuation, not one id repeated
+        expected = hf.generate(
+            torch.tensor([prompt_ids]), max_new_tokens=8, do_sample=False, pad_token_id=config.eos_token_id
+        )[0, len(prompt_ids) :].tolist()
+    assert len(expected) == 8 and len(set(expected)) > 1  # a real continuation, not one id repeated
     assert sample["prompt"] == "Hello, world" and sample["text"] == codec.decode(expected)
     resolved = json.loads((run_dir / "config.json").read_text())["resolved"]
     assert (resolved["n_layer"], resolved["n_embd"], resolved["vocab_size"]) == (1, 16, 50257)

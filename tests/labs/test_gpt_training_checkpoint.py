@@ -41,19 +41,28 @@ def test_a_planted_pickle_never_runs(home, tmp_path, text_file, write, mode):
     marker = tmp_path / "code-ran"
     planted = tmp_path / "ckpt.pt"
     # every key a checkpoint has, so only the payload can make the load refuse it
-    contents = {"model": {"w": torch.zeros(1)}, "model_config": {}, "config": {"x": Payload(marker)},
-                "tokenizer": {"kind": "char", "chars": "ab"}}
+    contents = {
+        "model": {"w": torch.zeros(1)},
+        "model_config": {},
+        "config": {"x": Payload(marker)},
+        "tokenizer": {"kind": "char", "chars": "ab"},
+    }
     if write == "torch.save":
         torch.save(contents, planted)
     else:
         planted.write_bytes(pickle.dumps(contents))
-    settings = {"mode": "sample", "checkpoint": str(planted)} if mode == "sample" else \
-        tiny_settings(text_file, resume=str(planted))
+    settings = (
+        {"mode": "sample", "checkpoint": str(planted)}
+        if mode == "sample"
+        else tiny_settings(text_file, resume=str(planted))
+    )
     with warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
         message = refused(home, settings)
     assert not marker.exists()
-    assert not [str(w.message) for w in warned if issubclass(w.category, UserWarning)]   # one line, no torch warning
+    assert not [
+        str(w.message) for w in warned if issubclass(w.category, UserWarning)
+    ]  # one line, no torch warning
     assert str(planted) in message
 
 

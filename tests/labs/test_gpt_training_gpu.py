@@ -22,8 +22,9 @@ pytestmark = [
 
 
 def test_a_cuda_run_learns_and_reports_gpu_memory(home, text_file):
-    run_dir = run_inline(home, tiny_settings(text_file, device="cuda", dtype="bf16", max_iters=30,
-                                             eval_interval=30))
+    run_dir = run_inline(
+        home, tiny_settings(text_file, device="cuda", dtype="bf16", max_iters=30, eval_interval=30)
+    )
     steps = events(run_dir, "step")
     assert [s["step"] for s in steps] == list(range(1, 31))
     assert all(math.isfinite(s["loss"]) for s in steps)
@@ -45,8 +46,9 @@ def test_cuda_fp32_agrees_with_the_cpu(home, text_file):
 
 
 def test_a_resumed_cuda_run_follows_the_unbroken_one(home, text_file):
-    settings = tiny_settings(text_file, device="cuda", dtype="bf16", max_iters=10, lr_decay_iters=10,
-                             warmup_iters=2, dropout=0.1)
+    settings = tiny_settings(
+        text_file, device="cuda", dtype="bf16", max_iters=10, lr_decay_iters=10, warmup_iters=2, dropout=0.1
+    )
     unbroken = losses(run_inline(home, settings))
     first = run_inline(home, {**settings, "max_iters": 5})
     resumed = run_inline(home, {"resume": first.name, "max_iters": 10, "device": "cuda"})
@@ -61,7 +63,7 @@ def test_fp16_with_the_loss_scaler_learns(home, text_file):
     assert events(run_dir, "end")[-1]["status"] == "done"
     assert all(math.isfinite(s["loss"]) for s in steps)
     assert steps[-1]["loss"] < steps[0]["loss"] - 0.5
-    assert sum(1 for s in steps if s.get("skipped")) < 10   # a few at first, while the scale settles
+    assert sum(1 for s in steps if s.get("skipped")) < 10  # a few at first, while the scale settles
 
 
 def test_a_named_gpu_is_the_one_used(home, text_file):
@@ -75,6 +77,7 @@ def test_a_named_gpu_is_the_one_used(home, text_file):
 def test_the_ladder_on_cuda_reports_peak_memory_per_rung_and_mfu_against_bf16(home):
     from labs.gpt.ladder import ladder_peak
     from tests.labs.test_gpt_ladder import ladder_run
+
     run_dir = ladder_run(home, device="cuda", rungs="fp32,tf32,bf16,flash,vocab,fused")
     rows = {r["rung"]: r for r in json.loads((run_dir / "ladder.json").read_text())}
     ran = [rows[n] for n in ("fp32", "tf32", "bf16", "flash", "vocab", "fused")]
@@ -86,6 +89,8 @@ def test_the_ladder_on_cuda_reports_peak_memory_per_rung_and_mfu_against_bf16(ho
 
 @pytest.mark.slow
 def test_compile_on_cuda_marks_its_first_step_warmup(home, text_file):
-    steps = events(run_inline(home, tiny_settings(text_file, device="cuda", compile=True, max_iters=4)), "step")
+    steps = events(
+        run_inline(home, tiny_settings(text_file, device="cuda", compile=True, max_iters=4)), "step"
+    )
     assert steps[0].get("warmup") is True and "mfu" not in steps[0]
     assert not any(s.get("warmup") for s in steps[1:])

@@ -29,7 +29,7 @@ def trainer_for(home: Path, settings: dict):
         trainer.setup()
         try:
             yield trainer
-        except AssertionError as e:   # the run context would turn it into SystemExit(1)
+        except AssertionError as e:  # the run context would turn it into SystemExit(1)
             failed = e
     if failed is not None:
         raise failed
@@ -45,8 +45,14 @@ def grads_seen_by_the_optimizer(trainer: Trainer) -> list[dict[str, torch.Tensor
     names = {p: name for name, p in trainer.raw_model.named_parameters()}
 
     def record(optimizer, args, kwargs):
-        seen.append({names[p]: p.grad.detach().clone()
-                     for group in optimizer.param_groups for p in group["params"] if p.grad is not None})
+        seen.append(
+            {
+                names[p]: p.grad.detach().clone()
+                for group in optimizer.param_groups
+                for p in group["params"]
+                if p.grad is not None
+            }
+        )
 
     trainer.optimizer.register_step_pre_hook(record)
     return seen
@@ -75,8 +81,8 @@ def test_gradients_are_clipped_before_the_optimizer_and_the_raw_norm_reported(ho
     with trainer_for(home, tiny_settings(text_file, grad_clip=0.05)) as trainer:
         seen = grads_seen_by_the_optimizer(trainer)
         _, reported_norm, _ = trainer.train_step()
-    assert reported_norm > 0.5                                  # a fresh model's gradient is large ...
-    assert global_norm(seen[0]) == pytest.approx(0.05, rel=1e-4)   # ... the optimizer gets it clipped
+    assert reported_norm > 0.5  # a fresh model's gradient is large ...
+    assert global_norm(seen[0]) == pytest.approx(0.05, rel=1e-4)  # ... the optimizer gets it clipped
 
 
 def test_no_clipping_at_grad_clip_zero(home, text_file):
@@ -112,8 +118,16 @@ def test_resume_restores_the_data_and_the_text_samplers(home, text_file):
     """A resumed run draws the same next batches and writes the same samples as an unbroken
     one: the checkpoint carries both generators' states, not only the weights."""
     # lr_decay_iters fixed: by default it is max_iters, which differs between the runs
-    settings = tiny_settings(text_file, sample_interval=2, max_new_tokens=12, dropout=0.1,
-                             temperature=1.0, top_k=0, warmup_iters=2, lr_decay_iters=8)
+    settings = tiny_settings(
+        text_file,
+        sample_interval=2,
+        max_new_tokens=12,
+        dropout=0.1,
+        temperature=1.0,
+        top_k=0,
+        warmup_iters=2,
+        lr_decay_iters=8,
+    )
     unbroken = run_inline(home, {**settings, "max_iters": 8})
     first = run_inline(home, {**settings, "max_iters": 4})
     resumed = run_inline(home, {"resume": first.name, "max_iters": 8})

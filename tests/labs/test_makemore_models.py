@@ -26,7 +26,9 @@ def vocab(words) -> Vocabulary:
 
 def test_names_and_vocabulary(words, vocab):
     assert len(words) == 32033 and words[:3] == ["emma", "olivia", "ava"]
-    assert vocab.size == 27 and vocab.itos[0] == "." and "".join(vocab.itos[1:]) == "abcdefghijklmnopqrstuvwxyz"
+    assert (
+        vocab.size == 27 and vocab.itos[0] == "." and "".join(vocab.itos[1:]) == "abcdefghijklmnopqrstuvwxyz"
+    )
 
 
 def test_the_split_is_the_lectures(words, vocab):
@@ -46,7 +48,7 @@ def test_contexts_slide(vocab):
 def test_bigram_counts_give_the_lectures_2_4546(words, vocab):
     model = BigramCounts.fit(words, vocab, smoothing=1.0)
     assert int(model.N.sum()) == 228146
-    assert model.N[0, 1].item() == 4410            # '.a': names starting with a, as the lecture's table
+    assert model.N[0, 1].item() == 4410  # '.a': names starting with a, as the lecture's table
     nll = model.nll(words, vocab)
     assert round(nll, 4) == 2.4546
     assert nll == pytest.approx(2.454577, abs=1e-6)
@@ -90,7 +92,7 @@ def test_sampling_is_seeded_and_uses_the_vocabulary(words, vocab):
     again = sample_names(model, vocab, 20, torch.Generator().manual_seed(1))
     assert first == again and len(first) == 20
     assert all(set(name) <= set(vocab.itos[1:]) for name in first)
-    assert sum(map(len, first)) > 20   # not all empty: names of a few letters on average
+    assert sum(map(len, first)) > 20  # not all empty: names of a few letters on average
 
 
 def test_load_words_refuses_bad_files(tmp_path):

@@ -11,8 +11,16 @@ import torch
 
 from labs.makemore.run import main
 
-TINY_MLP = ("model=mlp", "steps=30", "n_embd=4", "n_hidden=16", "eval_interval=10",
-            "sample_interval=10", "diag_interval=10", "num_samples=5")
+TINY_MLP = (
+    "model=mlp",
+    "steps=30",
+    "n_embd=4",
+    "n_hidden=16",
+    "eval_interval=10",
+    "sample_interval=10",
+    "diag_interval=10",
+    "num_samples=5",
+)
 
 
 def run_lab(out: Path, *sets: str) -> tuple[Path, list[dict]]:
@@ -51,7 +59,7 @@ def test_a_tiny_mlp_run(tmp_path):
     steps = of(evs, "step")
     assert [e["step"] for e in steps] == list(range(1, 31))
     assert steps[0]["loss"] > steps[-1]["loss"] > 0
-    assert steps[0]["lr"] == 0.1 and steps[-1]["lr"] == pytest.approx(0.01)   # a tenth after half the steps
+    assert steps[0]["lr"] == 0.1 and steps[-1]["lr"] == pytest.approx(0.01)  # a tenth after half the steps
     assert [e["step"] for e in of(evs, "eval")] == [10, 20, 30]
     assert all(e["val_loss"] > 0 and e["train_loss"] > 0 for e in of(evs, "eval"))
     assert [e["step"] for e in of(evs, "sample")] == [10, 20, 30]
@@ -64,20 +72,36 @@ def test_a_tiny_mlp_run(tmp_path):
     ratios = of(evs, "visual", kind="series", name="update_to_data")[0]["values"]
     assert set(ratios) == {"C", "W1", "W2"} and all(-8 < r < 2 for r in ratios.values())
     summary = evs[-1]["summary"]
-    assert summary["model"] == "mlp" and summary["figure"] == summary["val_loss"] and summary["lecture"] == 2.17
+    assert (
+        summary["model"] == "mlp" and summary["figure"] == summary["val_loss"] and summary["lecture"] == 2.17
+    )
     assert summary["parameters"] == 27 * 4 + 12 * 16 + 16 + 16 * 27 + 27
     params = torch.load(run_dir / "model.pt", weights_only=True)["params"]
     assert [tuple(p.shape) for p in params] == [(27, 4), (12, 16), (16,), (16, 27), (27,)]
 
 
 def test_a_tiny_wavenet_run(tmp_path):
-    _, evs = run_lab(tmp_path, "model=wavenet", "steps=12", "block_size=4", "n_embd=4", "n_hidden=8",
-                     "eval_interval=6", "diag_interval=6", "num_samples=3")
-    assert evs[0]["config"]["lr_decay_step"] == 9          # three quarters of the steps, as part 5
+    _, evs = run_lab(
+        tmp_path,
+        "model=wavenet",
+        "steps=12",
+        "block_size=4",
+        "n_embd=4",
+        "n_hidden=8",
+        "eval_interval=6",
+        "diag_interval=6",
+        "num_samples=3",
+    )
+    assert evs[0]["config"]["lr_decay_step"] == 9  # three quarters of the steps, as part 5
     assert [e["step"] for e in of(evs, "eval")] == [6, 12]
     acts = of(evs, "visual", kind="histograms", name="activations")[-1]["layers"]
     assert [a["name"] for a in acts] == ["tanh 1", "tanh 2"]
-    assert set(of(evs, "visual", kind="series")[0]["values"]) == {"embedding", "linear 1", "linear 2", "linear 3"}
+    assert set(of(evs, "visual", kind="series")[0]["values"]) == {
+        "embedding",
+        "linear 1",
+        "linear 2",
+        "linear 3",
+    }
     assert len(of(evs, "sample")[-1]["names"]) == 3
     assert evs[-1]["status"] == "done" and evs[-1]["summary"]["steps"] == 12
 
@@ -87,21 +111,24 @@ def test_a_tiny_bigram_net_run(tmp_path):
     assert [e["step"] for e in of(evs, "step")] == [1, 2, 3]
     assert of(evs, "visual", kind="heatmap")[0]["name"] == "bigram_probabilities"
     assert [e["step"] for e in of(evs, "sample")] == [2, 3]
-    assert not of(evs, "eval")   # part 1 has no held-out set
+    assert not of(evs, "eval")  # part 1 has no held-out set
 
 
 def test_your_own_words(tmp_path):
     data = tmp_path / "words.txt"
     data.write_text("anna\nbob\nkayak\n" * 10, encoding="utf-8")
     _, evs = run_lab(tmp_path / "runs", f"data={data}")
-    assert evs[0]["config"]["words"] == 30 and evs[0]["config"]["vocab_size"] == 7   # . a b k n o y
+    assert evs[0]["config"]["words"] == 30 and evs[0]["config"]["vocab_size"] == 7  # . a b k n o y
     assert len(of(evs, "visual", kind="heatmap")[0]["values"]) == 7
 
 
-@pytest.mark.parametrize("sets, message", [
-    (("model=wavenet", "block_size=6"), "power of 2"),
-    (("model=transformer",), "model: 'transformer' is not one of"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (("model=wavenet", "block_size=6"), "power of 2"),
+        (("model=transformer",), "model: 'transformer' is not one of"),
+    ],
+)
 def test_bad_settings_are_one_line_and_exit_2(tmp_path, capsys, sets, message):
     with pytest.raises(SystemExit) as exc:
         run_lab(tmp_path, *sets)
@@ -128,9 +155,13 @@ def test_sigterm_stops_between_steps_and_saves(tmp_path):
     import time
 
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-m", "labs.makemore.run", "--out", str(tmp_path), "--set", "model=mlp"],
-                            cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labs.makemore.run", "--out", str(tmp_path), "--set", "model=mlp"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         metrics = None

@@ -31,11 +31,11 @@ OPS = {
     "relu": (1, lambda a: True, lambda a: a.relu(), torch.relu),
     "exp": (1, lambda a: a < 5, lambda a: a.exp(), torch.exp),
     "log": (1, lambda a: a > 0.1, lambda a: a.log(), torch.log),
-    "square": (1, lambda a: True, lambda a: a ** 2, lambda a: a ** 2),
-    "cube": (1, lambda a: True, lambda a: a ** 3, lambda a: a ** 3),
-    "inverse": (1, _ok_divisor, lambda a: a ** -1, lambda a: a ** -1),
-    "sqrt": (1, lambda a: a > 0.1, lambda a: a ** 0.5, lambda a: a ** 0.5),
-    "pow1.5": (1, lambda a: a > 0.1, lambda a: a ** 1.5, lambda a: a ** 1.5),
+    "square": (1, lambda a: True, lambda a: a**2, lambda a: a**2),
+    "cube": (1, lambda a: True, lambda a: a**3, lambda a: a**3),
+    "inverse": (1, _ok_divisor, lambda a: a**-1, lambda a: a**-1),
+    "sqrt": (1, lambda a: a > 0.1, lambda a: a**0.5, lambda a: a**0.5),
+    "pow1.5": (1, lambda a: a > 0.1, lambda a: a**1.5, lambda a: a**1.5),
     # numbers on the left: __radd__, __rsub__, __rmul__, __rtruediv__
     "radd": (1, lambda a: True, lambda a: 2.5 + a, lambda a: 2.5 + a),
     "rsub": (1, lambda a: True, lambda a: 1.5 - a, lambda a: 1.5 - a),
@@ -76,21 +76,21 @@ def test_gradients_equal_pytorch_on_random_graphs(leaves, program):
     out_ours.backward()
     out_theirs.backward()
     assert out_ours.data == pytest.approx(out_theirs.item(), rel=1e-9, abs=1e-9)
-    for leaf_ours, leaf_theirs in zip(ours, theirs[:len(leaves)]):
+    for leaf_ours, leaf_theirs in zip(ours, theirs[: len(leaves)]):
         expected = leaf_theirs.grad.item() if leaf_theirs.grad is not None else 0.0
         assert leaf_ours.grad == pytest.approx(expected, rel=1e-7, abs=1e-7)
 
 
 def test_the_docstring_example_a_used_twice():
     a, b = Value(2.0), Value(-3.0)
-    c = a * b + a ** 2
+    c = a * b + a**2
     c.backward()
     assert (c.data, a.grad, b.grad) == (-2.0, 1.0, 2.0)
 
 
 def test_a_node_added_to_itself_gets_both_gradients():
     a = Value(3.0)
-    b = a + a    # the lecture's bug: `=` instead of `+=` gives 1 here
+    b = a + a  # the lecture's bug: `=` instead of `+=` gives 1 here
     b.backward()
     assert a.grad == 2.0
 
@@ -116,6 +116,7 @@ def test_the_lecture_neuron_and_its_tree():
             leaves[n["name"]] = n["grad"]
         for c in n.get("children", []):
             collect(c)
+
     collect(tree)
     # the lecture's figures: x1.grad = -1.5, w1.grad = 1.0, x2.grad = 0.5, w2.grad = 0.0
     assert leaves == pytest.approx({"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5}, abs=1e-4)
@@ -129,9 +130,11 @@ def test_a_shared_node_is_drawn_once():
     c = a * a
     c.backward()
     text = tree_text(c)
-    assert text.splitlines() == ["v1 = a * a  data 4.0000  grad 1.0000",
-                                 "├── a  data 2.0000  grad 4.0000",
-                                 "└── a (above)"]
+    assert text.splitlines() == [
+        "v1 = a * a  data 4.0000  grad 1.0000",
+        "├── a  data 2.0000  grad 4.0000",
+        "└── a (above)",
+    ]
 
 
 def test_mlp_parameters_and_zero_grad():

@@ -43,7 +43,7 @@ def test_a_tiny_run_writes_every_event(tmp_path):
     tree = next(e for e in evs if e["event"] == "visual" and e["kind"] == "tree")
     assert tree["root"]["name"] == "o" and tree["root"]["grad"] == 1.0
     grids = [e for e in evs if e["event"] == "visual" and e["kind"] == "grid"]
-    assert [g["step"] for g in grids] == [3, 6]   # every 3 steps, and the final one
+    assert [g["step"] for g in grids] == [3, 6]  # every 3 steps, and the final one
     assert len(grids[0]["values"]) == 14 and len(grids[0]["values"][0]) == 32
     assert len(grids[0]["points"]) == 20
     drawings = [e for e in evs if e["event"] == "sample"]
@@ -79,7 +79,8 @@ def test_a_stop_request_ends_the_run_as_stopped(tmp_path, monkeypatch):
     def emit_then_stop(self, event, **fields):
         real_emit(self, event, **fields)
         if event == "step" and fields.get("step") == 2:
-            self.stop_requested = True   # what the SIGTERM handler does
+            self.stop_requested = True  # what the SIGTERM handler does
+
     monkeypatch.setattr(RunContext, "emit", emit_then_stop)
     evs = run_lab(tmp_path, "steps=50", "n_samples=10", "hidden=4")
     assert [e["step"] for e in evs if e["event"] == "step"] == [1, 2]

@@ -87,8 +87,11 @@ def _load(ref: str):
 
 
 def _builtin_manifests() -> list:
-    return [m for m in protocol.discover()[0].values()
-            if m.path.resolve().is_relative_to(Path(protocol.__file__).resolve().parent)]
+    return [
+        m
+        for m in protocol.discover()[0].values()
+        if m.path.resolve().is_relative_to(Path(protocol.__file__).resolve().parent)
+    ]
 
 
 def test_every_builtin_lab_names_its_config_class():
@@ -96,8 +99,9 @@ def test_every_builtin_lab_names_its_config_class():
     assert missing == set(), 'add "config": "module:Class" to these manifests (docs/protocol.md)'
 
 
-@pytest.mark.parametrize("manifest", [m for m in _builtin_manifests() if m.raw.get("config")],
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "manifest", [m for m in _builtin_manifests() if m.raw.get("config")], ids=lambda m: m.name
+)
 def test_manifest_defaults_equal_the_config_class_defaults(manifest):
     """A run with no settings gets what the config class says by default: every setting the
     manifest gives a default (null means "the preset's" or "derived") is the same there."""
@@ -107,9 +111,13 @@ def test_manifest_defaults_equal_the_config_class_defaults(manifest):
     resolve = _load(RESOLVERS[manifest.name]) if manifest.name in RESOLVERS else lambda s: config_class(**s)
     resolved, plain = resolve(defaults), config_class()
     fields = {f.name for f in dataclasses.fields(config_class)}
-    declared_twice = [s["name"] for s in manifest.settings
-                      if s.get("default") is not None and s["name"] in fields]
+    declared_twice = [
+        s["name"] for s in manifest.settings if s.get("default") is not None and s["name"] in fields
+    ]
     assert declared_twice, "nothing compared"
-    differ = {n: (getattr(resolved, n), getattr(plain, n)) for n in declared_twice
-              if getattr(resolved, n) != getattr(plain, n)}
+    differ = {
+        n: (getattr(resolved, n), getattr(plain, n))
+        for n in declared_twice
+        if getattr(resolved, n) != getattr(plain, n)
+    }
     assert differ == {}, "setting: (manifest default, config class default)"

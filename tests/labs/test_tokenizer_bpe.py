@@ -53,13 +53,19 @@ def test_trainers_learn_the_same_merges_on_real_text():
     assert fast == list(train_reference(chunks, 300))
 
 
-@pytest.mark.parametrize("text", [
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b aaaa",        # overlapping runs of one byte
-    "abababababab cdcdcdcd abcd",                          # many pairs tied on count
-    "xy yx xy yx zz zz zz zz",                             # ties again, across chunks
-    STDLIB_TEXT[:3000],
-], ids=["runs", "ties", "ties2", "code"])
-@pytest.mark.parametrize("pattern", [GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, None], ids=["gpt2", "gpt4", "none"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b aaaa",  # overlapping runs of one byte
+        "abababababab cdcdcdcd abcd",  # many pairs tied on count
+        "xy yx xy yx zz zz zz zz",  # ties again, across chunks
+        STDLIB_TEXT[:3000],
+    ],
+    ids=["runs", "ties", "ties2", "code"],
+)
+@pytest.mark.parametrize(
+    "pattern", [GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, None], ids=["gpt2", "gpt4", "none"]
+)
 def test_trainers_agree_including_ties(text, pattern):
     tok = BasicTokenizer() if pattern is None else RegexTokenizer(pattern)
     chunks = tok.split(text)
@@ -143,7 +149,7 @@ def test_special_tokens(trained_regex):
     plain = trained_regex.encode(text, allowed_special="none")
     assert 336 not in plain and trained_regex.decode(plain) == text
     with pytest.raises(ValueError, match="special token"):
-        trained_regex.encode(text)            # "none_raise" is the default
+        trained_regex.encode(text)  # "none_raise" is the default
 
 
 def test_decode_rejects_unknown_ids(trained_regex):
@@ -161,7 +167,9 @@ def test_save_load_round_trip(which, trained_basic, trained_regex, tmp_path):
     assert loaded.merges == tok.merges and loaded.vocab == tok.vocab
     assert loaded.pattern == tok.pattern and loaded.special_tokens == tok.special_tokens
     kwargs = {"allowed_special": "all"} if which == "regex" else {}
-    assert loaded.encode(UNICODE_TEXT + "<|endoftext|>", **kwargs) == tok.encode(UNICODE_TEXT + "<|endoftext|>", **kwargs)
+    assert loaded.encode(UNICODE_TEXT + "<|endoftext|>", **kwargs) == tok.encode(
+        UNICODE_TEXT + "<|endoftext|>", **kwargs
+    )
 
 
 def test_model_file_is_minbpe_v1(tmp_path):
@@ -170,21 +178,26 @@ def test_model_file_is_minbpe_v1(tmp_path):
     tok.register_special_tokens({"<|endoftext|>": 259})
     tok.save(tmp_path / "m")
     assert (tmp_path / "m.model").read_text(encoding="utf-8") == (
-        "minbpe v1\n\\w+\n1\n<|endoftext|> 259\n97 97\n97 98\n256 257\n")
+        "minbpe v1\n\\w+\n1\n<|endoftext|> 259\n97 97\n97 98\n256 257\n"
+    )
     vocab_lines = (tmp_path / "m.vocab").read_text(encoding="utf-8").splitlines()
     assert "[a] 97" in vocab_lines and "[aa][ab] -> [aaab] 258" in vocab_lines
 
 
 def test_loads_a_file_written_by_minbpe(tmp_path):
     # what minbpe's RegexTokenizer.save writes for GPT-4's pattern and two merges
-    (tmp_path / "x.model").write_text(f"minbpe v1\n{GPT4_SPLIT_PATTERN}\n0\n104 105\n32 256\n", encoding="utf-8")
+    (tmp_path / "x.model").write_text(
+        f"minbpe v1\n{GPT4_SPLIT_PATTERN}\n0\n104 105\n32 256\n", encoding="utf-8"
+    )
     tok = load_tokenizer(tmp_path / "x.model")
     assert tok.pattern == GPT4_SPLIT_PATTERN
     assert tok.encode("hi hi!") == [256, 257, 33]
 
 
-@pytest.mark.parametrize("content", ["", "minbpe v2\n\n0\n", "minbpe v1\n\nx\n", "minbpe v1\n\n0\n1 2 3\n",
-                                     "minbpe v1\n\n0\n300 1\n"])
+@pytest.mark.parametrize(
+    "content",
+    ["", "minbpe v2\n\n0\n", "minbpe v1\n\nx\n", "minbpe v1\n\n0\n1 2 3\n", "minbpe v1\n\n0\n300 1\n"],
+)
 def test_load_rejects_bad_files_with_one_line(content, tmp_path):
     path = tmp_path / "bad.model"
     path.write_text(content, encoding="utf-8")
@@ -198,14 +211,18 @@ def test_training_reports_each_merge_and_can_stop_between_two():
     answer stops there, leaving a complete tokenizer of the merges so far."""
     heard = []
     tok = RegexTokenizer()
-    learned = tok.train(TRAIN_TEXT, 256 + 50, trainer=train_reference,
-                        on_merge=lambda m, token: heard.append((m, token)) or len(heard) == 10)
+    learned = tok.train(
+        TRAIN_TEXT,
+        256 + 50,
+        trainer=train_reference,
+        on_merge=lambda m, token: heard.append((m, token)) or len(heard) == 10,
+    )
     assert len(learned) == 10 and [m for m, _ in heard] == learned
     assert all(token == tok.vocab[m.new_id] for m, token in heard)
     assert tok.vocab_size == 256 + 10
     full = RegexTokenizer()
     full.train(TRAIN_TEXT, 256 + 50)
-    assert dict(list(full.merges.items())[:10]) == tok.merges   # the same first ten merges
+    assert dict(list(full.merges.items())[:10]) == tok.merges  # the same first ten merges
 
 
 @pytest.mark.parametrize("change", ["set_merges", "register_special_tokens", "load"])
@@ -216,11 +233,11 @@ def test_the_encode_cache_does_not_survive_new_tables(change, tmp_path):
     tok.train(TRAIN_TEXT, 256 + 80)
     text = "the the the return return"
     trained_ids = tok.encode(text)
-    assert len(trained_ids) < len(text.encode("utf-8"))   # merges used, chunks now remembered
+    assert len(trained_ids) < len(text.encode("utf-8"))  # merges used, chunks now remembered
     if change == "set_merges":
         tok.set_merges({})
     elif change == "register_special_tokens":
-        tok.merges = {}   # tables replaced by hand, then a rebuild through the public call
+        tok.merges = {}  # tables replaced by hand, then a rebuild through the public call
         tok.register_special_tokens({"<|endoftext|>": 256})
     else:
         RegexTokenizer().save(tmp_path / "empty")

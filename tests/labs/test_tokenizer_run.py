@@ -42,8 +42,9 @@ def only_run(out: Path) -> Path:
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "text.txt"
-    path.write_text((STDLIB / "textwrap.py").read_text(encoding="utf-8") * 2 + "\nnaïve café 你好 😀\n",
-                    encoding="utf-8")
+    path.write_text(
+        (STDLIB / "textwrap.py").read_text(encoding="utf-8") * 2 + "\nnaïve café 你好 😀\n", encoding="utf-8"
+    )
     return path
 
 
@@ -71,9 +72,13 @@ def test_a_run_end_to_end(tmp_path, data_file):
     assert [r[0] for r in compression["rows"]] == ["trained (gpt4 split)", "gpt2", "cl100k_base"]
     assert all(r[3] > 1 for r in compression["rows"])
     speed = tables["encode_speed"]
-    assert [r[0] for r in speed["rows"]] == ["python (ours)", "tiktoken export (ours)", "tiktoken gpt2",
-                                           "tiktoken cl100k_base"]
-    assert speed["rows"][1][3] is True   # the export gives the Python encoder's ids
+    assert [r[0] for r in speed["rows"]] == [
+        "python (ours)",
+        "tiktoken export (ours)",
+        "tiktoken gpt2",
+        "tiktoken cl100k_base",
+    ]
+    assert speed["rows"][1][3] is True  # the export gives the Python encoder's ids
 
     end = evs[-1]
     assert end["status"] == "done"
@@ -90,22 +95,39 @@ def test_a_run_end_to_end(tmp_path, data_file):
 def test_started_by_studytui_from_a_run_folder(tmp_path, data_file):
     run_dir = tmp_path / "tokenizer-20250101-000000-abcd"
     run_dir.mkdir()
-    (run_dir / "config.json").write_text(json.dumps({
-        "lab": "tokenizer", "run_id": run_dir.name, "created": "2025-01-01T00:00:00",
-        "settings": {"vocab_size": "260", "pattern": "none", "data": str(data_file)}}), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "labs.tokenizer.run", str(run_dir)], cwd=ROOT,
-                          env=lab_env(), capture_output=True, text=True, timeout=120)
+    (run_dir / "config.json").write_text(
+        json.dumps(
+            {
+                "lab": "tokenizer",
+                "run_id": run_dir.name,
+                "created": "2025-01-01T00:00:00",
+                "settings": {"vocab_size": "260", "pattern": "none", "data": str(data_file)},
+            }
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "labs.tokenizer.run", str(run_dir)],
+        cwd=ROOT,
+        env=lab_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     evs = events(run_dir)
     assert evs[-1]["event"] == "end" and evs[-1]["summary"]["merges"] == 4
     assert type(load_tokenizer(run_dir / "tokenizer.model")).__name__ == "BasicTokenizer"
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("pattern=gpt5", "pattern: 'gpt5' is not one of"),
-    ("vocab_size=100", "below the minimum"),
-    ("colour=red", "unknown setting 'colour'"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("pattern=gpt5", "pattern: 'gpt5' is not one of"),
+        ("vocab_size=100", "below the minimum"),
+        ("colour=red", "unknown setting 'colour'"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(tmp_path, setting, message):
     proc = run_lab(tmp_path, setting)
     assert proc.returncode == 2
@@ -128,10 +150,25 @@ def test_sigterm_stops_between_merges_and_saves(tmp_path, data_file):
     big = tmp_path / "big.txt"
     big.write_text(data_file.read_text(encoding="utf-8") * 3, encoding="utf-8")
     out = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "labs.tokenizer.run", "--out", str(out),
-                             "--set", "trainer=reference", "--set", "vocab_size=5000",
-                             "--set", f"data={big}"],
-                            cwd=ROOT, env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labs.tokenizer.run",
+            "--out",
+            str(out),
+            "--set",
+            "trainer=reference",
+            "--set",
+            "vocab_size=5000",
+            "--set",
+            f"data={big}",
+        ],
+        cwd=ROOT,
+        env=lab_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

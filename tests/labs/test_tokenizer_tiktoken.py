@@ -61,6 +61,7 @@ def ours_cl100k(cl100k):
 def test_encodings_build_without_the_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("tried to use the network")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     gpt2, cl100k = encodings.gpt2(), encodings.cl100k_base()
@@ -117,7 +118,7 @@ def test_recover_merges_on_a_tiny_vocabulary():
     ranks = {bytes([b]): b for b in range(256)}
     ranks[b"ab"] = 256
     ranks[b"abc"] = 257
-    ranks[b"cab"] = 258   # from "c" + "ab": "ab" has the lower rank, so it merged first
+    ranks[b"cab"] = 258  # from "c" + "ab": "ab" has the lower rank, so it merged first
     assert recover_merges(ranks) == {(97, 98): 256, (256, 99): 257, (99, 256): 258}
 
 

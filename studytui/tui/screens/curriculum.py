@@ -46,7 +46,7 @@ class CurriculumScreen(SyncedScreen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.current: str | None = None     # the branch id shown in the detail pane
+        self.current: str | None = None  # the branch id shown in the detail pane
         self._pending_focus: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -58,11 +58,13 @@ class CurriculumScreen(SyncedScreen):
                 yield Static("", id="detail-title")
                 yield Static("", id="detail-meta")
                 yield Static("", id="detail-summary")
-                yield Static("Links, terms, prerequisites, lab  (enter)", classes="panel-title",
-                             id="related-title")
+                yield Static(
+                    "Links, terms, prerequisites, lab  (enter)", classes="panel-title", id="related-title"
+                )
                 yield OptionList(id="detail-related")
-                yield Static("Note  (n: edit, esc: back; saved as you type)", classes="panel-title",
-                             id="note-title")
+                yield Static(
+                    "Note  (n: edit, esc: back; saved as you type)", classes="panel-title", id="note-title"
+                )
                 yield NoteEditor(id="note")
         yield Footer()
 
@@ -166,21 +168,24 @@ class CurriculumScreen(SyncedScreen):
         done, finished, total = state.counts.get(node_id, (0, 0, 0))
         title, summary, items = node_id, "", []
         if node_id.startswith("course:"):
-            course = cur.course(node_id[len("course:"):])
+            course = cur.course(node_id[len("course:") :])
             if course:
                 title, summary = course.title, course.summary
                 items = [i for s in course.sections for i in s.items]
         elif node_id.startswith("section:"):
-            course_id, section_id = node_id[len("section:"):].split("/", 1)
+            course_id, section_id = node_id[len("section:") :].split("/", 1)
             course = cur.course(course_id)
             section = next((s for s in course.sections if s.id == section_id), None) if course else None
             if section:
                 title, summary, items = section.title, section.summary, list(section.items)
         t = tally(items, state.statuses, state.time_by_key)
         self.query_one("#detail-title", Static).update(plain(title, style="bold"))
-        self.query_one("#detail-meta", Static).update(Text(
-            f"{done}/{total} done  {g.sep}  {format_duration(t.seconds_done)} done  {g.sep}  "
-            f"{left_text(t)} left"))
+        self.query_one("#detail-meta", Static).update(
+            Text(
+                f"{done}/{total} done  {g.sep}  {format_duration(t.seconds_done)} done  {g.sep}  "
+                f"{left_text(t)} left"
+            )
+        )
         self.query_one("#detail-summary", Static).update(plain(summary or "", multiline=True))
         self.query_one(NoteEditor).load_note(None, "")
 
@@ -188,7 +193,8 @@ class CurriculumScreen(SyncedScreen):
         state, g = self.app.state, self.app.glyphs
         cur = state.curriculum
         urls = ([("Open", item.url, item.dead)] if item.url else []) + [
-            (link.title, link.url, link.dead) for link in item.links]
+            (link.title, link.url, link.dead) for link in item.links
+        ]
         for n, (title, url, dead) in enumerate(urls):
             line = Text.assemble((f"{g.link} ", "cyan"), clean(title), "  ")
             if dead:
@@ -197,24 +203,39 @@ class CurriculumScreen(SyncedScreen):
             related.add_option(Option(line, id=f"url:{n}"))
         for term_id in item.terms:
             term = cur.terms_by_id.get(term_id)
-            related.add_option(Option(Text.assemble(("term ", "magenta"), clean(term.term if term else term_id)),
-                                      id=f"term:{term_id}"))
+            related.add_option(
+                Option(
+                    Text.assemble(("term ", "magenta"), clean(term.term if term else term_id)),
+                    id=f"term:{term_id}",
+                )
+            )
         for key in item.prerequisites:
             pre = cur.items_by_key.get(key)
             mark = status_mark(g, state.status(key))
-            related.add_option(Option(Text.assemble(("needs ", "yellow"), f"{mark} ",
-                                                    clean(pre.title if pre else key)), id=f"item:{key}"))
+            related.add_option(
+                Option(
+                    Text.assemble(("needs ", "yellow"), f"{mark} ", clean(pre.title if pre else key)),
+                    id=f"item:{key}",
+                )
+            )
         if item.lab:
             hint = "L: open it" if self.app.labs_available() else f"run: studytui lab run {clean(item.lab)}"
-            related.add_option(Option(Text.assemble(("lab ", "bold cyan"), clean(item.lab), (f"  {hint}", "dim")),
-                                      id=f"lab:{item.lab}"))
+            related.add_option(
+                Option(
+                    Text.assemble(("lab ", "bold cyan"), clean(item.lab), (f"  {hint}", "dim")),
+                    id=f"lab:{item.lab}",
+                )
+            )
         if not related.option_count:
             related.add_option(Option(Text("(none)", style="dim"), disabled=True))
         for other in also_in(cur, item):
             course = cur.course(other.course_id)
-            related.add_option(Option(Text.assemble(("also in ", "green"),
-                                                    clean(course.title if course else other.course_id)),
-                                      id=f"item:{other.key}"))
+            related.add_option(
+                Option(
+                    Text.assemble(("also in ", "green"), clean(course.title if course else other.course_id)),
+                    id=f"item:{other.key}",
+                )
+            )
         self._urls = [u for _, u, _ in urls]
 
     def _show_run_lab(self, item: Item | None) -> None:
@@ -293,8 +314,9 @@ class CurriculumScreen(SyncedScreen):
         if self.app.labs_available():
             self.app.action_labs(lab)
         else:
-            self.app.notify(clean(f"Labs are not installed here; from a shell: studytui lab run {lab}"),
-                            markup=False)
+            self.app.notify(
+                clean(f"Labs are not installed here; from a shell: studytui lab run {lab}"), markup=False
+            )
 
     def reload_note(self) -> None:
         """After an undo: show the note as the store now has it."""

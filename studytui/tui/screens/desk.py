@@ -25,7 +25,7 @@ from studytui.tui.widgets.status_bar import StatusBar
 HEATMAP_WEEKS = 12
 TITLE_WIDTH = 26
 BAR_WIDTH = 12
-ALL_COURSES = "-all-courses"   # the total row's key: no course id starts with "-"
+ALL_COURSES = "-all-courses"  # the total row's key: no course id starts with "-"
 
 
 class DeskScreen(SyncedScreen):
@@ -56,8 +56,13 @@ class DeskScreen(SyncedScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#course-table", DataTable)
-        for key, label in (("course", "Course"), ("bar", "Progress"), ("done", "Done"),
-                           ("hours", "Hours done"), ("left", "Left")):
+        for key, label in (
+            ("course", "Course"),
+            ("bar", "Progress"),
+            ("done", "Done"),
+            ("hours", "Hours done"),
+            ("left", "Left"),
+        ):
             table.add_column(label, key=key)
         self.ready()
 
@@ -77,24 +82,32 @@ class DeskScreen(SyncedScreen):
         table.clear()
         summaries = course_summaries(cur, state.progress, state.time_by_key)
         rows = [(s.course.id, s.course.title, s.tally) for s in summaries]
-        if len(summaries) > 1:   # a resource shared by several courses counts once here
+        if len(summaries) > 1:  # a resource shared by several courses counts once here
             rows.append((ALL_COURSES, "all courses", overall_tally(cur, state.progress, state.time_by_key)))
         for key, title, t in rows:
             table.add_row(
-                Text(shorten(clean(title), TITLE_WIDTH, g.ellipsis), style="bold" if key == ALL_COURSES else ""),
+                Text(
+                    shorten(clean(title), TITLE_WIDTH, g.ellipsis), style="bold" if key == ALL_COURSES else ""
+                ),
                 Text(bar(g, t.done, t.total, BAR_WIDTH) + f" {t.percent:3.0f}%", style="green"),
                 Text(f"{t.done}/{t.total}", justify="right"),
                 Text(format_duration(t.seconds_done), justify="right"),
                 Text(left_text(t), justify="right"),
-                key=key)
+                key=key,
+            )
         self.query_one(DeskNotice).show_welcome(not state.progress)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
 
         streak = store.streak(today=today)
         logged = sum(state.time_by_key.values())
-        self.query_one("#streak", Static).update(Text.assemble(
-            (f"{g.streak} ", "yellow"), (f"{streak} day streak", "bold"), (f"  {HEATMAP_WEEKS} weeks", "dim")))
+        self.query_one("#streak", Static).update(
+            Text.assemble(
+                (f"{g.streak} ", "yellow"),
+                (f"{streak} day streak", "bold"),
+                (f"  {HEATMAP_WEEKS} weeks", "dim"),
+            )
+        )
         split = store.activity_split(days=HEATMAP_WEEKS * 7, today=today)
         counts = {day: sum(kinds.values()) for day, kinds in split.items()}
         review_only = {day for day, kinds in split.items() if kinds["review"] and not kinds["study"]}
@@ -105,10 +118,16 @@ class DeskScreen(SyncedScreen):
             totals.append(f"\n{due_today} card{'s' if due_today > 1 else ''} due today: V", style="bold")
         self.query_one("#totals", Static).update(totals)
 
-        self._fill_list("#next-up", [i.key for i in next_items(cur, state.progress, limit=8)],
-                        "Nothing left: every item is done or skipped.")
-        self._fill_list("#recent", [k for k in store.recent_keys(8) if k in cur.items_by_key],
-                        "Nothing yet: mark an item in the curriculum (c).")
+        self._fill_list(
+            "#next-up",
+            [i.key for i in next_items(cur, state.progress, limit=8)],
+            "Nothing left: every item is done or skipped.",
+        )
+        self._fill_list(
+            "#recent",
+            [k for k in store.recent_keys(8) if k in cur.items_by_key],
+            "Nothing yet: mark an item in the curriculum (c).",
+        )
 
     def _fill_list(self, selector: str, keys: list[str], empty: str) -> None:
         state, g = self.app.state, self.app.glyphs

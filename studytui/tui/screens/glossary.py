@@ -127,13 +127,24 @@ class GlossaryScreen(SyncedScreen):
         related.clear_options()
         for other in term.see_also:
             t = cur.terms_by_id.get(other)
-            related.add_option(Option(Text.assemble(("see also ", "magenta"), clean(t.term if t else other)),
-                                      id=f"term:{other}"))
+            related.add_option(
+                Option(
+                    Text.assemble(("see also ", "magenta"), clean(t.term if t else other)), id=f"term:{other}"
+                )
+            )
         for key in cur.taught_by.get(term.id, ()):
             item = cur.items_by_key[key]
-            related.add_option(Option(Text.assemble(("taught by ", "yellow"),
-                                                    status_mark(g, state.status(key)) + " ", clean(item.title),
-                                                    (f"  {clean(item.course_id)}", "dim")), id=f"item:{key}"))
+            related.add_option(
+                Option(
+                    Text.assemble(
+                        ("taught by ", "yellow"),
+                        status_mark(g, state.status(key)) + " ",
+                        clean(item.title),
+                        (f"  {clean(item.course_id)}", "dim"),
+                    ),
+                    id=f"item:{key}",
+                )
+            )
         self._urls = [term_link.url for term_link in term.links]
         for n, term_link in enumerate(term.links):
             line = Text.assemble((f"{g.link} ", "cyan"), clean(term_link.title), "  ")
@@ -144,7 +155,7 @@ class GlossaryScreen(SyncedScreen):
         terms = self.query_one("#term-list", OptionList)
         try:
             index = terms.get_option_index(term_id)
-        except OptionDoesNotExist:   # filtered out of the list
+        except OptionDoesNotExist:  # filtered out of the list
             index = None
         if index is not None and terms.highlighted != index:
             terms.highlighted = index
@@ -154,7 +165,7 @@ class GlossaryScreen(SyncedScreen):
         kind, _, value = (event.option.id or "").partition(":")
         if kind == "term":
             if self.query_one("#term-filter", Input).value:
-                self.query_one("#term-filter", Input).value = ""   # the target may be filtered out
+                self.query_one("#term-filter", Input).value = ""  # the target may be filtered out
                 self._filter("")
             self.show_term(value)
         elif kind == "item":
@@ -169,14 +180,16 @@ class GlossaryScreen(SyncedScreen):
         self.query_one("#term-list", OptionList).focus()
 
     def action_learn_term(self) -> None:
-        """"Learn this term": its cards join the review deck (V asks them)."""
+        """ "Learn this term": its cards join the review deck (V asks them)."""
         from studytui import review
 
         if self.term_id is None or self.app.state is None:
             return
         term, added = review.add_term(self.app.session.store, self.app.state.curriculum, self.term_id)
         if added:
-            self.app.notify(clean(f"{term.term}: {len(added)} card(s) added to your review deck (V)"), markup=False)
+            self.app.notify(
+                clean(f"{term.term}: {len(added)} card(s) added to your review deck (V)"), markup=False
+            )
         else:
             self.app.notify(clean(f"{term.term} is already in your review deck"), markup=False)
         self.show_term(term.id, remember=False)

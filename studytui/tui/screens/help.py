@@ -57,7 +57,10 @@ KEYS = {
     ],
     "Labs": [
         ("up/down", "pick a lab; its main settings show below, the rest under advanced"),
-        ("filter", "type part of a setting's name in the filter line to find it; empty fields use the preset's value"),
+        (
+            "filter",
+            "type part of a setting's name in the filter line to find it; empty fields use the preset's value",
+        ),
         ("ctrl+r", "start a run with the settings shown"),
         ("ctrl+o / ctrl+l", "jump to the runs table / the lab list (even from a setting)"),
         ("enter", "open the run under the cursor (the run view)"),
@@ -79,8 +82,10 @@ KEYS = {
     ],
 }
 
-SSH_NOTE = ("Over SSH, o shows the link as a clickable terminal hyperlink and copies it to your "
-            "clipboard (OSC 52). STUDYTUI_ASCII=1 (or ctrl+p > ASCII) draws plain ASCII symbols.")
+SSH_NOTE = (
+    "Over SSH, o shows the link as a clickable terminal hyperlink and copies it to your "
+    "clipboard (OSC 52). STUDYTUI_ASCII=1 (or ctrl+p > ASCII) draws plain ASCII symbols."
+)
 
 
 def keys_table(context: str = "") -> Table:

@@ -41,8 +41,14 @@ from studytui.tui.workers import ReportsWorkerFailures
 
 CSS_FILE = str(Path(__file__).with_name("labs.tcss"))
 # Status first: at 80 columns the table is about 45 wide, and status is what you look for.
-RUN_COLUMNS = (("status", "status"), ("id", "run"), ("figure", "key figure"), ("started", "started"),
-               ("duration", "duration"), ("lab", "lab"))
+RUN_COLUMNS = (
+    ("status", "status"),
+    ("id", "run"),
+    ("figure", "key figure"),
+    ("started", "started"),
+    ("duration", "duration"),
+    ("lab", "lab"),
+)
 
 
 class LabsScreen(ReportsWorkerFailures, Screen):
@@ -195,9 +201,14 @@ class LabsScreen(ReportsWorkerFailures, Screen):
         key = m.key_metric if m else None
         value = key_figure(r, key)
         status = "stalled?" if r.get("stalled") else str(r["status"])
-        return (Text(status, style=STATUS_STYLE.get(status, "")), plain(r["id"]),
-                plain(f"{key} {fmt_value(value)}" if value is not None else self.glyphs.dash),
-                plain(fmt_started(r["created_at"])), plain(fmt_duration(duration_s(r))), plain(r["lab"]))
+        return (
+            Text(status, style=STATUS_STYLE.get(status, "")),
+            plain(r["id"]),
+            plain(f"{key} {fmt_value(value)}" if value is not None else self.glyphs.dash),
+            plain(fmt_started(r["created_at"])),
+            plain(fmt_duration(duration_s(r))),
+            plain(r["lab"]),
+        )
 
     @on(DataTable.RowSelected, "#runs-table")
     def _open_selected(self, event: DataTable.RowSelected) -> None:

@@ -52,8 +52,13 @@ class ReadingScreen(SyncedScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("title", "Title"), ("kind", "Kind"), ("tags", "Tags"),
-                           ("where", "Where"), ("url", "URL")):
+        for key, label in (
+            ("title", "Title"),
+            ("kind", "Kind"),
+            ("tags", "Tags"),
+            ("where", "Where"),
+            ("url", "URL"),
+        ):
             table.add_column(label, key=key)
         self.ready()
         table.focus()
@@ -90,13 +95,25 @@ class ReadingScreen(SyncedScreen):
         for row in rows:
             where = row["course"] if row["status"] == "course" else row["status"]
             tags = row["tags"] if isinstance(row["tags"], (list, tuple)) else [row["tags"]]
-            table.add_row(Text(shorten(clean(row["title"] or row["url"]), 40, g.ellipsis)), plain(row["kind"]),
-                          plain(", ".join(map(str, tags)), style="dim"), plain(where),
-                          Text(shorten(clean(row["url"]), 50, g.ellipsis), style="dim"), key=str(row["id"]))
+            table.add_row(
+                Text(shorten(clean(row["title"] or row["url"]), 40, g.ellipsis)),
+                plain(row["kind"]),
+                plain(", ".join(map(str, tags)), style="dim"),
+                plain(where),
+                Text(shorten(clean(row["url"]), 50, g.ellipsis), style="dim"),
+                key=str(row["id"]),
+            )
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
-        empty = "" if rows else ("Nothing here. a: add a link (or `studytui add URL --title ...`)."
-                                 if self.view == 0 else "Nothing here.")
+        empty = (
+            ""
+            if rows
+            else (
+                "Nothing here. a: add a link (or `studytui add URL --title ...`)."
+                if self.view == 0
+                else "Nothing here."
+            )
+        )
         self.query_one("#reading-empty", Static).update(empty)
 
     def _selected_id(self) -> int | None:
@@ -144,9 +161,10 @@ class ReadingScreen(SyncedScreen):
         def added(entry: dict | None) -> None:
             if entry:
                 try:
-                    self.app.session.store.add_reading(entry["url"], entry["title"], kind=entry["kind"],
-                                                       tags=entry["tags"], source="tui")
-                except DuplicateReading as e:   # a refusal, not a damaged database
+                    self.app.session.store.add_reading(
+                        entry["url"], entry["title"], kind=entry["kind"], tags=entry["tags"], source="tui"
+                    )
+                except DuplicateReading as e:  # a refusal, not a damaged database
                     self.app.notify(clean(str(e)), severity="warning", markup=False)
                     return
                 self.app.notify("Added to the inbox.")
@@ -223,13 +241,19 @@ class AddReadingScreen(ModalScreen[dict | None]):
         url = self.query_one("#add-url", Input).value.strip()
         title = self.query_one("#add-title", Input).value.strip()
         if not url.startswith(("http://", "https://")):
-            self.query_one("#add-error", Static).update(Text("The URL must start with http:// or https://",
-                                                             style="bold red"))
+            self.query_one("#add-error", Static).update(
+                Text("The URL must start with http:// or https://", style="bold red")
+            )
             self.query_one("#add-url", Input).focus()
             return
-        self.dismiss({"url": url, "title": title or url,
-                      "kind": self.query_one("#add-kind", Select).value,
-                      "tags": parse_tags(self.query_one("#add-tags", Input).value)})
+        self.dismiss(
+            {
+                "url": url,
+                "title": title or url,
+                "kind": self.query_one("#add-kind", Select).value,
+                "tags": parse_tags(self.query_one("#add-tags", Input).value),
+            }
+        )
 
     @on(Button.Pressed, "#add-cancel")
     def action_cancel(self) -> None:
@@ -250,7 +274,9 @@ class ChooseCourseScreen(ModalScreen[str | None]):
 
         with Vertical(id="course-box", classes="dialog"):
             yield Label("Move into which course?  (enter: move, esc: cancel)", classes="panel-title")
-            yield OptionList(*[Option(plain(title), id=cid) for title, cid in self.courses], id="course-choice")
+            yield OptionList(
+                *[Option(plain(title), id=cid) for title, cid in self.courses], id="course-choice"
+            )
 
     def on_option_list_option_selected(self, event) -> None:
         self.dismiss(event.option.id)

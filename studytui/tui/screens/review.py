@@ -97,12 +97,12 @@ class ReviewScreen(SyncedScreen):
     def __init__(self, clock: Callable[[], dt.datetime] = utc_now, **kwargs):
         super().__init__(**kwargs)
         self.clock = clock
-        self.phase: str | None = None       # None (not started), prompt, answer, summary, empty
+        self.phase: str | None = None  # None (not started), prompt, answer, summary, empty
         self.queue: list[review.ReviewCard] = []
         self.results: list[review.GradeResult] = []
         self.intervals: dict[str, dt.timedelta] = {}
-        self._revealed_at: dt.datetime | None = None   # the `now` the intervals were computed at
-        self._shown_t = 0.0                 # monotonic time the prompt appeared (duration_ms)
+        self._revealed_at: dt.datetime | None = None  # the `now` the intervals were computed at
+        self._shown_t = 0.0  # monotonic time the prompt appeared (duration_ms)
 
     def compose(self) -> ComposeResult:
         yield StatusBar("review")
@@ -149,7 +149,7 @@ class ReviewScreen(SyncedScreen):
             return
         try:
             self.queue = review.due_cards(self.app.session.store, state.curriculum, self.clock())
-        except review.ReviewError as e:   # a damaged card: one line, nothing asked
+        except review.ReviewError as e:  # a damaged card: one line, nothing asked
             self.queue = []
             self.phase = "empty"
             self._show_lines(plain(str(e), style="bold red"))
@@ -172,8 +172,15 @@ class ReviewScreen(SyncedScreen):
         g, ascii_only = self.app.glyphs, self.ascii_only
         sep = f" {g.sep} "
         self.query_one("#review-title", Static).update(
-            Text.assemble(("Review", "bold"), sep, f"{len(self.queue)} due", sep,
-                          f"{len(self.results)} graded", style=""))
+            Text.assemble(
+                ("Review", "bold"),
+                sep,
+                f"{len(self.queue)} due",
+                sep,
+                f"{len(self.results)} graded",
+                style="",
+            )
+        )
         label = Text(card.label(ascii_only), style="dim")
         label.append(f"{sep}{card.state}", style="dim")
         if card.flagged:
@@ -198,20 +205,25 @@ class ReviewScreen(SyncedScreen):
         self.phase = "summary"
         self.queue = []
         self._show_lines(summary_text(review.summarize(self.results), self.clock(), self.ascii_only))
-        self.app.refresh_state()   # the streak, the heat map and the desk's due count moved
+        self.app.refresh_state()  # the streak, the heat map and the desk's due count moved
 
     def show_nothing_due(self) -> None:
         self.phase = "empty"
         now = self.clock()
         state = self.app.state
-        upcoming = [c.due for c in review.deck(self.app.session.store, state.curriculum)
-                    if not c.suspended and c.direction in review.enabled_directions(self.app.session.store)]
+        upcoming = [
+            c.due
+            for c in review.deck(self.app.session.store, state.curriculum)
+            if not c.suspended and c.direction in review.enabled_directions(self.app.session.store)
+        ]
         text = Text("Nothing due.\n\n", style="bold")
         if upcoming:
             text.append(f"The next card is due {until_text(min(upcoming), now)}.\n")
         else:
-            text.append("Your deck is empty. Cards join it when you mark an item done (x in the\n"
-                        "curriculum), or with a in the glossary: learn this term.\n")
+            text.append(
+                "Your deck is empty. Cards join it when you mark an item done (x in the\n"
+                "curriculum), or with a in the glossary: learn this term.\n"
+            )
         text.append("\nesc: back to the desk", style="dim")
         self._show_lines(text)
 
@@ -229,7 +241,7 @@ class ReviewScreen(SyncedScreen):
         if self.queue:
             self.show_prompt()
         else:
-            self.load_queue()   # learning cards may have come due again meanwhile
+            self.load_queue()  # learning cards may have come due again meanwhile
 
     # -- keys -----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -253,9 +265,16 @@ class ReviewScreen(SyncedScreen):
         card = self.queue[0]
         duration_ms = int((time.monotonic() - self._shown_t) * 1000)
         try:
-            result = review.grade(self.app.session.store, card.term_id, card.direction, rating,
-                                  self._revealed_at, duration_ms=duration_ms, source="tui")
-        except review.ReviewError as e:   # graded meanwhile in another window, or gone
+            result = review.grade(
+                self.app.session.store,
+                card.term_id,
+                card.direction,
+                rating,
+                self._revealed_at,
+                duration_ms=duration_ms,
+                source="tui",
+            )
+        except review.ReviewError as e:  # graded meanwhile in another window, or gone
             self.notify(clean(str(e)), severity="warning", markup=False)
             self.load_queue()
             return
@@ -275,10 +294,16 @@ class ReviewScreen(SyncedScreen):
             if (self.results[i].term_id, self.results[i].direction) == key:
                 del self.results[i]
                 break
-        card = next((c for c in review.deck(store, state.curriculum, undone["term"])
-                     if c.direction == undone["direction"]), None)
+        card = next(
+            (
+                c
+                for c in review.deck(store, state.curriculum, undone["term"])
+                if c.direction == undone["direction"]
+            ),
+            None,
+        )
         self.notify(clean(f"Undid {undone['rating']} on {undone['term']}"), markup=False)
-        if card is None:   # its term left the glossary: nothing to ask again
+        if card is None:  # its term left the glossary: nothing to ask again
             self.load_queue()
             return
         self.queue = [card] + [c for c in self.queue if (c.term_id, c.direction) != key]
@@ -305,5 +330,5 @@ class ReviewScreen(SyncedScreen):
             self.show_summary()
             return
         if self.phase in ("prompt", "answer"):
-            self.phase = "empty"   # nothing graded: start afresh next time
+            self.phase = "empty"  # nothing graded: start afresh next time
         self.app.switch_mode("desk")

@@ -61,7 +61,7 @@ class RunScreen(ReportsWorkerFailures, Screen):
         self.stop_grace = stop_grace
         self.watch = RunWatch(session.runs_dir / run_id, chunk_bytes=CHUNK_BYTES)
         self._stopping = False
-        self._results_chosen = False   # the learner toggled the view: no automatic switch after
+        self._results_chosen = False  # the learner toggled the view: no automatic switch after
         self.panels: list[RunPanel] = []
 
     def _panel(self, panel_class: type[RunPanel]) -> RunPanel:
@@ -100,8 +100,12 @@ class RunScreen(ReportsWorkerFailures, Screen):
         now = time.time()
         for panel in self.panels:
             panel.show_state(self.watch, now)
-        if (not self._results_chosen and self.watch.status != "running" and self.watch.state.tables
-                and not self.has_class("-results")):
+        if (
+            not self._results_chosen
+            and self.watch.status != "running"
+            and self.watch.state.tables
+            and not self.has_class("-results")
+        ):
             # A finished run with result tables: its tables are what the learner came for.
             self.add_class("-results")
         self._lay_out()
@@ -111,7 +115,8 @@ class RunScreen(ReportsWorkerFailures, Screen):
         # seven-row ladder fits only so.
         right = self.query_one("#run-right")
         right.display = not self.has_class("-results") and any(
-            not w.has_class("-empty") for w in right.children)
+            not w.has_class("-empty") for w in right.children
+        )
 
     def action_toggle_log(self) -> None:
         self.query_one(LossChart).toggle_log_scale()
@@ -130,8 +135,11 @@ class RunScreen(ReportsWorkerFailures, Screen):
 
     def action_stop(self) -> None:
         if self.watch.status != "running":
-            self.notify(clean(f"{self.run_id} is not running (it is {self.watch.status})"),
-                        severity="warning", markup=False)
+            self.notify(
+                clean(f"{self.run_id} is not running (it is {self.watch.status})"),
+                severity="warning",
+                markup=False,
+            )
             return
         if self._stopping:
             return

@@ -44,7 +44,7 @@ class SyncedScreen(Screen):
             return
         try:
             self.redraw(app.state)
-        except DATABASE_ERRORS as e:   # screens read the store too (streak, reading list)
+        except DATABASE_ERRORS as e:  # screens read the store too (streak, reading list)
             app.show_damaged_database(e)
 
     def show_waiting(self, message: Text) -> None:

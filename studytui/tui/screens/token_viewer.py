@@ -32,8 +32,12 @@ TRAINED_MODEL = "tokenizer.model"
 BUILTIN_ENCODINGS = ("gpt2", "cl100k_base")
 # Four of the 16 ANSI colours, black text on each: a 16-colour terminal shows them as its
 # own four distinct colours, and a 256-colour one exactly; none of them is near another.
-TOKEN_STYLES = ("black on bright_cyan", "black on bright_yellow", "black on bright_green",
-                "black on bright_magenta")
+TOKEN_STYLES = (
+    "black on bright_cyan",
+    "black on bright_yellow",
+    "black on bright_green",
+    "black on bright_magenta",
+)
 
 
 def trained_tokenizers(runs_dir: Path) -> list[tuple[str, Path]]:
@@ -67,8 +71,9 @@ class TokenViewerScreen(ReportsWorkerFailures, Screen):
     HELP_SECTION = "Token viewer"
     BINDINGS = [Binding("escape", "back", "Back")]
 
-    def __init__(self, session: Session, model: Path | None = None, *,
-                 client: TokenizerClient | None = None, **kwargs):
+    def __init__(
+        self, session: Session, model: Path | None = None, *, client: TokenizerClient | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.session = session
         self.model = model
@@ -115,11 +120,11 @@ class TokenViewerScreen(ReportsWorkerFailures, Screen):
         try:
             self.app.call_from_thread(self._show, text, results)
         except RuntimeError:
-            pass   # the app is shutting down
+            pass  # the app is shutting down
 
     async def _show(self, text: str, results: Any) -> None:
         if not self.is_attached or text != self.query_one("#tv-input", Input).value:
-            return   # an answer for text the user has since changed (or a closed screen)
+            return  # an answer for text the user has since changed (or a closed screen)
         box = self.query_one("#tv-results", VerticalScroll)
         await box.remove_children()
         if isinstance(results, str):
@@ -130,8 +135,12 @@ class TokenViewerScreen(ReportsWorkerFailures, Screen):
         for r in results:
             title = r.name if r.name in BUILTIN_ENCODINGS else f"trained: {Path(r.name).parent.name}"
             if r.error:
-                widgets.append(Static(Text.assemble((clean(title), "bold"), "  ", (clean(r.error), "red")),
-                                      classes="tv-result"))
+                widgets.append(
+                    Static(
+                        Text.assemble((clean(title), "bold"), "  ", (clean(r.error), "red")),
+                        classes="tv-result",
+                    )
+                )
                 continue
             ratio = f"  {g.sep}  {len(text.encode()) / len(r.ids):.2f} bytes/token" if r.ids else ""
             body = Text.assemble((clean(title), "bold"), f"  {len(r.ids)} tokens{ratio}\n")

@@ -27,6 +27,10 @@ class TooSmallScreen(Screen):
         from studytui.tui.app import MIN_SIZE
 
         width, height = self.app.size
-        self.query_one("#too-small", Static).update(Text(
-            f"Make the window larger: studytui needs {MIN_SIZE[0]}x{MIN_SIZE[1]}, "
-            f"this one is {width}x{height}. (q quits)", style="bold"))
+        self.query_one("#too-small", Static).update(
+            Text(
+                f"Make the window larger: studytui needs {MIN_SIZE[0]}x{MIN_SIZE[1]}, "
+                f"this one is {width}x{height}. (q quits)",
+                style="bold",
+            )
+        )

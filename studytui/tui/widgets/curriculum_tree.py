@@ -28,7 +28,7 @@ class CurriculumTree(Tree[str]):
         self.guide_depth = 2
         self._filled: set[str] = set()
         self._branches: dict[str, TreeNode[str]] = {}
-        self._shown_titles: dict[str, str] = {}   # item key -> title told apart from its siblings
+        self._shown_titles: dict[str, str] = {}  # item key -> title told apart from its siblings
         self.state: StudyState | None = None
         self.g: Glyphs | None = None
 
@@ -59,11 +59,11 @@ class CurriculumTree(Tree[str]):
         self._filled.add(node_id)
         cur = self.state.curriculum
         if node_id.startswith("course:"):
-            course = cur.course(node_id[len("course:"):])
+            course = cur.course(node_id[len("course:") :])
             for section in course.sections if course else ():
                 self._add(node, section_node(course.id, section.id), bool(section.items))
         elif node_id.startswith("section:"):
-            course_id, section_id = node_id[len("section:"):].split("/", 1)
+            course_id, section_id = node_id[len("section:") :].split("/", 1)
             course = cur.course(course_id)
             section = next((s for s in course.sections if s.id == section_id), None) if course else None
             self._add_items(node, section.items if section else ())
@@ -88,10 +88,10 @@ class CurriculumTree(Tree[str]):
         cur = state.curriculum
         done, finished, total = state.counts.get(node_id, (0, 0, 0))
         if node_id.startswith("course:"):
-            course = cur.course(node_id[len("course:"):])
+            course = cur.course(node_id[len("course:") :])
             text = Text(clean(course.title if course else node_id), style="bold")
         elif node_id.startswith("section:"):
-            course_id, section_id = node_id[len("section:"):].split("/", 1)
+            course_id, section_id = node_id[len("section:") :].split("/", 1)
             course = cur.course(course_id)
             section = next((s for s in course.sections if s.id == section_id), None) if course else None
             text = Text(clean(section.title if section else section_id), style="bold")
@@ -116,7 +116,7 @@ class CurriculumTree(Tree[str]):
         if node_id.startswith("course:"):
             return [node_id]
         if node_id.startswith("section:"):
-            return [course_node(node_id[len("section:"):].split("/", 1)[0]), node_id]
+            return [course_node(node_id[len("section:") :].split("/", 1)[0]), node_id]
         item = cur.items_by_key.get(node_id)
         if item is None:
             return []

@@ -16,8 +16,10 @@ from textual.widgets import Static
 from studytui.tui.messages import RunsEnded
 from studytui.tui.run_endings import Ending
 
-WELCOME = ("Welcome! c: the curriculum (x: mark done)  l: labs (train a tokenizer, a GPT)  "
-           "g: glossary  r: reading  ?: all keys. Shown until you mark an item.")
+WELCOME = (
+    "Welcome! c: the curriculum (x: mark done)  l: labs (train a tokenizer, a GPT)  "
+    "g: glossary  r: reading  ?: all keys. Shown until you mark an item."
+)
 
 
 class DeskNotice(Static):
@@ -55,8 +57,14 @@ class DeskNotice(Static):
             parts.append(Text("Ended while you were away (l: the labs):", style="bold"))
             for ending in self.unseen:
                 # One line each, cut at the edge: the full line is in the run's view.
-                parts.append(Text("  " + (ending.line or f"{ending.run_id}: {ending.status}"),
-                                  style="red" if ending.bad else "", no_wrap=True, overflow="ellipsis"))
+                parts.append(
+                    Text(
+                        "  " + (ending.line or f"{ending.run_id}: {ending.status}"),
+                        style="red" if ending.bad else "",
+                        no_wrap=True,
+                        overflow="ellipsis",
+                    )
+                )
             more = self.app.run_monitor.unseen_more
             if more:
                 parts.append(Text(f"  (+{more} more: see the runs table, l)", style="dim"))

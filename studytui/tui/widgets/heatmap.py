@@ -22,8 +22,13 @@ def level(count: int, peak: int) -> int:
     return min(4, 1 + (4 * count - 1) // peak) if peak > 1 else 4
 
 
-def heatmap_text(counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyphs,
-                 review_only: frozenset[dt.date] | set[dt.date] = frozenset()) -> Text:
+def heatmap_text(
+    counts: dict[dt.date, int],
+    today: dt.date,
+    weeks: int,
+    g: Glyphs,
+    review_only: frozenset[dt.date] | set[dt.date] = frozenset(),
+) -> Text:
     # The last column is this week; days after today are blank.
     this_monday = today - dt.timedelta(days=today.weekday())
     first_monday = this_monday - dt.timedelta(weeks=weeks - 1)
@@ -45,6 +50,12 @@ def heatmap_text(counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyp
 
 
 class Heatmap(Static):
-    def show(self, counts: dict[dt.date, int], today: dt.date, weeks: int, g: Glyphs,
-             review_only: frozenset[dt.date] | set[dt.date] = frozenset()) -> None:
+    def show(
+        self,
+        counts: dict[dt.date, int],
+        today: dt.date,
+        weeks: int,
+        g: Glyphs,
+        review_only: frozenset[dt.date] | set[dt.date] = frozenset(),
+    ) -> None:
         self.update(heatmap_text(counts, today, weeks, g, review_only))

@@ -20,13 +20,13 @@ from studytui.runs.chart import text_chart
 from studytui.safetext import clean
 from studytui.tui.glyphs import Glyphs, is_ascii
 
-MAX_CELLS = 128          # rows or columns of a grid or heat map drawn
-MAX_LABEL = 10           # a heat map's row label (an attention map's tokens can be long)
+MAX_CELLS = 128  # rows or columns of a grid or heat map drawn
+MAX_LABEL = 10  # a heat map's row label (an attention map's tokens can be long)
 MAX_TREE_NODES = 300
 MAX_TREE_DEPTH = 40
 MAX_LAYERS = 32
 MAX_BINS = 64
-MAX_LINES = 8            # series in one chart (text_chart has 8 markers)
+MAX_LINES = 8  # series in one chart (text_chart has 8 markers)
 HEAT_STYLES = ("grey35", "blue", "cyan", "yellow", "bold red")
 PLUS_STYLE, MINUS_STYLE = "on dark_blue", "on grey23"
 
@@ -47,13 +47,14 @@ def matrix(values: Any) -> list[list[float | None]]:
     """Rows of numbers (None where a cell is not one), capped at MAX_CELLS each way."""
     if not isinstance(values, list):
         return []
-    return [[number(v) for v in row[:MAX_CELLS]] if isinstance(row, list) else []
-            for row in values[:MAX_CELLS]]
+    return [
+        [number(v) for v in row[:MAX_CELLS]] if isinstance(row, list) else [] for row in values[:MAX_CELLS]
+    ]
 
 
 def label(value: Any, width: int = MAX_LABEL) -> str:
     text = clean(value if isinstance(value, str) else repr(value)).replace("\n", " ")
-    return text if len(text) <= width else text[:width - 1] + "~"
+    return text if len(text) <= width else text[: width - 1] + "~"
 
 
 # -- heat maps: makemore's 27x27 bigram counts, attention maps ------------------------------
@@ -73,8 +74,16 @@ def heatmap_text(visual: dict[str, Any], g: Glyphs, width: int = 200) -> Text:
     cols_n = max((len(r) for r in values), default=0)
     if not rows_n or not cols_n:
         return Text("(empty heat map)", style="dim")
-    rows = [lab for lab in (visual.get("row_labels") or [])][:rows_n] if isinstance(visual.get("row_labels"), list) else []
-    cols = [lab for lab in (visual.get("col_labels") or [])][:cols_n] if isinstance(visual.get("col_labels"), list) else []
+    rows = (
+        [lab for lab in (visual.get("row_labels") or [])][:rows_n]
+        if isinstance(visual.get("row_labels"), list)
+        else []
+    )
+    cols = (
+        [lab for lab in (visual.get("col_labels") or [])][:cols_n]
+        if isinstance(visual.get("col_labels"), list)
+        else []
+    )
     rows = [label(r) for r in rows] + [str(i) for i in range(len(rows), rows_n)]
     cols = [label(c) for c in cols] + [str(i % 10) for i in range(len(cols), cols_n)]
     pad = max(len(r) for r in rows)
@@ -118,7 +127,9 @@ def boundary_text(visual: dict[str, Any], g: Glyphs) -> Text:
             line.append((g.heat[1] * 2 if plus else "  ", PLUS_STYLE if plus else MINUS_STYLE))
         canvas.append(line)
     ranges = [visual.get("x_range"), visual.get("y_range")]
-    spans = [[number(v) for v in r[:2]] if isinstance(r, list) and len(r) >= 2 else [None, None] for r in ranges]
+    spans = [
+        [number(v) for v in r[:2]] if isinstance(r, list) and len(r) >= 2 else [None, None] for r in ranges
+    ]
     (x0, x1), (y0, y1) = spans
     wrong = 0
     points = visual.get("points") if isinstance(visual.get("points"), list) else []
@@ -140,8 +151,11 @@ def boundary_text(visual: dict[str, Any], g: Glyphs) -> Text:
             out.append(chars, style=style)
         out.append("\n")
     step = visual.get("step")
-    out.append(f"{g.heat[1] * 2} model says +1   x/o: data (+1/-1), upper case: wrong ({wrong})"
-               + (f"   step {step}" if isinstance(step, int) else ""), style="dim")
+    out.append(
+        f"{g.heat[1] * 2} model says +1   x/o: data (+1/-1), upper case: wrong ({wrong})"
+        + (f"   step {step}" if isinstance(step, int) else ""),
+        style="dim",
+    )
     return out
 
 
@@ -167,7 +181,11 @@ def tree_text(root: Any, g: Glyphs) -> Text:
             continue
         out.append(name, style="bold")
         formula, op = node.get("formula"), node.get("op")
-        if isinstance(formula, str) and formula.replace(" ", "") and formula.replace(" ", "") != name.replace(" ", ""):
+        if (
+            isinstance(formula, str)
+            and formula.replace(" ", "")
+            and formula.replace(" ", "") != name.replace(" ", "")
+        ):
             out.append(" = " + label(formula, 40))
         elif isinstance(op, str) and op:
             out.append(f" ({label(op, 8)})", style="dim")
@@ -197,13 +215,18 @@ def histogram_lines(visual: dict[str, Any], g: Glyphs) -> Text:
     layers = visual.get("layers") if isinstance(visual.get("layers"), list) else []
     out = Text()
     step = visual.get("step")
-    out.append(f"{label(visual.get('name', ''), 20)}" + (f" at step {step}" if isinstance(step, int) else "")
-               + "\n", style="bold")
+    out.append(
+        f"{label(visual.get('name', ''), 20)}" + (f" at step {step}" if isinstance(step, int) else "") + "\n",
+        style="bold",
+    )
     for layer in layers[:MAX_LAYERS]:
         if not isinstance(layer, dict):
             continue
-        counts = [number(c) or 0.0 for c in (layer.get("counts") or [])[:MAX_BINS]] \
-            if isinstance(layer.get("counts"), list) else []
+        counts = (
+            [number(c) or 0.0 for c in (layer.get("counts") or [])[:MAX_BINS]]
+            if isinstance(layer.get("counts"), list)
+            else []
+        )
         top = max(counts, default=0.0)
         out.append(label(layer.get("name", "?"), 12).ljust(12), style="cyan")
         for key, shown in (("mean", "mean"), ("std", "std")):
@@ -211,8 +234,10 @@ def histogram_lines(visual: dict[str, Any], g: Glyphs) -> Text:
             out.append(f" {shown} " + (f"{v:+.3f}" if v is not None else g.dash))
         sat = number(layer.get("saturated"))
         if sat is not None:
-            out.append(f" sat {sat:.0%}" if sat <= 1 else f" sat {sat:.0f}%", style="yellow" if sat > 0.05 else "")
-        out.append("\n  ")   # the strip on its own line: the side panel is ~40 columns
+            out.append(
+                f" sat {sat:.0%}" if sat <= 1 else f" sat {sat:.0f}%", style="yellow" if sat > 0.05 else ""
+            )
+        out.append("\n  ")  # the strip on its own line: the side panel is ~40 columns
         for c in counts:
             level = shade_level(c, top, log_scale=False)
             out.append(g.heat[level], style=HEAT_STYLES[level])
@@ -256,13 +281,20 @@ def sweep_charts(visual: dict[str, Any], width: int, height: int = 8) -> str:
     charts = []
     for unit, title in (("ms", "time, log10 ms"), ("peak_mb", "peak memory, log10 MB")):
         series = []
-        for name, ys in list(lines.items())[:2 * MAX_LINES]:
+        for name, ys in list(lines.items())[: 2 * MAX_LINES]:
             if not isinstance(name, str) or not name.endswith(unit) or not isinstance(ys, list):
                 continue
-            pts = [(math.log2(x), math.log10(y)) for x, y in zip(xs, (number(v) for v in ys))
-                   if x is not None and y is not None and x > 0 and y > 0]
+            pts = [
+                (math.log2(x), math.log10(y))
+                for x, y in zip(xs, (number(v) for v in ys))
+                if x is not None and y is not None and x > 0 and y > 0
+            ]
             if pts:
-                series.append((label(name[:-len(unit)].strip() or name, 16), [p[0] for p in pts], [p[1] for p in pts]))
+                series.append(
+                    (label(name[: -len(unit)].strip() or name, 16), [p[0] for p in pts], [p[1] for p in pts])
+                )
         if series:
-            charts.append(title + "\n" + text_chart(series[:MAX_LINES], width=width, height=height, x_label="log2 T"))
+            charts.append(
+                title + "\n" + text_chart(series[:MAX_LINES], width=width, height=height, x_label="log2 T")
+            )
     return "\n\n".join(charts) if charts else "(no sweep yet)"

@@ -17,4 +17,3 @@ class BoundaryPanel(BorderedPanel):
         self.set_empty(visual is None)
         if visual is not None:
             show_text(self, boundary_text(visual, self.glyphs))
-

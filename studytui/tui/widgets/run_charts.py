@@ -12,7 +12,7 @@ from studytui.runs.references import reference_curve_metric
 from studytui.tui.glyphs import is_ascii
 from studytui.tui.widgets.run_panel_base import RunPanel
 
-SMOOTHING = 0.9   # exponential moving average weight, as TensorBoard's slider
+SMOOTHING = 0.9  # exponential moving average weight, as TensorBoard's slider
 X_TICKS = 5
 
 
@@ -23,7 +23,7 @@ def whole_step_ticks(lo: float, hi: float, count: int = X_TICKS) -> list[int]:
     if hi_i <= lo_i:
         return [lo_i]
     raw = (hi_i - lo_i) / max(count - 1, 1)
-    step = min(base * 10 ** k for base in (1, 2, 5) for k in range(13) if base * 10 ** k >= raw)
+    step = min(base * 10**k for base in (1, 2, 5) for k in range(13) if base * 10**k >= raw)
     first = -(-lo_i // step) * step
     return list(range(first, hi_i + 1, step))
 
@@ -33,7 +33,7 @@ def ema(values: list[float], weight: float = SMOOTHING) -> list[float]:
     out, avg = [], 0.0
     for i, v in enumerate(values, 1):
         avg = weight * avg + (1 - weight) * v
-        out.append(avg / (1 - weight ** i))
+        out.append(avg / (1 - weight**i))
     return out
 
 
@@ -48,7 +48,7 @@ class LossChart(RunPanel, PlotextPlot):
         self.log_scale = False
         self.smooth = False
         self._data: tuple = ([], [], [], [])
-        self._reference: tuple = ("", [], [])   # (legend, xs, ys); looked up once the config is known
+        self._reference: tuple = ("", [], [])  # (legend, xs, ys); looked up once the config is known
         self._reference_for: Any = None
 
     def show_state(self, watch: Any, now: float) -> None:
@@ -68,7 +68,7 @@ class LossChart(RunPanel, PlotextPlot):
             self._reference_for = key
             try:
                 ref = reference_for_run(watch.lab, resolved) if resolved else None
-            except Exception:   # noqa: BLE001 - a damaged reference file: no overlay, the chart still draws
+            except Exception:  # noqa: BLE001 - a damaged reference file: no overlay, the chart still draws
                 ref = None
             rx, ry = reference_curve(ref)
             metric = reference_curve_metric(ref) or ""
@@ -105,8 +105,13 @@ class LossChart(RunPanel, PlotextPlot):
             # a young run's curve into the chart's left edge.
             reach = max(xs + vx) * 1.1
             shown = [(x, y) for x, y in zip(rx, ry) if x <= reach] or [(rx[0], ry[0])]
-            plt.plot([x for x, _ in shown], [y for _, y in shown], label=legend,
-                     marker="." if is_ascii(self.glyphs) else "dot", color="gray")
+            plt.plot(
+                [x for x, _ in shown],
+                [y for _, y in shown],
+                label=legend,
+                marker="." if is_ascii(self.glyphs) else "dot",
+                color="gray",
+            )
         if xs or vx:
             all_x = xs + vx
             ticks = whole_step_ticks(min(all_x), max(all_x))

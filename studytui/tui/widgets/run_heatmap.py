@@ -27,7 +27,7 @@ class HeatmapPanel(RunPanel, ScrollableContainer):
     focusable_results = True
     can_focus = True
     BINDINGS = [Binding("h", "next_heatmap", "Next heat map")]
-    SCOPED_CSS = False   # the App.-ascii rule below names the app, outside this widget
+    SCOPED_CSS = False  # the App.-ascii rule below names the app, outside this widget
     DEFAULT_CSS = """
     HeatmapPanel { height: 1fr; min-height: 8; padding: 0 1; border: round $panel-lighten-2;
                    border-title-color: $accent; }
@@ -37,7 +37,7 @@ class HeatmapPanel(RunPanel, ScrollableContainer):
     """
 
     _watch: Any = None
-    shown_index = 0   # the first heat map sent is the lecture's figure: it comes first
+    shown_index = 0  # the first heat map sent is the lecture's figure: it comes first
 
     def compose(self) -> ComposeResult:
         yield Static(id="heatmap-text")

@@ -11,7 +11,7 @@ from textual import events
 from studytui.runs.chart import text_chart
 from studytui.tui.widgets.run_panel_base import BorderedPanel, show_text
 
-CURVES = ("accuracy",)   # the lab step keys drawn here, when a run sends them
+CURVES = ("accuracy",)  # the lab step keys drawn here, when a run sends them
 MIN_CHART_WIDTH = 20
 
 

@@ -28,9 +28,9 @@ class RunPanel:
 
     slot: ClassVar[str] = ""
     order: ClassVar[int] = 50
-    title: ClassVar[str] = ""           # the border title ("" for none)
-    panel_id: ClassVar[str] = ""        # the widget id the stylesheet uses
-    focusable_results: ClassVar[bool] = False   # shown in the run view's results view
+    title: ClassVar[str] = ""  # the border title ("" for none)
+    panel_id: ClassVar[str] = ""  # the widget id the stylesheet uses
+    focusable_results: ClassVar[bool] = False  # shown in the run view's results view
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -39,11 +39,11 @@ class RunPanel:
             _REGISTRY.append(cls)
 
     def set_empty(self, empty: bool) -> None:
-        self.set_class(empty, "-empty")   # type: ignore[attr-defined]
+        self.set_class(empty, "-empty")  # type: ignore[attr-defined]
 
     @property
     def glyphs(self) -> Glyphs:
-        return getattr(self.app, "glyphs", UNICODE)   # type: ignore[attr-defined]
+        return getattr(self.app, "glyphs", UNICODE)  # type: ignore[attr-defined]
 
     def show_state(self, watch: Any, now: float) -> None:
         raise NotImplementedError
@@ -52,7 +52,7 @@ class RunPanel:
 class BorderedPanel(RunPanel, Static):
     """A panel of text in a rounded border (plain ASCII in ASCII mode), as most lab visuals are."""
 
-    SCOPED_CSS = False   # the App.-ascii rule names the app, outside this widget
+    SCOPED_CSS = False  # the App.-ascii rule names the app, outside this widget
     DEFAULT_CSS = """
     BorderedPanel { height: auto; padding: 0 1; border: round $panel-lighten-2; border-title-color: $accent; }
     App.-ascii BorderedPanel { border: ascii $panel-lighten-2; }

@@ -48,9 +48,13 @@ class RunHeader(RunPanel, Vertical):
         status = watch.status
         sep = f"  {g.sep}  "
         elapsed = ((st.ended_t or now) - st.started_t) if st.started_t else None
-        title = Text.assemble((clean(watch.run_id), "bold"), "  ", (status, STATUS_STYLE.get(status, "")),
-                              f"{sep}{clean(st.device)}" if st.device else "",
-                              f"{sep}elapsed {fmt_duration(elapsed)}" if elapsed is not None else "")
+        title = Text.assemble(
+            (clean(watch.run_id), "bold"),
+            "  ",
+            (status, STATUS_STYLE.get(status, "")),
+            f"{sep}{clean(st.device)}" if st.device else "",
+            f"{sep}elapsed {fmt_duration(elapsed)}" if elapsed is not None else "",
+        )
         if st.error:
             title.append(f"\nerror: {clean(st.error)}", style="bold red")
         note = (watch.record().get("summary") or {}).get("note") if status == "stopped" else None
@@ -64,7 +68,9 @@ class RunHeader(RunPanel, Vertical):
         if total:
             bar.update(total=total, progress=min(done or 0, total))
         unit = clean(st.progress.get("unit") or "steps")
-        parts = [f"{fmt_value(done or 0)}/{fmt_value(total)} {unit}" if total else f"step {fmt_value(st.step)}"]
+        parts = [
+            f"{fmt_value(done or 0)}/{fmt_value(total)} {unit}" if total else f"step {fmt_value(st.step)}"
+        ]
         if total and not bar.display:
             fraction = min(done or 0, total) / total
             parts.insert(0, f"[{text_bar(g, fraction)}] {fraction:4.0%}")
@@ -110,11 +116,14 @@ class ThroughputPanel(RunPanel, Vertical):
         if not recent:
             return
         median = statistics.median(recent)
-        show_text(self.query_one("#tps-text", Static),
-                  Text.assemble(("tok/s ", "dim"), (fmt_value(recent[-1]), "bold"),
-                                ("   median ", "dim"), fmt_value(median)))
+        show_text(
+            self.query_one("#tps-text", Static),
+            Text.assemble(
+                ("tok/s ", "dim"), (fmt_value(recent[-1]), "bold"), ("   median ", "dim"), fmt_value(median)
+            ),
+        )
         spark = self.query_one("#tps-spark", Sparkline)
-        spark.display = not is_ascii(self.glyphs)   # block characters: not in ASCII mode
+        spark.display = not is_ascii(self.glyphs)  # block characters: not in ASCII mode
         spark.data = recent
 
 
@@ -133,8 +142,10 @@ class GpuPanel(RunPanel, Static):
         if mem is not None:
             # Labs report memory in use, not the card's size: the bar is against the peak.
             self._peak = max(getattr(self, "_peak", 0.0), mem)
-            lines.append(f"GPU mem  {text_bar(g, mem / self._peak if self._peak else 0)} {fmt_value(mem)} MB"
-                         f"  (peak {fmt_value(self._peak)})")
+            lines.append(
+                f"GPU mem  {text_bar(g, mem / self._peak if self._peak else 0)} {fmt_value(mem)} MB"
+                f"  (peak {fmt_value(self._peak)})"
+            )
         show_text(self, lines)
 
 
@@ -163,7 +174,7 @@ class SamplesPanel(RunPanel, Static):
             prompt, text = str(s.get("prompt") or ""), str(s.get("text") or "")
             if prompt:
                 out.append(clean(prompt, multiline=True), style="bold")
-                text = text[len(prompt):] if text.startswith(prompt) else text
+                text = text[len(prompt) :] if text.startswith(prompt) else text
             out.append(clean(text[:SAMPLE_CHARS], multiline=True) + "\n")
         show_text(self, out)
 
@@ -179,7 +190,9 @@ class EventLog(RunPanel, VerticalScroll):
     def show_state(self, watch: Any, now: float) -> None:
         lines = Text()
         for t, text in list(watch.state.log)[-60:]:
-            stamp = time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) else "--:--:--"
+            stamp = (
+                time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) else "--:--:--"
+            )
             lines.append(f"{stamp} ", style="dim")
             text = clean(text)
             lines.append(text + "\n", style="red" if text.startswith("error") else "")
@@ -203,7 +216,7 @@ class ConfigPanel(RunPanel, DataTable):
         config = watch.state.config
         key = (repr(config.get("settings")), repr(config.get("resolved")))
         if key == self._shown:
-            return   # rebuilding a table every frame would flicker and lose the scroll
+            return  # rebuilding a table every frame would flicker and lose the scroll
         self._shown = key
         self.clear()
         values: dict[Any, Any] = {}
@@ -225,7 +238,7 @@ def result_table(name: Any, t: dict[str, Any], g: Glyphs) -> Table:
     for row in t.get("rows") if isinstance(t.get("rows"), list) else []:
         cells = row if isinstance(row, list) else [row]
         while len(table.columns) < len(cells):
-            table.add_column("", justify="right")   # a row wider than its header still shows
+            table.add_column("", justify="right")  # a row wider than its header still shows
         table.add_row(*[plain(fmt_value(v)) if v is not None else Text(g.dash) for v in cells])
     return table
 
@@ -259,13 +272,13 @@ class LadderComparison(RunPanel, Static):
 
     slot, order, title, panel_id = "main", 40, "seed notes", "ladder-ref"
     focusable_results = True
-    _reference: LadderReference | None | bool = False   # False: not looked up yet
+    _reference: LadderReference | None | bool = False  # False: not looked up yet
 
     def reference(self) -> LadderReference | None:
         if self._reference is False:
             try:
                 self._reference = ladder_reference(self.screen.session.curriculum)
-            except Exception:   # noqa: BLE001 - a broken curriculum must not keep the run view from opening
+            except Exception:  # noqa: BLE001 - a broken curriculum must not keep the run view from opening
                 self._reference = None
         return self._reference or None
 
@@ -276,16 +289,23 @@ class LadderComparison(RunPanel, Static):
         self.set_empty(False)
         g = self.glyphs
         mine = _ladder_rows(watch.state.tables.get("ladder"))
-        table = Table(expand=False, caption=plain(f"ref: {ref.source}. Compare the speed-ups: "
-                                                  "tokens/sec depend on the GPU."), caption_justify="left",
-                      box=table_box(g))
+        table = Table(
+            expand=False,
+            caption=plain(f"ref: {ref.source}. Compare the speed-ups: tokens/sec depend on the GPU."),
+            caption_justify="left",
+            box=table_box(g),
+        )
         for col in ("rung", "your tok/s", f"your {g.times}fp32", "ref tok/s", f"ref {g.times}fp32"):
             table.add_column(col, justify="right")
         for rung in dict.fromkeys([*mine, *ref.rungs]):
             row = mine.get(rung, {})
-            table.add_row(plain(rung), plain(fmt_value(row.get("tok/s"))), _times(row.get("vs fp32"), g),
-                          plain(fmt_value(ref.rungs.get(rung, {}).get("tok_per_s"))),
-                          _times(ref.speedup_fp32(rung), g))
+            table.add_row(
+                plain(rung),
+                plain(fmt_value(row.get("tok/s"))),
+                _times(row.get("vs fp32"), g),
+                plain(fmt_value(ref.rungs.get(rung, {}).get("tok_per_s"))),
+                _times(ref.speedup_fp32(rung), g),
+            )
         show(self, table, repr(mine), None)
 
 
@@ -294,8 +314,11 @@ def _ladder_rows(table: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     if not isinstance(table, dict):
         return {}
     columns = list(table.get("columns") or [])
-    return {str(row[0]): dict(zip(columns, row)) for row in table.get("rows") or []
-            if isinstance(row, list) and row}
+    return {
+        str(row[0]): dict(zip(columns, row))
+        for row in table.get("rows") or []
+        if isinstance(row, list) and row
+    }
 
 
 def _times(value: float | None, g: Glyphs) -> Text:

@@ -34,13 +34,18 @@ class SeriesPanel(BorderedPanel):
                 text.append("\n\n")
             history = list(st.visual_history.get(name, ()))
             if history:
-                text.append("log10 update/data ratio\n" if name == "update_to_data" else clean(name) + "\n",
-                            style="bold")
+                text.append(
+                    "log10 update/data ratio\n" if name == "update_to_data" else clean(name) + "\n",
+                    style="bold",
+                )
                 text.append(update_ratio_chart(history, width))
             else:
-                text.append(f"{clean(name)}" + (f", head_dim {visual['head_dim']}"
-                                                 if isinstance(visual.get("head_dim"), int) else "") + "\n",
-                            style="bold")
+                text.append(
+                    f"{clean(name)}"
+                    + (f", head_dim {visual['head_dim']}" if isinstance(visual.get("head_dim"), int) else "")
+                    + "\n",
+                    style="bold",
+                )
                 text.append(sweep_charts(visual, width))
         show_text(self, text)
 

@@ -16,7 +16,7 @@ from studytui.safetext import plain
 from studytui.tui.widgets.run_panel_base import RunPanel, show_text
 
 SHOWN_LINES = 12
-READ_BYTES = 16 * 1024   # the tail is enough; a runaway log must not stall a frame
+READ_BYTES = 16 * 1024  # the tail is enough; a runaway log must not stall a frame
 ENDED_BADLY = ("failed", "interrupted", "diverged")
 
 

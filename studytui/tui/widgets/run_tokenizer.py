@@ -34,7 +34,11 @@ class MergesPanel(RunPanel, DataTable):
             pair = m.get("pair") if isinstance(m.get("pair"), list) and len(m["pair"]) == 2 else ["?", "?"]
             text = m.get("text")
             token = f"{m.get('token')} {text!r}" if text is not None else str(m.get("token"))
-            self.add_row(plain(fmt_value(m.get("rank"))), plain(f"{pair[0]} + {pair[1]}"), plain(token),
-                         plain(fmt_value(m.get("count"))))
+            self.add_row(
+                plain(fmt_value(m.get("rank"))),
+                plain(f"{pair[0]} + {pair[1]}"),
+                plain(token),
+                plain(fmt_value(m.get("count"))),
+            )
         done = st.progress.get("done")
         self.border_title = "newest merges" + (f" (of {fmt_value(done)})" if isinstance(done, int) else "")

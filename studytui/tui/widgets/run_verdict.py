@@ -20,8 +20,13 @@ from studytui.runs.format import fmt_value
 from studytui.safetext import clean
 from studytui.tui.widgets.run_panel_base import RunPanel, show_text
 
-VERDICT_STYLE = {"on track": "green", "ahead": "bold green", "behind": "yellow",
-                 "diverging": "bold red", "diverged": "bold red"}
+VERDICT_STYLE = {
+    "on track": "green",
+    "ahead": "bold green",
+    "behind": "yellow",
+    "diverging": "bold red",
+    "diverged": "bold red",
+}
 
 
 def published_reference(resolved: Any) -> dict[str, Any] | None:
@@ -46,7 +51,7 @@ def verdict_lines(watch: Any) -> Text:
             out.append(f"; for other settings: {', '.join(differs)} differ", style="yellow")
     try:
         judged, _ = verdict_for_run(watch.lab, state)
-    except Exception:   # noqa: BLE001 - a damaged reference file must not keep the run view from drawing
+    except Exception:  # noqa: BLE001 - a damaged reference file must not keep the run view from drawing
         judged = None
     if judged is not None and judged.status != "no reference":
         out.append("\n" if out else "")

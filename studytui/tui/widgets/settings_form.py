@@ -99,8 +99,11 @@ class SettingsForm(Vertical):
         rest = [self._row(s) for s in manifest.settings if s["name"] not in primary]
         widgets: list = list(first)
         if rest:
-            widgets.append(Collapsible(*rest, title=f"advanced ({len(rest)} more)", collapsed=True,
-                                       id="settings-advanced"))
+            widgets.append(
+                Collapsible(
+                    *rest, title=f"advanced ({len(rest)} more)", collapsed=True, id="settings-advanced"
+                )
+            )
         await rows.mount_all(widgets)
         self.show_placeholders()
         self._show_help(manifest.settings[0] if manifest.settings else None)
@@ -110,8 +113,13 @@ class SettingsForm(Vertical):
         wid = f"set-{name}"
         label = Label(plain(name, style="bold cyan"), classes="setting-name")
         if kind == "choice":
-            field: Any = Select([(plain(c), c) for c in spec["choices"]], value=default,
-                                allow_blank=default is None, id=wid, compact=True)
+            field: Any = Select(
+                [(plain(c), c) for c in spec["choices"]],
+                value=default,
+                allow_blank=default is None,
+                id=wid,
+                compact=True,
+            )
         elif kind == "bool":
             field = Switch(value=bool(default), id=wid)
         else:
@@ -149,7 +157,7 @@ class SettingsForm(Vertical):
         needle = needle.strip().lower().replace("-", "_")
         shown = 0
         for row in self.query(".setting-row"):
-            name = (row.id or "")[len("row-"):]
+            name = (row.id or "")[len("row-") :]
             row.display = not needle or needle in name.lower()
             shown += row.display
         if needle and self.query("#settings-advanced"):
@@ -162,7 +170,7 @@ class SettingsForm(Vertical):
     def on_descendant_focus(self, event) -> None:
         wid = event.widget.id or ""
         if wid.startswith("set-"):
-            self._show_help(self.spec(wid[len("set-"):]))
+            self._show_help(self.spec(wid[len("set-") :]))
 
     def _show_help(self, spec: dict[str, Any] | None) -> None:
         text = Text()

@@ -10,8 +10,13 @@ from textual.widgets import Static
 from studytui.safetext import clean
 from studytui.tui.format import fmt_clock, shorten
 
-PLACES = (("desk", "d", "Desk"), ("curriculum", "c", "Curriculum"), ("glossary", "g", "Glossary"),
-          ("reading", "r", "Reading"), ("labs", "l", "Labs"))
+PLACES = (
+    ("desk", "d", "Desk"),
+    ("curriculum", "c", "Curriculum"),
+    ("glossary", "g", "Glossary"),
+    ("reading", "r", "Reading"),
+    ("labs", "l", "Labs"),
+)
 
 
 class StatusBar(Horizontal):
@@ -43,5 +48,9 @@ class StatusBar(Horizontal):
             label.update("")
             return
         g = app.glyphs
-        label.update(Text(f"{g.timer} {fmt_clock(timer.elapsed())} {shorten(clean(timer.key or ''), 24, g.ellipsis)} ",
-                          style="bold"))
+        label.update(
+            Text(
+                f"{g.timer} {fmt_clock(timer.elapsed())} {shorten(clean(timer.key or ''), 24, g.ellipsis)} ",
+                style="bold",
+            )
+        )

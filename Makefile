@@ -26,6 +26,8 @@ run: setup
 	$(VENV)/bin/studytui
 
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -n 2
 
 # The minimums in pyproject.toml really work: install them all ($(LOWEST) pins each direct

@@ -46,7 +46,7 @@ from studytui.runs.verdict import Verdict, verdict
 from studytui.safetext import clean, plain
 
 lab_app = typer.Typer(
-    help="Run labs (BPE tokenizer, GPT training) and follow their runs.\n\n"
+    help="Run the labs (`studytui lab list` names them) and follow their runs.\n\n"
     "Runs keep going when you close the terminal; `attach` follows one again.",
     no_args_is_help=True,
     add_completion=False,

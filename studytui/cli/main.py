@@ -566,7 +566,7 @@ def restore(
     echo(f"restored {summary}" + (f" (previous state saved to {backup})" if backup else ""))
 
 
-app.add_typer(lab_app, name="lab", help="Run labs (tokenizer, gpt, gpt-ladder): detachable, re-attachable.")
+app.add_typer(lab_app, name="lab", help="Run the labs (`lab list` names them): detachable, re-attachable.")
 app.add_typer(review_app, name="review", help="Review glossary terms with spaced repetition (FSRS).")
 app.command("serve")(serve)
 

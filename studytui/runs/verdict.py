@@ -164,10 +164,11 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
     delta = value - ref_value
     status = _judge(delta, ref_value)
     best = "best " if reference.statistic == "best" else ""
-    at = f" at step {step}" if step is not None else ""
+    at = f" at step {step}" if step else ""   # a lab without steps (bigram counts) reports step 0
+    ref_at = f" at step {ref_step}" if ref_step is not None else ""
     return Verdict(
         status,
-        f"{best}{word} {fmt_value(value)}{at}, reference {fmt_value(ref_value)} {where}: {status}{caveat}",
+        f"{best}{word} {fmt_value(value)}{at}, reference {fmt_value(ref_value)}{ref_at}: {status}{caveat}",
         step=step,
         value=value,
         reference_step=ref_step,

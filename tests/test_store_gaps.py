@@ -7,7 +7,6 @@ the rest of the suite would let through."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 
@@ -164,10 +163,14 @@ def test_deleting_a_reading_entry_returns_it_and_history_keeps_what_it_was(store
 # ---- study time ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seconds, message", [
-    (0, "study time must be more than zero"), (-5, "study time must be more than zero"),
-    (24 * 3600 + 1, "study time must be at most 24 hours per entry"),
-])
+@pytest.mark.parametrize(
+    "seconds, message",
+    [
+        (0, "study time must be more than zero"),
+        (-5, "study time must be more than zero"),
+        (24 * 3600 + 1, "study time must be at most 24 hours per entry"),
+    ],
+)
 def test_a_time_entry_outside_one_second_to_one_day_is_refused(store, seconds, message):
     with pytest.raises(StoreError) as e:
         store.log_time("c/a", seconds)

@@ -164,7 +164,7 @@ def verdict(state: RunState, reference: Reference | None, *, lab: str | None = N
     delta = value - ref_value
     status = _judge(delta, ref_value)
     best = "best " if reference.statistic == "best" else ""
-    at = f" at step {step}" if step else ""   # a lab without steps (bigram counts) reports step 0
+    at = f" at step {step}" if step else ""  # a lab without steps (bigram counts) reports step 0
     ref_at = f" at step {ref_step}" if ref_step is not None else ""
     return Verdict(
         status,

@@ -14,7 +14,7 @@ from studytui.curriculum.durations import parse_duration
 from studytui.curriculum.loader import load_curriculum
 from studytui.paths import builtin_curriculum_dir
 
-KNOWN_LABS = {"tokenizer", "gpt", "gpt-ladder", "micrograd", "makemore"}
+KNOWN_LABS = {"tokenizer", "gpt", "gpt-ladder", "micrograd", "makemore", "attention"}
 # The seed notes live beside the checkout (../shared/seeds); a packaged install has none.
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -32,6 +32,10 @@ LAB_PAIRINGS = {
     "tokenization-gpt2/reproduce-gpt2": "gpt",
     "tokenization-gpt2/speedup-ladder": "gpt-ladder",
     "llms-from-scratch/ch2": "tokenizer",
+    "llms-from-scratch/ch3": "attention",
+    "llm-learning/impl-flashattention": "attention",
+    "beyond-the-notes/flashattention-2": "attention",
+    "beyond-the-notes/flashattention-3": "attention",
     "llms-from-scratch/ch4": "gpt",
     "llms-from-scratch/ch5": "gpt",
 }

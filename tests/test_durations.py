@@ -85,3 +85,14 @@ def test_parse_never_raises_anything_but_value_error(text):
         assert parse_duration(text) >= 0
     except ValueError as e:
         assert "\n" not in str(e)
+
+
+def test_a_runs_wall_time_keeps_its_seconds():
+    assert [format_duration(s, with_seconds=True) for s in (0, 59.6, 125, 3599.6, 3725)] == [
+        "0s",
+        "1m 00s",
+        "2m 05s",
+        "1h 00m",
+        "1h 02m",
+    ]
+    assert format_duration(125) == "2m" and format_duration(0) == "0m"

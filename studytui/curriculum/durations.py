@@ -76,13 +76,17 @@ def _unreadable(original: str) -> ValueError:
     return ValueError(f"unreadable duration {original!r}: write e.g. 42m, 1h30m, 90 min, 1:05:00")
 
 
-def format_duration(seconds: int | float | None) -> str:
-    """'1h 05m', '42m', '0m'; under a minute shows seconds ('30s') so small logs do not vanish."""
-    if not seconds or not math.isfinite(seconds):
+def format_duration(seconds: int | float | None, *, with_seconds: bool = False) -> str:
+    """'1h 05m', '42m', '0m'; under a minute shows seconds ('30s') so small logs do not vanish.
+    `with_seconds` (a run's wall time, where seconds matter): '4m 05s', and 0 is '0s'."""
+    if seconds is None or not math.isfinite(seconds) or (not seconds and not with_seconds):
         return "0m"
     sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
+    seconds = round(abs(seconds)) if with_seconds else abs(seconds)
     if seconds < 60:
         return f"{sign}{round(seconds)}s"
+    if with_seconds and seconds < 3600:
+        minutes, secs = divmod(round(seconds), 60)
+        return f"{sign}{minutes}m {secs:02d}s"
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"{sign}{hours}h {minutes:02d}m" if hours else f"{sign}{minutes}m"

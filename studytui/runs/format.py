@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from labs.protocol import headline_figure
+from studytui.curriculum.durations import format_duration
 
 STATUS_STYLE = {
     "running": "bold cyan",
@@ -40,14 +41,8 @@ def fmt_value(v: Any) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    """A run's wall time: '4m 05s', '1h 02m'; '–' while unknown."""
+    return "–" if seconds is None else format_duration(seconds, with_seconds=True)
 
 
 def fmt_started(iso: str | None) -> str:

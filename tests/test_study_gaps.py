@@ -10,14 +10,20 @@ from dataclasses import replace
 import pytest
 
 from studytui.curriculum.model import Course, Curriculum, Item, Section
+from studytui.store.store import Progress
 from studytui.study import (
     ResolveError,
     Tally,
+    also_in,
     course_summaries,
+    dead_text,
     effective_statuses,
+    left_text,
     next_items,
+    overall_tally,
     resolve_item,
     tally,
+    total_text,
 )
 
 HOUR = 3600
@@ -194,6 +200,58 @@ def test_tally_sums_unknown_lengths_over_items_and_leaves_out_skipped_keys():
     assert (t.total, t.unknown_left, t.seconds_total, t.seconds_left) == (3, 2, 60, 60)
 
 
+def test_a_skipped_copy_inside_a_playlist_leaves_its_other_videos_counted():
+    playlist = item("pl", None, item("a", 60), item("b", 60), item("d", 60), kind="playlist")
+    t = tally([playlist], {"c/b": "done", "c/d": "doing"}, skip=frozenset({"c/a"}))
+    assert (t.total, t.done, t.doing, t.seconds_total) == (2, 1, 1, 120)
+
+
+@pytest.mark.parametrize(
+    "figures, left, total",
+    [
+        (Tally(total=2, seconds_total=7200, seconds_left=3600), "1h 00m", "2h 00m"),
+        (Tally(total=2, seconds_total=7200, seconds_left=3600, unknown_left=1), "1h 00m+", "2h 00m"),
+        (Tally(total=2, unknown_left=2), "unknown", "unknown"),
+        (Tally(total=2, done=2, seconds_total=60), "0m", "1m"),
+        (Tally(), "0m", "0m"),
+    ],
+)
+def test_hours_left_and_total_read_as_a_person_says_them(figures, left, total):
+    assert left_text(figures) == left
+    assert total_text(figures) == total
+
+
+@pytest.mark.parametrize(
+    "dead, text",
+    [
+        (None, ""),
+        (False, ""),
+        (True, "dead link"),
+        (2025, "dead link since 2025"),
+        ("2024-05", "dead link since 2024-05"),
+    ],
+)
+def test_dead_link_text(dead, text):
+    assert dead_text(dead) == text
+
+
+def test_the_whole_curriculum_counts_a_shared_video_once_with_the_time_logged_on_any_copy():
+    url = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
+    cur = curriculum(
+        course("a", item("gpt", HOUR, url=url), item("x", 600)),
+        course("b", item("gpt2", HOUR, url=url), item("y", 1200)),
+        course("d", item("gpt3", HOUR, url=url)),
+    )
+    assert [i.key for i in also_in(cur, cur.items_by_key["b/gpt2"])] == ["a/gpt", "d/gpt3"]
+    assert also_in(cur, cur.items_by_key["a/x"]) == []
+    t = overall_tally(cur, {"b/y": "done"}, {"a/gpt": 100, "b/gpt2": 200, "d/gpt3": 300, "a/x": 60})
+    assert (t.total, t.done, t.seconds_total) == (3, 1, HOUR + 600 + 1200)
+    assert t.seconds_done == 100 + 200 + 300 + 60 + 1200
+    assert t.seconds_left == (HOUR - 600) + (600 - 60)
+    t = overall_tally(cur, {"d/gpt3": "done"}, {"b/gpt2": 200})
+    assert (t.total, t.done, t.seconds_done, t.seconds_left) == (3, 1, HOUR, 1800)
+
+
 # ---- statuses carried down and shared -----------------------------------------------
 
 
@@ -308,6 +366,40 @@ def test_a_finished_playlist_as_prerequisite_unblocks_what_depends_on_it():
     assert [i.id for i in next_items(cur, {"c/a": "done", "c/b": "skipped"})] == ["after"]
 
 
+def test_an_items_own_prerequisite_counts_beside_its_parents():
+    book = item(
+        "book",
+        None,
+        item("ch1", 60, kind="topic", prerequisites=("c/extra",)),
+        item("ch2", 60, kind="topic"),
+        kind="book",
+        prerequisites=("c/intro",),
+    )
+    cur = curriculum(course("c", item("intro", 60), item("extra", 60), book))
+    assert [i.id for i in next_items(cur, {"c/intro": "done"})] == ["extra", "ch2"]
+    assert [i.id for i in next_items(cur, {"c/extra": "done"})] == ["intro"]
+
+
+def test_next_suggests_the_copy_marked_in_progress_given_the_stores_progress_rows():
+    url = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
+    cur = curriculum(
+        course("a", item("gpt", HOUR, url=url), item("x", 60)), course("b", item("gpt2", HOUR, url=url))
+    )
+    row = Progress(
+        key="b/gpt2",
+        status="doing",
+        started_at="2026-01-01T00:00:00+00:00",
+        completed_at=None,
+        updated_at="2026-01-01T00:00:00+00:00",
+    )
+    assert [i.key for i in next_items(cur, {"b/gpt2": row})] == ["b/gpt2", "a/x"]
+
+
+def test_a_reference_is_taken_as_typed_but_for_spaces_and_slashes_around_it():
+    with pytest.raises(ResolveError, match="no item 'attentionX'"):
+        resolve_item(_named(), "attentionX")
+
+
 def test_next_suggests_a_shared_video_once_the_copy_in_progress():
     url = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
     cur = curriculum(
@@ -336,7 +428,9 @@ def _named() -> Curriculum:
 
 @pytest.mark.parametrize("ref", ["", "   ", "/", " // "])
 def test_an_empty_reference_is_refused_with_no_candidates(ref):
-    with pytest.raises(ResolveError, match="empty item reference") as e:
+    with pytest.raises(
+        ResolveError, match=r"^empty item reference \(give course/item, an item id or a prefix\)$"
+    ) as e:
         resolve_item(_named(), ref)
     assert e.value.candidates == []
 

@@ -238,7 +238,7 @@ def test_dead_link_text(dead, text):
 def test_the_whole_curriculum_counts_a_shared_video_once_with_the_time_logged_on_any_copy():
     url = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
     cur = curriculum(
-        course("a", item("gpt", HOUR, url=url), item("x", 600)),
+        course("a", item("x", 600), item("gpt", HOUR, url=url)),
         course("b", item("gpt2", HOUR, url=url), item("y", 1200)),
         course("d", item("gpt3", HOUR, url=url)),
     )
@@ -250,6 +250,11 @@ def test_the_whole_curriculum_counts_a_shared_video_once_with_the_time_logged_on
     assert t.seconds_left == (HOUR - 600) + (600 - 60)
     t = overall_tally(cur, {"d/gpt3": "done"}, {"b/gpt2": 200})
     assert (t.total, t.done, t.seconds_done, t.seconds_left) == (3, 1, HOUR, 1800)
+    # time on one copy only, the first or another: counted once, as it was logged
+    t = overall_tally(cur, {}, {"b/gpt2": 200})
+    assert (t.seconds_done, t.seconds_left) == (200, HOUR - 200 + 1800)
+    t = overall_tally(cur, {}, {"a/gpt": 100})
+    assert (t.seconds_done, t.seconds_left) == (100, HOUR - 100 + 1800)
 
 
 # ---- statuses carried down and shared -----------------------------------------------

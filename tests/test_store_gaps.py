@@ -217,6 +217,16 @@ def test_an_item_marked_done_at_once_was_started_then_too(store):
     assert p.started_at and p.completed_at is None
 
 
+def test_undoing_done_keeps_when_the_item_was_started(store):
+    store.set_status("c/a", "doing")
+    with sqlite3.connect(store.path) as side:
+        side.execute("UPDATE progress SET started_at = '2020-01-01T00:00:00+00:00'")
+    store.set_status("c/a", "done")
+    store.undo()
+    p = store.progress()["c/a"]
+    assert (p.status, p.started_at, p.completed_at) == ("doing", "2020-01-01T00:00:00+00:00", None)
+
+
 def test_a_todo_item_has_no_start(store):
     store.set_status("c/a", "todo")  # the same status: nothing happens
     assert store.progress() == {} and store.events() == []
@@ -274,11 +284,13 @@ def test_undo_skips_a_damaged_history_entry_once_and_goes_on(store):
         side.execute("UPDATE events SET old = '\"nonsense\"' WHERE kind = 'status'")
         side.execute("UPDATE events SET new = '{\"seconds\": 60}' WHERE kind = 'time'")
         side.execute("UPDATE events SET old = '5' WHERE kind = 'note'")
+    damaged = {"note": (5, "n"), "time": (None, {"seconds": 60}), "status": ("nonsense", "doing")}
     for kind in ("note", "time", "status"):
         undone = store.undo()
         assert undone["kind"] == kind and undone["skipped"] is True
+        assert (undone["key"], undone["old"], undone["new"]) == ("c/a", *damaged[kind])
         marker = _newest_event(store)
-        assert marker["kind"] == "undo"
+        assert (marker["kind"], marker["key"]) == ("undo", "c/a")
         assert marker["new"] == {"event": undone["id"], "kind": kind, "skipped": "damaged"}
     # nothing was changed by the skipped entries
     assert (

@@ -261,9 +261,15 @@ async def test_runs_ended_while_away_are_listed_on_the_desk_once(lab_home):
         write_run(session.runs_dir, f"gpt-20261129-12000{n}-dddd", evals=((2000, 1.85, 1.89),))
     app = desk_app(session)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "Ended while you were away" in screen_text(app), timeout=10)
-        text = screen_text(app)
-        assert text.count("-dddd: done") == 3 and "+4 more" in text
+        # The heading may paint a frame before the lines under it: wait for the whole list.
+        def listed() -> bool:
+            text = screen_text(app)
+            return (
+                "Ended while you were away" in text and text.count("-dddd: done") == 3 and "+4 more" in text
+            )
+
+        await until(pilot, listed, timeout=10)
+        assert screen_text(app).count("-dddd: done") == 3
     app = desk_app(Session(home=lab_home))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.run_monitor.rows is not None, timeout=10)

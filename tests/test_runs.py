@@ -877,3 +877,20 @@ def test_settings_that_cannot_work_together_are_refused_before_launch():
     assert protocol.check_settings(gpt, {"n_embd": "64"})  # fine on the CPU preset
     with pytest.raises(SettingError, match=r"n_head \(6\)"):
         protocol.check_settings(gpt, {"n_embd": "64", "device": "cuda"})
+
+
+def test_a_live_runs_figures_reach_the_index_at_most_as_often_as_asked(sess):
+    """The desk refreshes every second; each index write makes it recompute its state, so
+    a live run whose only change is its figures is written at most every `figures_every_s`."""
+    sess.runs_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = _run_folder(sess.runs_dir, _line("start", pid=1), _line("step", step=1, loss=3.0))
+    lock = _hold_lock(run_dir)
+    try:
+        [row] = refresh_runs(sess, figures_every_s=60)
+        assert row["status"] == "running" and row["last"]["loss"] == 3.0
+        with open(run_dir / "metrics.jsonl", "ab") as f:
+            f.write(_line("step", step=2, loss=2.0))
+        assert refresh_runs(sess, figures_every_s=60)[0]["last"]["loss"] == 3.0  # written 0 s ago
+        assert refresh_runs(sess)[0]["last"]["loss"] == 2.0  # the CLI: always
+    finally:
+        lock.close()

@@ -36,6 +36,9 @@ from studytui.tui.ui_settings import UiSettings
 # A live chart needs no more than a redraw a second, and on a small machine every redraw is
 # CPU taken from the training it shows (bench/bench_watch.py measures that cost).
 TICK_S = 1.0
+# A live run's latest figures (the runs table's key figure) reach the index at most this
+# often; see refresh_runs. The run view reads the run's file on every tick regardless.
+INDEX_FIGURES_EVERY_S = 15.0
 
 
 class RunMonitor:
@@ -108,7 +111,10 @@ class RunMonitor:
         try:
             with self._runs_lock:
                 session = self._bg.get()
-                rows = [self._with_stall(session, r) for r in refresh_runs(session)]
+                rows = [
+                    self._with_stall(session, r)
+                    for r in refresh_runs(session, figures_every_s=INDEX_FIGURES_EVERY_S)
+                ]
                 just, unseen = self.endings.read(rows)
                 just = [self._described(session, e) for e in just]
                 more = max(0, len(unseen) - MAX_UNSEEN_SHOWN)

@@ -12,6 +12,6 @@ write their run folders with it too, so there is one definition with one fsync.
 
 from __future__ import annotations
 
-from labs.protocol import write_atomic, write_target
+from studytui.protocol import write_atomic, write_target
 
 __all__ = ["write_atomic", "write_target"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from labs import protocol
+from studytui import protocol
 
 HOME_ENV = protocol.HOME_ENV
 CURRICULUM_ENV = "STUDYTUI_CURRICULUM"

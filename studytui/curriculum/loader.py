@@ -12,6 +12,7 @@ model objects are built.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import re
 import stat
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from labs.protocol import closest
 from studytui.curriculum import cache, safeyaml
 from studytui.curriculum.durations import parse_duration
 from studytui.curriculum.model import KINDS, Course, Curriculum, Item, Link, Section, Term
@@ -242,8 +242,8 @@ def _no_gc() -> Iterator[None]:
 
 
 def _did_you_mean(word: str, candidates) -> str:
-    close = closest(word, candidates, cutoff=0.6)
-    return f" (did you mean {close!r}?)" if close else ""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # -- reading one file ---------------------------------------------------------------------------

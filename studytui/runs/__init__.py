@@ -11,7 +11,7 @@ Runs against a reference: `reference_for_run(lab, state.resolved)` finds the ref
 run ended in one line, `run_report(watch, ...)` is its markdown report card.
 """
 
-from labs.protocol import METRIC_KEYS
+from studytui.protocol import METRIC_KEYS
 from studytui.runs.events import Line, RunState, RunTail, Series
 from studytui.runs.index import RunError, duration_s, lab_runs, refresh_runs, resolve_run, watch_for
 from studytui.runs.launcher import start_run, stop_run

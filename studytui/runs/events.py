@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from labs.protocol import (
+from studytui.protocol import (
     CONFIG_FILE,
     END_STATUSES,
     METRIC_KEYS,

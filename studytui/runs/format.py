@@ -6,8 +6,8 @@ import datetime as dt
 import math
 from typing import Any
 
-from labs.protocol import headline_figure
 from studytui.curriculum.durations import format_duration
+from studytui.protocol import headline_figure
 
 STATUS_STYLE = {
     "running": "bold cyan",

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labs import protocol
+from studytui import protocol
 from studytui.runs.children import reap_children
 from studytui.runs.report import write_report_for
 from studytui.runs.watch import FINAL, RunWatch

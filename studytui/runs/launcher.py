@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import (
+from studytui.protocol import (
     CONFIG_FILE,
     LOCK_FD_ENV,
     LOCK_FILE,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from labs import protocol
-from labs.protocol import LabManifest, SettingError, discover
+from studytui import protocol
+from studytui.protocol import LabManifest, SettingError, discover
 
 __all__ = [
     "LabManifest",

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import manifest_roots, metric_value, read_json_object
+from studytui.protocol import manifest_roots, metric_value, read_json_object
 
 REFERENCES_DIR = "references"
 MAX_POINTS = 50

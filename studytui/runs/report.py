@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import REPORT_FILE, LabManifest, write_atomic
+from studytui.protocol import REPORT_FILE, LabManifest, write_atomic
 from studytui.runs.chart import text_chart
 from studytui.runs.events import RunState
 from studytui.runs.format import fmt_duration, fmt_value

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labs.protocol import CONFIG_FILE, LOCK_FILE, METRICS_FILE, STOP_FILE, read_json_object, run_id_lab
+from studytui.protocol import CONFIG_FILE, LOCK_FILE, METRICS_FILE, STOP_FILE, read_json_object, run_id_lab
 from studytui.runs.events import RunState, RunTail, read_config
 
 # A live run with no new event for this long (or ten of its usual gaps, if longer: a

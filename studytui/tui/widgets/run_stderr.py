@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from labs.protocol import STDERR_FILE
+from studytui.protocol import STDERR_FILE
 from studytui.safetext import plain
 from studytui.tui.widgets.run_panel_base import RunPanel, show_text
 

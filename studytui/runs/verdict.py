@@ -216,6 +216,7 @@ def _curve_verdict(
     step, value, ref_value = compared[-1]
     delta = value - ref_value
     status = _judge(delta, ref_value)
+    since = None
     if status == "diverging":
         since = step
         for s, v, r in reversed(compared):
@@ -223,18 +224,8 @@ def _curve_verdict(
                 break
             since = s
         text = f"diverging: {fmt_value(delta)} above the reference since step {since}{caveat}"
-        return Verdict(
-            status,
-            text,
-            step=step,
-            value=value,
-            reference_step=step,
-            reference_value=ref_value,
-            delta=round(delta, 4),
-            since_step=since,
-            **base,
-        )
-    text = f"{word} {fmt_value(value)} at step {step}, reference {fmt_value(ref_value)}: {status}{caveat}"
+    else:
+        text = f"{word} {fmt_value(value)} at step {step}, reference {fmt_value(ref_value)}: {status}{caveat}"
     return Verdict(
         status,
         text,
@@ -243,6 +234,7 @@ def _curve_verdict(
         reference_step=step,
         reference_value=ref_value,
         delta=round(delta, 4),
+        since_step=since,
         **base,
     )
 

@@ -15,7 +15,7 @@ import sqlite3
 import stat
 
 import pytest
-from conftest import assert_terminal_safe
+from hostile import assert_terminal_safe
 
 from studytui.atomic import write_atomic
 from studytui.cli import main as cli_main

@@ -12,7 +12,7 @@ import io
 import json
 
 import pytest
-from conftest import HOSTILE_KEYS, HOSTILE_NOTE, assert_terminal_safe
+from hostile import HOSTILE_KEYS, HOSTILE_NOTE, assert_terminal_safe
 
 from studytui.cli import main as cli_main
 from studytui.store import Store

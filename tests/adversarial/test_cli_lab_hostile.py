@@ -11,7 +11,7 @@ import json
 import time
 
 import pytest
-from conftest import HOSTILE_STRINGS, assert_terminal_safe
+from hostile import HOSTILE_STRINGS, assert_terminal_safe
 
 from studytui.cli import main as cli_main
 from studytui.runs import RunWatch

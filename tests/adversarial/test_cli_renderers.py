@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 
-from conftest import HOSTILE_STRINGS, assert_terminal_safe
+from hostile import HOSTILE_STRINGS, assert_terminal_safe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console

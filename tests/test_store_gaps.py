@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from studytui.store import DuplicateReading, Store, StoreError
+from studytui.store import DuplicateReading, Store, StoreError, migrations
 from studytui.store.store import latest_backup
 
 
@@ -158,6 +158,147 @@ def test_deleting_a_reading_entry_returns_it_and_history_keeps_what_it_was(store
     # the same URL can be added again once deleted
     again = store.add_reading("https://example.org/a", "again")
     assert [(r["id"], r["title"]) for r in store.reading()] == [(again, "again")]
+
+
+# ---- reading-list ids are never given out twice -------------------------------------
+
+BEFORE_AUTOINCREMENT = "m005_reading_ids_never_reused"
+
+
+def _reading_table(store: Store) -> list[tuple]:
+    return store.conn.execute("SELECT * FROM reading ORDER BY id").fetchall()
+
+
+def _old_home(path) -> Store:
+    """A home at the schema before reading ids became AUTOINCREMENT."""
+    old = Store(path, migrate=False)
+    old.migrate(stop_before=BEFORE_AUTOINCREMENT)
+    assert old.applied_migrations()[-1] != BEFORE_AUTOINCREMENT
+    return old
+
+
+def test_deleting_the_newest_entry_does_not_free_its_id(store):
+    store.add_reading("https://example.org/a", "A")
+    newest = store.add_reading("https://example.org/b", "B")
+    store.delete_reading(newest)
+    added = store.add_reading("https://example.org/c", "C")
+    assert added == newest + 1
+    # a scripted `reading rm <newest>` now finds nothing instead of deleting C
+    with pytest.raises(StoreError, match=f"^no reading-list entry {newest}$"):
+        store.delete_reading(newest)
+
+
+def test_the_old_schema_did_reuse_the_id_which_is_why_the_migration_exists(tmp_path):
+    old = _old_home(tmp_path / "old.db")
+    newest = old.add_reading("https://example.org/a", "A")
+    old.delete_reading(newest)
+    assert old.add_reading("https://example.org/b", "B") == newest
+    old.close()
+
+
+def test_upgrading_keeps_every_row_id_and_column_and_no_used_id_comes_back(tmp_path):
+    path = tmp_path / "old.db"
+    old = _old_home(path)
+    a = old.add_reading("https://example.org/a", "A paper", kind="paper", tags=["rl", "ppo"])
+    old.move_reading(a, "course", course="c")
+    b = old.add_reading("https://example.org/b", "B")
+    old.conn.execute("UPDATE reading SET id = 4 WHERE id = ?", (b,))  # a gap in the ids
+    gone = old.add_reading("https://example.org/gone", "Deleted before the upgrade")
+    old.delete_reading(gone)
+    old.conn.execute(  # a row typed by hand, into the gap, keeps its odd values
+        "INSERT INTO reading (id, url, title, kind, tags, status, course, added_at, updated_at) "
+        "VALUES (2, 'https://example.org/c', 'C', 'video', '[]', 'archive', NULL, 'x', 'y')"
+    )
+    rows, events = _reading_table(old), old.events()
+    assert [r[0] for r in rows] == [1, 2, 4]
+    old.close()
+
+    upgraded = Store(path)
+    assert upgraded.applied_migrations() == migrations.NAMES
+    assert _reading_table(upgraded) == rows
+    assert upgraded.events() == events
+    table_sql = upgraded.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'reading'").fetchone()[0]
+    assert "AUTOINCREMENT" in table_sql and "CHECK (status IN" in table_sql
+    # `gone` (5) is past every id still in the table; history remembers it was given out
+    assert gone == 5
+    assert upgraded.add_reading("https://example.org/new", "New") == gone + 1
+    upgraded.close()
+
+
+def test_upgrading_a_home_whose_newest_entry_is_still_there(tmp_path):
+    old = _old_home(tmp_path / "old.db")
+    old.add_reading("https://example.org/a", "A")
+    newest = old.add_reading("https://example.org/b", "B")
+    old.close()
+    upgraded = Store(tmp_path / "old.db")
+    upgraded.delete_reading(newest)
+    assert upgraded.add_reading("https://example.org/c", "C") == newest + 1
+    upgraded.close()
+
+
+def test_upgrading_an_empty_reading_list_starts_at_one(tmp_path):
+    _old_home(tmp_path / "old.db").close()
+    upgraded = Store(tmp_path / "old.db")
+    assert upgraded.add_reading("https://example.org/a", "A") == 1
+    upgraded.close()
+
+
+def test_upgrading_ignores_history_too_damaged_to_name_an_id(tmp_path):
+    path = tmp_path / "old.db"
+    old = _old_home(path)
+    rid = old.add_reading("https://example.org/a", "A")
+    for damaged in ("{not json", '{"id": "nine"}', '{"id": 1e30}', '{"id": -4}', "[40]", None):
+        old.conn.execute(
+            "INSERT INTO events (at, key, kind, old, new) VALUES ('2026-01-01', NULL, 'reading', NULL, ?)",
+            (damaged,),
+        )
+    # another kind's id (a time entry's) is not a reading id
+    old.conn.execute(
+        "INSERT INTO events (at, key, kind, old, new) VALUES ('2026-01-01', 'c/a', 'time', NULL, ?)",
+        ('{"id": 50, "seconds": 60}',),
+    )
+    old.close()
+    upgraded = Store(path)
+    assert upgraded.add_reading("https://example.org/b", "B") == rid + 1
+    upgraded.close()
+
+
+def test_an_index_added_by_hand_survives_the_upgrade(tmp_path):
+    path = tmp_path / "old.db"
+    old = _old_home(path)
+    old.conn.execute("CREATE INDEX my_reading_url ON reading(url)")
+    old.close()
+    upgraded = Store(path)
+    found = upgraded.conn.execute(
+        "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = 'my_reading_url'"
+    ).fetchall()
+    assert found == [("reading",)]
+    upgraded.close()
+
+
+def test_a_restore_into_a_fresh_home_does_not_give_out_an_id_its_history_used(store, tmp_path):
+    store.add_reading("https://example.org/a", "A")
+    newest = store.add_reading("https://example.org/b", "B")
+    store.delete_reading(newest)
+    exported = store.export_state()
+    fresh = Store(tmp_path / "fresh" / "studytui.db")
+    fresh.restore_state(exported)
+    assert fresh.add_reading("https://example.org/c", "C") == newest + 1
+    fresh.restore_state(exported)  # the sequence only grows: C's id is not given out again
+    assert fresh.add_reading("https://example.org/c", "C") == newest + 2
+    fresh.close()
+
+
+def test_a_restored_entry_with_the_largest_id_leaves_no_id_to_give_out(store, tmp_path):
+    store.add_reading("https://example.org/a", "A")
+    exported = store.export_state()
+    exported["reading"][0]["id"] = 2**63 - 1
+    store.restore_state(exported)
+    with pytest.raises(
+        StoreError, match=r"^the reading list has given out its last id \(#9223372036854775807"
+    ):
+        store.add_reading("https://example.org/b", "B")
+    assert len(store.reading()) == 1
 
 
 # ---- study time ---------------------------------------------------------------------

@@ -126,12 +126,57 @@ def m004_review_deck(db: Database) -> None:
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def m005_reading_ids_never_reused(db: Database) -> None:
+    # Without AUTOINCREMENT SQLite numbers a new row max(id) + 1, so deleting the newest
+    # reading entry handed its id to the next one added: a learner's scripted
+    # `studytui reading rm 7` then removed a different entry. SQLite cannot add
+    # AUTOINCREMENT to a table in place, so the table is rebuilt (new table, copy, drop,
+    # rename: SQLite's documented way) inside this step's transaction, ids kept.
+    carried = db.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'reading' AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL"
+    ).fetchall()  # none in our schema; a hand-made one is carried over rather than lost
+    db.execute("""
+        CREATE TABLE reading_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'article',
+            tags TEXT NOT NULL DEFAULT '[]',   -- JSON list
+            status TEXT NOT NULL DEFAULT 'inbox' CHECK (status IN ('inbox', 'archive', 'course')),
+            course TEXT,                       -- set when moved into a course
+            added_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    columns = "id, url, title, kind, tags, status, course, added_at, updated_at"
+    db.execute(f"INSERT INTO reading_new ({columns}) SELECT {columns} FROM reading ORDER BY id")
+    db.execute("DROP TABLE reading")
+    db.execute("ALTER TABLE reading_new RENAME TO reading")
+    for (sql,) in carried:
+        db.execute(sql)
+    # The copy leaves the sequence at the largest id still in the table, but an entry
+    # deleted before this upgrade may have had a larger one: history names every id the
+    # reading list ever gave out, so none of those is handed out again either.
+    (used,) = db.execute("""
+        SELECT MAX(id) FROM (
+            SELECT MAX(id) AS id FROM reading
+            UNION ALL SELECT json_extract(old, '$.id') FROM events
+                WHERE kind = 'reading' AND json_valid(old)
+            UNION ALL SELECT json_extract(new, '$.id') FROM events
+                WHERE kind = 'reading' AND json_valid(new)
+        ) WHERE typeof(id) = 'integer' AND id > 0""").fetchone()
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'reading'")
+    if used is not None:
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('reading', ?)", [used])
+
+
 # In order; append new steps at the end, never edit or reorder shipped ones.
 STEPS: list[Callable[["Database"], None]] = [
     m001_progress_notes_time_events,
     m002_runs_index,
     m003_reading_list,
     m004_review_deck,
+    m005_reading_ids_never_reused,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

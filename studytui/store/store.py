@@ -34,6 +34,16 @@ STATE_TABLES = {
     "reading": ("id", "url", "title", "kind", "tags", "status", "course", "added_at", "updated_at"),
     **REVIEW_TABLES,  # review cards, their log, settings (studytui/store/review_sql.py)
 }
+# The largest reading-list id ever given out: still in the table, named by history (an
+# entry since deleted) or in SQLite's AUTOINCREMENT sequence.
+READING_IDS_USED = """
+    SELECT MAX(id) FROM (
+        SELECT MAX(id) AS id FROM reading
+        UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'reading'
+        UNION ALL SELECT json_extract(old, '$.id') FROM events WHERE kind = 'reading' AND json_valid(old)
+        UNION ALL SELECT json_extract(new, '$.id') FROM events WHERE kind = 'reading' AND json_valid(new)
+    ) WHERE typeof(id) = 'integer' AND id > 0"""
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
 RUN_COLUMNS = (
     "id",
     "lab",
@@ -535,6 +545,12 @@ class Store(ReviewSQL):
             for row in cur.fetchall():
                 if resource_key(row[1]) == wanted:  # checked inside the write lock: no race
                     raise DuplicateReading(url, dict(zip(("id", "url", "title", "status"), row)))
+            last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'reading'").fetchone()
+            if last and last[0] >= MAX_ID:  # SQLite would say "database or disk is full"
+                raise StoreError(
+                    f"the reading list has given out its last id (#{MAX_ID}, from a restored backup); "
+                    "restore a backup with smaller ids to add entries"
+                )
             cur = conn.execute(
                 "INSERT INTO reading (url, title, kind, tags, status, added_at, updated_at) "
                 "VALUES (?, ?, ?, ?, 'inbox', ?, ?)",
@@ -674,7 +690,20 @@ class Store(ReviewSQL):
                 except sqlite3.IntegrityError as e:
                     raise StoreError(f"export table {table!r} has a bad row: {e}") from None
                 counts[table] = len(rows)
+            self._reserve_reading_ids(conn)
         return counts
+
+    @staticmethod
+    def _reserve_reading_ids(conn) -> None:
+        """Keep every reading-list id the restored history names from being given out again.
+
+        An export carries rows and history, not SQLite's id sequence: without this, the
+        entry deleted last before the export would lend its id to the next one added after
+        a restore into a fresh home. The sequence only ever grows."""
+        (used,) = conn.execute(READING_IDS_USED).fetchone()
+        if used is not None:
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'reading'")
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('reading', ?)", (used,))
 
     @staticmethod
     def check_export(doc: Any) -> None:

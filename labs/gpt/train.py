@@ -7,7 +7,9 @@
 One optimizer step:
 1. `gradient_accumulation_steps` micro-batches of (batch_size, block_size) tokens, each
    loss divided by that count so the summed gradient is the mean over total_batch_size
-   tokens (under DDP each of N processes does 1/N of them; gradients are averaged).
+   tokens (under DDP each of N processes does 1/N of them; gradients are averaged, and
+   one all-reduce a step carries the loss and the stop and divergence flags, so that every
+   process stops at the same step).
 2. Clip the gradient's global norm to `grad_clip`.
 3. Learning rate: linear warm-up for `warmup_iters`, then cosine decay to `min_lr` at
    `lr_decay_iters` (GPT-3 paper, appendix B), then flat.
@@ -178,6 +180,9 @@ class Trainer:
         self.last_loss: float | None = None
         self.resumed_step = 0  # the checkpoint's step (0: none)
         self.last_checkpoint_step: int | None = None  # the last checkpoint this run wrote
+        self.divergence: str | None = None  # the guard's verdict (rank 0 alone judges)
+        # DDP: what every process learned in the last step's all-reduce (see _all_reduce_step)
+        self.stop_agreed = self.divergence_agreed = False
         self.notes: list[str] = []  # log lines for after the start event
 
     # -- setup --------------------------------------------------------------------------
@@ -497,26 +502,28 @@ class Trainer:
         self.last_checkpoint_step = self.step
         self.ctx.emit("checkpoint", step=self.step, path=CHECKPOINT)
 
-    def _stop_everywhere(self) -> bool:
-        """Did any process get a stop request? (They must all stop at the same step.)"""
-        flag = self.ctx.stop_requested
+    def _stop_before_step(self) -> bool:
+        """Stop here? Every process must answer alike, or one would wait for the others forever."""
         if not self.ddp:
-            return flag
+            return self.ctx.stop_requested  # one process: ask now, not a step later
+        # DDP: what the processes agreed in the last step's all-reduce. A stop asked before the
+        # first step therefore costs one step: asking the others now would take a collective
+        # of its own, before every step, which is what carrying the flag in the step's saves.
+        return self.stop_agreed
+
+    def _all_reduce_step(self, loss_sum: torch.Tensor) -> torch.Tensor:
+        """DDP: the step's one all-reduce (besides DDP's own of the gradients). Each process
+        adds [its share of the loss, was it asked to stop, has it judged the run diverged];
+        summed (gloo has no AVG), every process holds the same three numbers, so all stop at
+        the same step. One message, not three: each collective waits for every process."""
         import torch.distributed as dist
 
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
-
-    def _any_rank(self, flag: bool) -> bool:
-        """True on every process when it is true on any (rank 0 alone judges val loss)."""
-        if not self.ddp:
-            return flag
-        import torch.distributed as dist
-
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
+        flags = torch.tensor(
+            [float(self.ctx.stop_requested), float(self.divergence is not None)], device=self.device
+        )
+        shared = torch.cat([loss_sum.reshape(1), flags])  # (3,)
+        dist.all_reduce(shared, op=dist.ReduceOp.SUM)
+        return shared
 
     def train_step(self) -> tuple[float, float, float]:
         """One optimizer step; returns (mean loss, grad norm, lr). `self.skipped` says whether
@@ -543,11 +550,7 @@ class Trainer:
                     self.scaler.scale(loss).backward()
                 else:
                     loss.backward()
-        if self.ddp:
-            import torch.distributed as dist
-
-            dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)  # gloo has no AVG
-            loss_sum /= self.world_size
+        shared = self._all_reduce_step(loss_sum) if self.ddp else None
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
         max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
@@ -560,7 +563,12 @@ class Trainer:
         else:
             self.optimizer.step()
         self.step += 1
-        return loss_sum.item(), norm.item(), lr
+        if shared is None:
+            return loss_sum.item(), norm.item(), lr
+        # read once the update is queued: the GPU is not left idle while the CPU waits for it
+        loss, stops, diverged = shared.tolist()
+        self.stop_agreed, self.divergence_agreed = stops > 0, diverged > 0
+        return loss / self.world_size, norm.item(), lr
 
     # -- the loop -----------------------------------------------------------------------
     def start_event(self, total: int) -> None:
@@ -592,15 +600,18 @@ class Trainer:
         val_loss = None
         cadence, eta = Cadence(cfg, self.given), Eta(cfg)
         progress_t = time.perf_counter()  # the first progress after 3 steps (or a second)
+        # rank 0 alone judges (it alone sees the val loss); under DDP the others hear its
+        # verdict in the next step's all-reduce, and every process ends after that step
         guard = (
             DivergenceGuard(GUARD_WINDOW, GUARD_FACTOR, min_steps=cfg.warmup_iters)
-            if cfg.guard and cfg.mode == "train"
+            if cfg.guard and cfg.mode == "train" and self.master
             else None
         )
-        diverged = None
         steps_here = 0
         while self.step < cfg.max_iters:
-            if self._stop_everywhere():
+            if self.divergence_agreed:  # DDP: rank 0's verdict reached everyone with the last step
+                break
+            if self._stop_before_step():
                 stopped = True
                 break
             dev.synchronize(self.device)
@@ -652,16 +663,16 @@ class Trainer:
                     ctx.emit("sample", step=self.step, prompt=cfg.prompt, text=text)
                 eta.add_sample(time.perf_counter() - t_sample)
                 reports_s += eta.sample_s
-            if guard is not None:
+            if guard is not None and self.divergence is None:
                 # a step fp16's scaler skipped changed no weight: its overflowed loss is not a divergence
-                reason = guard.check(self.step, None if self.skipped else loss, evaluated)
-                if self._any_rank(reason is not None):
-                    diverged = reason or "another process's loss diverged"
+                self.divergence = guard.check(self.step, None if self.skipped else loss, evaluated)
+                if self.divergence is not None and not self.ddp:
                     break
             if (
                 cfg.checkpoint_interval > 0
                 and self.step % cfg.checkpoint_interval == 0
                 and not last
+                and self.divergence is None
                 and not (guard is not None and guard.suspect)
             ):  # never replace a good one with a suspect
                 self.save_checkpoint()
@@ -681,8 +692,8 @@ class Trainer:
                     rate=1 / step_s if step_s else None,
                     eta_s=None if left is None else round(left, 1),
                 )
-        if diverged is not None:
-            return self._end_diverged(diverged)
+        if self.divergence is not None or self.divergence_agreed:
+            return self._end_diverged(self.divergence or "rank 0 judged the run diverged")
         self.save_checkpoint()
         summary = {"steps": self.step, "loss": self.last_loss}
         if val_loss is not None or self.best_val_loss is not None:

@@ -345,6 +345,116 @@ def test_workers_die_when_torchrun_is_killed(home, text_file):
     proc.wait(timeout=60)
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stop_to_one_worker_alone_stops_both_at_one_step(home, text_file):
+    """Rank 0 is never signalled: it learns of rank 1's stop in the step's all-reduce. Had the
+    two stopped at different steps, one would wait for the other forever (no exit 0)."""
+    run_dir, proc, workers = start_ddp(home, text_file)
+    rank1 = int((run_dir / procs.WORKERS_DIR / "rank1.pid").read_text())
+    os.kill(rank1, signal.SIGTERM)
+    assert proc.wait(timeout=120) == 0
+    assert wait_gone(workers)
+    end = events(run_dir, "end")[-1]
+    assert end["status"] == "stopped"
+    steps = end["summary"]["steps"]
+    assert events(run_dir, "step")[-1]["step"] == steps < 100_000
+    assert events(run_dir, "checkpoint")[-1]["step"] == steps
+
+
+# -- one all-reduce a step (the DDP code path in one gloo process) --------------------------
+
+
+@pytest.fixture
+def one_process_ddp(tmp_path, monkeypatch):
+    """Trainers take the DDP code path (DDP wrap, the step's all-reduce) in a gloo group of
+    one process; returns the all-reduces made, each as the trainer's step when it was made."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    calls: list[int] = []
+    real_setup, real_all_reduce, current = Trainer.setup, dist.all_reduce, {}
+
+    def setup(self):
+        self.ddp = True
+        current["trainer"] = self
+        real_setup(self)
+
+    def all_reduce(tensor, *args, **kwargs):
+        calls.append(current["trainer"].step)
+        return real_all_reduce(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "setup", setup)
+    monkeypatch.setattr(dist, "all_reduce", all_reduce)
+    try:
+        yield calls
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_makes_one_all_reduce_a_step(home, text_file, one_process_ddp):
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=4, eval_interval=2, eval_iters=1))
+    assert events(run_dir, "eval")  # the guard judged val losses too, without a collective of its own
+    # made during steps 1..4 (the trainer counts a step once it is done)
+    assert one_process_ddp == [0, 1, 2, 3]
+    assert events(run_dir, "end")[-1]["status"] == "done"
+
+
+def ask_to_stop_during_step(monkeypatch, step: int):
+    """SIGTERM as it lands during `step` (1-based), before the step's all-reduce."""
+    real = Trainer._all_reduce_step
+
+    def all_reduce_step(self, loss_sum):
+        if self.step + 1 == step:
+            self.ctx.stop_requested = True
+        return real(self, loss_sum)
+
+    monkeypatch.setattr(Trainer, "_all_reduce_step", all_reduce_step)
+
+
+def test_ddp_stops_after_the_step_that_carried_the_stop(home, text_file, one_process_ddp, monkeypatch):
+    ask_to_stop_during_step(monkeypatch, 3)
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=50))
+    assert [s["step"] for s in events(run_dir, "step")] == [1, 2, 3]
+    end = events(run_dir, "end")[-1]
+    assert (end["status"], end["summary"]["steps"]) == ("stopped", 3)
+    assert events(run_dir, "checkpoint")[-1]["step"] == 3
+
+
+def stop_before_training(monkeypatch):
+    real = Trainer.train
+
+    def train(self):
+        self.ctx.stop_requested = True
+        return real(self)
+
+    monkeypatch.setattr(Trainer, "train", train)
+
+
+def test_a_stop_before_the_first_step_costs_one_process_no_step(home, text_file, monkeypatch):
+    stop_before_training(monkeypatch)
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=50))
+    assert not events(run_dir, "step") and events(run_dir, "end")[-1]["status"] == "stopped"
+
+
+def test_a_stop_before_the_first_step_costs_ddp_one_step(home, text_file, one_process_ddp, monkeypatch):
+    stop_before_training(monkeypatch)  # the flag travels with the first step's all-reduce
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=50))
+    assert [s["step"] for s in events(run_dir, "step")] == [1]
+    assert events(run_dir, "end")[-1]["status"] == "stopped"
+
+
+def test_ddp_ends_diverged_one_step_after_rank_0s_verdict(home, text_file, one_process_ddp, monkeypatch):
+    poison_losses_from(monkeypatch, 5)
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=20, checkpoint_interval=2))
+    end = events(run_dir, "end")[-1]
+    assert (end["status"], end["reason"]) == ("diverged", "loss is nan at step 5")
+    assert [s["step"] for s in events(run_dir, "step")] == [1, 2, 3, 4, 5, 6]  # 6 told the others
+    assert end["summary"]["last_good_checkpoint_step"] == 4  # not 6: nothing saved after the verdict
+    assert torch.load(run_dir / "ckpt.pt", weights_only=True)["step"] == 4
+    assert len(one_process_ddp) == 6
+
+
 # -- fp16's skipped steps, dropout per rank -------------------------------------------------
 
 

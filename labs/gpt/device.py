@@ -161,6 +161,15 @@ def compile_missing(device: str) -> str | None:
     return None
 
 
+def free_memory(device: str) -> int | None:
+    """Bytes free on a CUDA device as the driver counts them (other processes' use taken off);
+    None elsewhere: the CPU and MPS share the machine's memory, and no batch is fitted to it."""
+    if device_type(device) != "cuda":
+        return None
+    free, _total = torch.cuda.mem_get_info(torch.device(device))  # cuda (no index): the current one
+    return free
+
+
 def reset_peak_memory(device: str) -> None:
     """Free cached blocks and start the peak-memory count afresh (one ladder rung, one run)."""
     if device_type(device) == "cuda":

@@ -9,7 +9,8 @@ One optimizer step:
    loss divided by that count so the summed gradient is the mean over total_batch_size
    tokens (under DDP each of N processes does 1/N of them; gradients are averaged, and
    one all-reduce a step carries the loss and the stop and divergence flags, so that every
-   process stops at the same step).
+   process stops at the same step). The gpt2 presets on a GPU fit batch_size to its free
+   memory unless it is given (memory.py); gradient accumulation makes up the rest.
 2. Clip the gradient's global norm to `grad_clip`.
 3. Learning rate: linear warm-up for `warmup_iters`, then cosine decay to `min_lr` at
    `lr_decay_iters` (GPT-3 paper, appendix B), then flat.
@@ -41,8 +42,9 @@ from labs.common.guard import DivergenceGuard
 from labs.common.runctx import RunContext, SettingError
 from labs.gpt import device as dev
 from labs.gpt.cadence import Cadence, Eta
-from labs.gpt.config import RESUME_OVERRIDES, TrainConfig, check_shape, finish_config
+from labs.gpt.config import RESUME_OVERRIDES, TrainConfig, check_shape, finish_config, padded
 from labs.gpt.data import Batches, DataError, codec_from_state, load_codec, load_data, studytui_home
+from labs.gpt.memory import fit_batch_to_memory
 from labs.gpt.mfu import flops_per_token, mfu, peak_flops
 from labs.gpt.model import GPT, GPTConfig, fused_adamw_available
 
@@ -285,11 +287,31 @@ class Trainer:
         """Vocabulary size and gradient accumulation, now that the tokenizer is known."""
         cfg = self.cfg
         if not self.ckpt:
+            fitted = self._fit_batch_to_memory() if cfg.mode == "train" else None
             finish_config(cfg, self.codec.vocab_size, self.world_size)
+            if fitted:
+                self.notes.append(
+                    f"{fitted}; {cfg.gradient_accumulation_steps} micro-batch(es) a step keep "
+                    f"total_batch_size {cfg.total_batch_size}"
+                )
         elif cfg.mode == "train":
             # a resumed run may change nproc: keep the tokens per step, re-split them
             cfg.total_batch_size = self.ckpt["config"]["total_batch_size"]
             finish_config(cfg, cfg.real_vocab_size, self.world_size)
+
+    def _fit_batch_to_memory(self) -> str | None:
+        """gpt2* on a GPU, batch_size not given: the largest micro-batch that fits (memory.py)."""
+        cfg = self.cfg
+        free = dev.free_memory(self.device)  # None off CUDA
+        if free is not None and self.ddp:
+            # every process must run the same micro-batch: the GPU with the least free decides
+            import torch.distributed as dist
+
+            least = torch.tensor([free], device=self.device)
+            dist.all_reduce(least, op=dist.ReduceOp.MIN)
+            free = int(least.item())
+        vocab = cfg.vocab_size or padded(self.codec.vocab_size, cfg.vocab_pad)
+        return fit_batch_to_memory(cfg, self.given, free, vocab, self.world_size)
 
     def _make_samplers(self) -> None:
         cfg = self.cfg

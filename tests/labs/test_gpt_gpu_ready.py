@@ -116,6 +116,31 @@ def test_gpt2_presets_on_cuda_pad_the_vocabulary_and_compile(device, compiled, v
     assert (other.compile, other.vocab_pad) == (False, 1)
 
 
+def test_a_gpt2_run_fits_its_micro_batch_to_free_memory_and_says_so(home, text_file, monkeypatch):
+    """On CUDA dev.free_memory is the driver's figure; here it is injected (CPU: None)."""
+    from labs.gpt.data import load_data
+    from labs.gpt.memory import MEMORY_SHARE, peak_bytes
+
+    settings = tiny_settings(text_file, preset="gpt2", max_iters=1, total_batch_size=16 * 32)
+    del settings["batch_size"]  # left to the preset (16), so the lab may fit it
+    cfg = resolve_config(settings)
+    cfg.dtype = "fp32"  # as the CPU resolves auto
+    vocab = load_data("char", str(text_file), cfg.max_bytes, cfg.val_fraction).codec.vocab_size
+    between_4_and_8 = (peak_bytes(cfg, 4, vocab) + peak_bytes(cfg, 8, vocab)) / 2 / MEMORY_SHARE
+    monkeypatch.setattr(dev, "free_memory", lambda device: int(between_4_and_8))
+    run_dir = run_inline(home, settings)
+    resolved = events(run_dir, "start")[0]["config"]
+    assert (resolved["batch_size"], resolved["gradient_accumulation_steps"]) == (4, 4)
+    assert resolved["total_batch_size"] == 16 * 32  # the tokens a step are kept
+    (line,) = [e["message"] for e in events(run_dir, "log") if e["message"].startswith("batch_size")]
+    assert line.startswith("batch_size 4, not the preset's 16: ~") and "(8 needs ~" in line
+    assert line.endswith("4 micro-batch(es) a step keep total_batch_size 512")
+    # a batch_size given is never changed, whatever the free memory
+    given = run_inline(home, {**settings, "batch_size": 16})
+    assert events(given, "start")[0]["config"]["batch_size"] == 16
+    assert not [e for e in events(given, "log") if e["message"].startswith("batch_size")]
+
+
 def test_a_step_that_reads_much_of_the_corpus_warns(home, text_file, capsys):
     big = run_inline(home, tiny_settings(text_file, max_iters=1, batch_size=16, block_size=64))
     logs = [e["message"] for e in events(big, "log")]

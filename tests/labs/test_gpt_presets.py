@@ -23,6 +23,14 @@ from labs.gpt.config import (
     finish_config,
     resolve_config,
 )
+from labs.gpt.memory import (
+    GB,
+    MEMORY_SHARE,
+    fit_batch_to_memory,
+    n_params,
+    peak_bytes,
+    pick_batch_size,
+)
 
 NO_CUDA = lambda: False
 CUDA = lambda: True
@@ -169,6 +177,68 @@ def test_the_manifest_checks_hold_for_every_preset():
             assert values[check["divisible"]] % values[check["by"]] == 0, name
         bad = {check["divisible"]: 128, check["by"]: 5}
         assert check["message"].format(**bad) == "n_embd (128) must be divisible by n_head (5)"
+
+
+# -- the gpt2 micro-batch from the GPU's free memory ----------------------------------------
+
+GPT2_VOCAB = 50304  # 50257 padded, as the gpt2 presets run on CUDA
+
+
+def gpt2_on_cuda(preset: str = "gpt2", **given) -> TrainConfig:
+    cfg = resolve_config({"preset": preset, "device": "cuda", **given}, has_cuda=CUDA)
+    cfg.dtype = "bf16"  # what the trainer resolves auto to on a GPU with bf16
+    return cfg
+
+
+@pytest.mark.parametrize("free_gb, batch", [(80, 16), (24, 16), (12, 8), (8, 4), (5, 2), (4, 1)])
+def test_gpt2_takes_the_largest_power_of_two_micro_batch_that_fits(free_gb, batch):
+    cfg = gpt2_on_cuda()
+    free = int(free_gb * GB)
+    chosen, reason = pick_batch_size(free, cfg, GPT2_VOCAB)
+    assert chosen == batch
+    assert peak_bytes(cfg, batch, GPT2_VOCAB) <= MEMORY_SHARE * free  # it fits ...
+    if batch < cfg.batch_size:  # ... and twice it would not
+        assert peak_bytes(cfg, 2 * batch, GPT2_VOCAB) > MEMORY_SHARE * free
+        assert "not the preset's 16" in reason and f"({2 * batch} needs ~" in reason
+    assert reason.startswith(f"batch_size {batch}") and f"{free_gb:.1f} GB free" in reason
+    assert "\n" not in reason
+
+
+def test_the_memory_estimate_counts_the_models_parameters_and_grows_with_the_batch():
+    cfg = gpt2_on_cuda()
+    assert n_params(cfg, 50257) == pytest.approx(124.44e6, rel=1e-3)  # GPT-2 small, tied lm_head
+    one, two = (peak_bytes(cfg, b, GPT2_VOCAB) for b in (1, 2))
+    per_sequence = two - one
+    logits = 1024 * GPT2_VOCAB * 12
+    assert per_sequence == 12 * 34 * 1024 * 768 + logits  # Korthikanti's 34sbh a layer, bf16
+    assert peak_bytes(cfg, 4, GPT2_VOCAB) == one + 3 * per_sequence
+    assert peak_bytes(cfg, 1, GPT2_VOCAB, world_size=2) > one  # DDP's gradient buckets
+    fp32 = replace(cfg, dtype="fp32")
+    assert peak_bytes(fp32, 2, GPT2_VOCAB) - peak_bytes(fp32, 1, GPT2_VOCAB) > per_sequence
+    manual = replace(cfg, attention="manual")  # the attention matrix is stored: T^2 a head
+    assert peak_bytes(manual, 2, GPT2_VOCAB) - peak_bytes(manual, 1, GPT2_VOCAB) > per_sequence
+
+
+def test_a_gpu_too_small_for_one_sequence_is_one_line():
+    with pytest.raises(SettingError) as e:
+        pick_batch_size(int(24 * GB), gpt2_on_cuda("gpt2-xl"), GPT2_VOCAB)
+    message = str(e.value)
+    assert message.startswith("gpt2-xl needs about ") and "at batch_size=1" in message
+    assert "give batch_size to try anyway" in message and "\n" not in message
+
+
+def test_only_the_gpt2_presets_batch_left_unset_is_fitted():
+    given = gpt2_on_cuda(batch_size=16)  # given: obeyed, however little memory is free
+    assert fit_batch_to_memory(given, {"batch_size": 16}, int(4 * GB), GPT2_VOCAB) is None
+    assert given.batch_size == 16
+    other = resolve_config({"preset": "shakespeare-char-gpu", "device": "cuda"}, has_cuda=CUDA)
+    assert fit_batch_to_memory(other, {}, 1, 65) is None and other.batch_size == 64
+    off_cuda = gpt2_on_cuda()
+    assert fit_batch_to_memory(off_cuda, {}, None, GPT2_VOCAB) is None  # no free-memory figure
+    fitted = gpt2_on_cuda()
+    reason = fit_batch_to_memory(fitted, {"batch_size": None}, int(12 * GB), GPT2_VOCAB)
+    assert fitted.batch_size == 8 and reason.startswith("batch_size 8")
+    assert finish_config(fitted, 50257, 1).gradient_accumulation_steps == 64  # 2**19 tokens kept
 
 
 # -- cadence -------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def _multiline(value: Any) -> str | None:
     if len(value) > MAX_TEXT:
         return f"is longer than {MAX_TEXT} characters"
     # Older versions stored notes as typed, Windows line ends included: still a fine backup.
-    return text_problem(value.replace("\r\n", "\n"), multiline=True)
+    # The CR becomes a space, not nothing, so an offset in the error is the file's own.
+    return text_problem(value.replace("\r\n", " \n"), multiline=True)
 
 
 def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:

@@ -135,8 +135,8 @@ def config_for_resume(ckpt_cfg: dict, cfg: TrainConfig, given: dict) -> TrainCon
     """The checkpoint's config, with what a resumed run may change from `given` settings."""
     known = {f.name for f in fields(TrainConfig)}
     resumed = TrainConfig(**{k: v for k, v in ckpt_cfg.items() if k in known})
-    for key in given:
-        if key not in known or given[key] is None:
+    for key, value in given.items():  # settings the lab's manifest names: TrainConfig's fields
+        if value is None:
             continue
         new = getattr(cfg, key)
         if key in RESUME_OVERRIDES:
@@ -614,7 +614,7 @@ class Trainer:
             if self.step:
                 self.ctx.emit("log", message=f"resumed at step {self.step}")
 
-    def train(self) -> dict:
+    def train(self) -> None:
         cfg, ctx = self.cfg, self.ctx
         self.start_event(cfg.max_iters)
         tokens_per_step = cfg.total_batch_size
@@ -715,16 +715,16 @@ class Trainer:
                     eta_s=None if left is None else round(left, 1),
                 )
         if self.divergence is not None or self.divergence_agreed:
-            return self._end_diverged(self.divergence or "rank 0 judged the run diverged")
+            self._end_diverged(self.divergence or "rank 0 judged the run diverged")
+            return
         self.save_checkpoint()
         summary = {"steps": self.step, "loss": self.last_loss}
         if val_loss is not None or self.best_val_loss is not None:
             summary["val_loss"] = val_loss if val_loss is not None else self.best_val_loss
             summary["best_val_loss"] = self.best_val_loss
         ctx.end("stopped" if stopped else "done", summary)
-        return summary
 
-    def _end_diverged(self, reason: str) -> dict:
+    def _end_diverged(self, reason: str) -> None:
         """The run stops here; ckpt.pt (if any) still holds the last good state: point at it."""
         summary = {
             "steps": self.step,
@@ -736,18 +736,16 @@ class Trainer:
         if self.last_checkpoint_step is not None:
             self.ctx.emit("checkpoint", step=self.last_checkpoint_step, path=CHECKPOINT, last_good=True)
         self.ctx.end("diverged", summary, reason=reason)
-        return summary
 
-    def sample_only(self) -> dict:
+    def sample_only(self) -> None:
         """mode=sample: generate from the loaded checkpoint (or GPT-2 weights)."""
         cfg = self.cfg
         step = self.resumed_step
         self.start_event(cfg.num_samples)
         torch.manual_seed(cfg.seed)
         self.sample_gen.manual_seed(cfg.seed)
-        texts = []
+        samples = 0
         for text in self.sample():
-            texts.append(text)
+            samples += 1
             self.ctx.emit("sample", step=step, prompt=cfg.prompt, text=text)
-        self.ctx.end("done", {"samples": len(texts), "step": step})
-        return {"texts": texts}
+        self.ctx.end("done", {"samples": samples, "step": step})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -21,6 +22,12 @@ T = "2026-01-02T03:04:05+00:00"
 T_UTC = "2026-01-02T03:04:05.000000+00:00"  # review times: UTC, microseconds written
 SCHEDULE = {"state": 2, "step": None, "stability": 3.5, "difficulty": 5.0, "due": T_UTC, "last_review": T_UTC}
 BIG = 9223372036854775807  # SQLite's largest INTEGER, spelled out: MAX_ID must equal it
+
+
+def ascii_id(value) -> str:
+    """A test id in plain ASCII: pytest cannot select again a node id that holds an escaped
+    control character (mutmut selects tests by id)."""
+    return re.sub(r"[^\w.:/=+-]+", "_", str(value))[:30]
 
 
 def valid_export() -> dict:
@@ -425,7 +432,7 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("table, column, value, problem", REFUSED, ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize("table, column, value, problem", REFUSED, ids=ascii_id)
 def test_a_bad_field_is_refused_with_a_line_naming_it(table, column, value, problem):
     assert refused(with_value(table, column, value)) == f"{table}[0].{column} {problem}"
 
@@ -523,7 +530,7 @@ ACCEPTED = [
 ]
 
 
-@pytest.mark.parametrize("table, column, value", ACCEPTED, ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize("table, column, value", ACCEPTED, ids=ascii_id)
 def test_an_edge_value_is_accepted(table, column, value):
     Store.check_export(with_value(table, column, value))
 
@@ -562,7 +569,7 @@ DUPLICATES = [
 ]
 
 
-@pytest.mark.parametrize("table, column, shown", DUPLICATES)
+@pytest.mark.parametrize("table, column, shown", DUPLICATES, ids=ascii_id)
 def test_a_key_that_appears_twice_is_refused(table, column, shown):
     doc = valid_export()
     doc[table].append(copy.deepcopy(doc[table][0]))

@@ -170,3 +170,39 @@ def test_resume_skips_unset_settings_but_checks_the_rest():
         config_for_resume(ckpt_cfg, cfg, {"top_k": None, "n_layer": 3})
     kept = config_for_resume(ckpt_cfg, TrainConfig(max_iters=50), {"top_k": None, "max_iters": 50})
     assert kept.n_layer == 2 and kept.max_iters == 50
+
+
+def test_every_step_eval_and_sample_carries_its_figures(home, text_file):
+    run_dir = run_inline(
+        home,
+        tiny_settings(
+            text_file, max_iters=4, eval_interval=2, sample_interval=4, max_new_tokens=3, prompt="ab"
+        ),
+    )
+    for step in events(run_dir, "step"):
+        assert math.isfinite(step["grad_norm"]) and step["grad_norm"] > 0
+    for ev in events(run_dir, "eval"):
+        assert math.isfinite(ev["val_loss"]) and math.isfinite(ev["train_loss"])
+    samples = events(run_dir, "sample")
+    assert samples and all(s["prompt"] == "ab" and s["step"] == 4 for s in samples)
+
+
+def test_a_nan_val_loss_diverges_too(home, text_file, monkeypatch):
+    monkeypatch.setattr(Trainer, "estimate_loss", lambda self: {"train": 1.0, "val": math.nan})
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=6, eval_interval=2))
+    end = events(run_dir, "end")[-1]
+    assert (end["status"], end["reason"]) == ("diverged", "val_loss is nan at step 2")
+
+
+def test_checkpoints_every_step_and_never_a_suspect_state(home, text_file, monkeypatch):
+    fake_losses(monkeypatch, lambda step: 1.0 if step < 3 else 2.5)  # far above the best from 3 on
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=5, warmup_iters=0, checkpoint_interval=1))
+    # steps 3 and 4 are suspect: the checkpoint of step 2 stays until the run's own end
+    assert [c["step"] for c in events(run_dir, "checkpoint")] == [1, 2, 5]
+
+
+def test_progress_comes_after_three_steps_then_by_the_clock(home, text_file):
+    run_dir = run_inline(home, tiny_settings(text_file, max_iters=12))
+    done = [p["done"] for p in events(run_dir, "progress")]
+    assert done[0] == 3 and done[-1] == 12
+    assert len(done) <= 4  # a tiny run takes well under a second a step

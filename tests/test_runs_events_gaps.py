@@ -156,6 +156,19 @@ def test_a_new_file_that_starts_like_the_old_one_is_still_read_from_its_start(tm
     assert tail.reset is True
 
 
+def test_a_new_file_of_exactly_the_old_size_is_read_from_its_start(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(raw("step", step=1))
+    tail = RunTail(tmp_path)
+    tail.read()
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(raw("step", step=2))  # same length, another inode
+    assert other.stat().st_size == path.stat().st_size
+    os.replace(other, path)
+    assert [e["step"] for e in tail.poll()] == [2]
+    assert tail.reset is True
+
+
 def test_a_file_cut_short_in_place_keeping_its_head_is_read_again(tmp_path):
     path = tmp_path / "metrics.jsonl"
     first = raw("log", message="x" * 100)  # longer than the head the tail keeps

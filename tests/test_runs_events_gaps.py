@@ -243,6 +243,9 @@ def test_series_halves_then_keeps_every_second_point():
     s.add(6, 60.0)
     assert s.xy() == ([0, 2, 4, 6], [0.0, 20.0, 40.0, 60.0])  # the last point not repeated
     assert s.seen == 7
+    for i in range(7, 11):
+        s.add(i, float(i * 10))
+    assert [x for x, _ in s.points] == [0, 4, 8] and s.stride == 4  # halved again: every 4th
 
 
 def test_a_fresh_series_is_empty_and_bounded_by_default():

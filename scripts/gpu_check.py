@@ -153,15 +153,7 @@ class Check:
 
 def read_run(run_dir: Path) -> dict:
     """The figures of a finished (or stopped) run, from its metrics.jsonl."""
-    events = []
-    try:
-        for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-    except OSError:
-        pass
+    events = _events(run_dir)
     steps = [e for e in events if e["event"] == "step"]
     timed = [s for s in steps if not s.get("warmup")][1:] or [s for s in steps if not s.get("warmup")]
     evals = [e for e in events if e["event"] == "eval"]
@@ -420,6 +412,48 @@ def check_batch(c: Check, batch: int) -> dict:
     }
 
 
+def check_auto_batch(c: Check) -> dict:
+    """gpt2 with batch_size not given: the batch the lab fits to free memory (labs/gpt/memory.py),
+    its one log line, and the peak it really reached (the estimate was never checked before)."""
+    settings = {
+        "preset": "gpt2",
+        "dtype": "bf16",
+        "compile": False,
+        "max_iters": 2,
+        "eval_interval": 1000,
+        "eval_iters": 1,
+        "sample_interval": 0,
+        "checkpoint_interval": 0,
+    }
+    run_dir, result = c.lab("labs.gpt.run", "gpt", settings, 120)
+    chosen = [
+        e.get("message", "")
+        for e in _events(run_dir)
+        if e.get("event") == "log" and str(e.get("message", "")).startswith("batch_size")
+    ]
+    ok = ran_ok(result) and bool(chosen)
+    return {
+        "status": "ok" if ok else "failed",
+        "note": chosen[0] if chosen else result.get("error", "no batch_size line logged"),
+        "run": str(run_dir),
+        **_brief(result),
+    }
+
+
+def _events(run_dir: Path) -> list[dict]:
+    try:
+        lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
 def check_shakespeare(c: Check, cap_s: float) -> dict:
     settings = {
         "preset": "shakespeare-char-gpu",
@@ -653,11 +687,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry:  # the same lab path as `run` on the CPU (fp16 needs CUDA): seconds saved
         c.rows += [
             {"step": name, "status": "skipped", "seconds": 0.0, "note": "dry: the run step's path on the CPU"}
-            for name in ("fp16", "batch64")
+            for name in ("fp16", "batch64", "auto-batch")
         ]
     else:
         c.step("fp16", check_fp16, c)
         c.step("batch64", check_batch, c, 64)
+        c.step("auto-batch", check_auto_batch, c)
     gpus = len(env.get("gpus") or [])
     # what is left, less the steps after it (ddp, gpu tests, the CPU suite's end)
     shakespeare_cap = max(30.0, c.left() - (200 if gpus >= 2 else 90) - 60) if not args.dry else 60

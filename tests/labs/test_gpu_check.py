@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import gpu_check  # noqa: E402
 
-STEPS = ["env", "ladder", "run", "resume", "fp16", "batch64", "shakespeare", "cpu-tests"]
+STEPS = ["env", "ladder", "run", "resume", "fp16", "batch64", "auto-batch", "shakespeare", "cpu-tests"]
 
 
 @pytest.mark.slow
@@ -37,6 +37,7 @@ def test_the_dry_check_runs_every_step_and_writes_one_report(tmp_path):
         **dict.fromkeys(STEPS, "ok"),
         "fp16": "skipped",
         "batch64": "skipped",
+        "auto-batch": "skipped",
     }
     rows = {r["step"]: r for r in report["steps"]}
     assert rows["resume"]["note"] == "resumed at step 5"
@@ -81,6 +82,8 @@ class FakeCheck(gpu_check.Check):
         run_dir = self.runs / f"{lab}-x"
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "stderr.log").write_text("[rank0]: Recompiling function forward in model.py\n")
+        log = {"event": "log", "message": "batch_size 16: ~17.3 GB fits 85% of 80.0 GB free"}
+        (run_dir / "metrics.jsonl").write_text(json.dumps(log) + "\n")
         return run_dir, result
 
 
@@ -97,18 +100,20 @@ def test_every_gpu_step_asks_for_settings_the_lab_accepts(tmp_path):
     assert c.started[-1][1] == {"resume": "gpt-x", "max_iters": 30, "device": "auto"}
     gpu_check.check_fp16(c)
     gpu_check.check_batch(c, 64)
+    auto = gpu_check.check_auto_batch(c)
+    assert (auto["status"], auto["note"]) == ("ok", "batch_size 16: ~17.3 GB fits 85% of 80.0 GB free")
     assert gpu_check.check_shakespeare(c, 120)["status"] == "ok"
     assert gpu_check.check_ddp(c, 2, 50000)["scaling_efficiency"] == 1.0
     assert gpu_check.check_ddp(c, 1, 50000)["status"] == "skipped"
     manifest = load_manifest("gpt")
     gpt_runs = [s for m, s in c.started if m == "labs.gpt.run"]
-    assert len(gpt_runs) == 6
+    assert len(gpt_runs) == 7
     for settings in gpt_runs:
         if "resume" in settings:
             continue
         cfg = resolve_config(resolve_settings(manifest, settings), has_cuda=lambda: True)
         assert cfg.device == "auto" and cfg.guard
-    run, fp16, batch64, shakespeare, ddp = (
+    run, fp16, batch64, auto_batch, shakespeare, ddp = (
         resolve_config(resolve_settings(manifest, s), has_cuda=lambda: True)
         for s in gpt_runs
         if "resume" not in s
@@ -123,6 +128,7 @@ def test_every_gpu_step_asks_for_settings_the_lab_accepts(tmp_path):
     assert run.total_batch_size == 16 * 1024 and run.n_layer == 12
     assert fp16.dtype == "fp16" and not fp16.compile
     assert batch64.batch_size == 64 and batch64.total_batch_size == 64 * 1024
+    assert auto_batch.preset == "gpt2" and "batch_size" not in gpt_runs[4]  # the lab fits it
     assert shakespeare.preset == "shakespeare-char-gpu" and shakespeare.max_iters == 5000
     assert ddp.nproc == 2 and ddp.total_batch_size == 2 * 16 * 1024
     ladder = gpu_check.check_ladder(c)

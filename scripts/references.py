@@ -1,6 +1,6 @@
 """List the reference runs, or regenerate one with the lab itself (a maintainer's tool).
 
-    python scripts/references.py list
+    python scripts/references.py list       # exit 1 names the files that cannot be read
     OMP_NUM_THREADS=1 python scripts/references.py regenerate makemore-bigram-nn   # ~20 s
     python scripts/references.py regenerate nanogpt-shakespeare-char-cpu          # minutes, a free CPU
 
@@ -22,7 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
 
 from labs.protocol import METRICS_FILE, write_json_atomic
-from studytui.runs.references import ReferenceError, load_references, reference_curve, reference_from_run
+from studytui.runs.references import (
+    ReferenceError,
+    load_references,
+    reference_curve,
+    reference_from_run,
+    reference_problems,
+)
 
 
 def regenerate(name: str, out: Path | None = None) -> Path:
@@ -50,7 +56,10 @@ def main(argv: list[str]) -> int:
             xs, _ = reference_curve(ref)
             kind = f"{len(xs)} points" if len(xs) > 1 else "end point"
             print(f"{ref.name:30} {ref.lab:11} {ref.metric:9} {kind:10} {ref.device}")
-        return 0
+        problems = reference_problems()
+        for problem in problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        return 1 if problems else 0
     if len(argv) == 2 and argv[0] == "regenerate":
         try:
             print(f"wrote {regenerate(argv[1])}")

@@ -644,11 +644,6 @@ def test_speedup_without_an_fp32_figure_is_none():
 # -- found while writing these tests -------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_load skips a bad reference file saying '`list` says so', but scripts/references.py "
-    "list prints only the files that parsed: a broken file a user wrote is silently ignored",
-)
 def test_references_list_names_a_bad_reference_file(tmp_path, monkeypatch, capsys):
     import importlib.util
 
@@ -660,16 +655,15 @@ def test_references_list_names_a_bad_reference_file(tmp_path, monkeypatch, capsy
     ref_file(tmp_path / REFERENCES_DIR, {**MINIMAL, "name": "zz-good"}, "good.json")
     ref_file(tmp_path / REFERENCES_DIR, {**MINIMAL, "lab": ""}, "zz-broken.json")
     monkeypatch.setenv("STUDYTUI_LABS_PATH", str(tmp_path))
-    assert script.main(["list"]) == 0
+    assert script.main(["list"]) == 1
     out = capsys.readouterr()
     assert "zz-good" in out.out  # the good one is listed ...
-    assert "zz-broken.json" in out.out + out.err  # ... and the broken one is named
+    assert (
+        f"skipped: {tmp_path / REFERENCES_DIR / 'zz-broken.json'}: missing 'lab'" in out.err
+    )  # ... the broken one named
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_reference takes tokens_per_step true as a count (bool is an int); "
-    "metric_value refuses bools for this reason, tokens_per_step does not",
-)
 def test_a_boolean_tokens_per_step_is_not_a_count(tmp_path):
-    assert parse_reference(ref_file(tmp_path, {**MINIMAL, "tokens_per_step": True})).tokens_per_step is None
+    for not_a_count in (True, 0, -5, 2.5):
+        ref = parse_reference(ref_file(tmp_path, {**MINIMAL, "tokens_per_step": not_a_count}))
+        assert ref.tokens_per_step is None

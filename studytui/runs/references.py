@@ -126,7 +126,7 @@ def parse_reference(path: Path) -> Reference:
         device=str(doc.get("device") or ""),
         statistic="best" if doc.get("statistic") == "best" else "final",
         points=tuple(points),
-        tokens_per_step=tps if isinstance(tps, int) else None,
+        tokens_per_step=tps if isinstance(tps, int) and not isinstance(tps, bool) and tps > 0 else None,
         tok_per_s=metric_value(doc.get("tok_per_s")),
         rungs=tuple(r for r in rungs if isinstance(r, dict)),
         published=doc["published"] if isinstance(doc.get("published"), str) else None,
@@ -139,17 +139,31 @@ def reference_dirs() -> list[Path]:
     return [root / REFERENCES_DIR for root in manifest_roots()]
 
 
+def _reference_files(dirs) -> list[Path]:
+    return [path for d in dirs if d.is_dir() for path in sorted(d.glob("*.json"))]
+
+
 @lru_cache(maxsize=4)
 def _load(dirs: tuple[Path, ...]) -> tuple[Reference, ...]:
     found: dict[str, Reference] = {}
-    for d in dirs:
-        for path in sorted(d.glob("*.json")) if d.is_dir() else []:
-            try:
-                ref = parse_reference(path)
-            except ReferenceError:
-                continue  # a bad reference file must not break `lab show`; `list` says so
-            found.setdefault(ref.name, ref)
+    for path in _reference_files(dirs):
+        try:
+            ref = parse_reference(path)
+        except ReferenceError:
+            continue  # a bad reference file must not break `lab show`: reference_problems() names it
+        found.setdefault(ref.name, ref)
     return tuple(found.values())
+
+
+def reference_problems() -> list[str]:
+    """One line for each reference file that cannot be read (load_references skips them)."""
+    problems = []
+    for path in _reference_files(reference_dirs()):
+        try:
+            parse_reference(path)
+        except ReferenceError as e:
+            problems.append(str(e))
+    return problems
 
 
 def load_references() -> list[Reference]:

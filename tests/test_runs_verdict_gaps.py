@@ -110,11 +110,11 @@ def test_no_reference_is_said_plainly():
 
 
 def test_a_curve_verdict_fills_every_field_and_says_what_is_not_like_for_like():
-    ref = curve_ref([(0, 4.0), (600, 2.0), (1200, 1.8)], settings={"n_layer": 6, "steps": 1200})
-    st = fold(ev(300, 3.5), ev(600, 2.123456), resolved={"n_layer": 4, "steps": 1200})
+    ref = curve_ref([(0, 4.0), (600, 2.0), (1200, 1.8)], settings={"n_layer": 6, "n_head": 6, "steps": 1200})
+    st = fold(ev(300, 3.5), ev(600, 2.123456), resolved={"n_layer": 4, "n_head": 4, "steps": 1200})
     assert verdict(st, ref).to_json() == blank(
         status="behind",
-        text="val 2.123 at step 600, reference 2: behind (not like for like: n_layer differ)",
+        text="val 2.123 at step 600, reference 2: behind (not like for like: n_layer, n_head differ)",
         metric="val_loss",
         step=600,
         value=2.123456,
@@ -124,7 +124,7 @@ def test_a_curve_verdict_fills_every_field_and_says_what_is_not_like_for_like():
         delta=0.1235,
         since_step=None,
         end_point_only=False,
-        differs=["n_layer"],
+        differs=["n_layer", "n_head"],
         source="test",
     )
 
@@ -204,6 +204,7 @@ def test_before_the_curve_starts_the_verdict_carries_the_caveat_and_the_referenc
         source="test",
         differs=["steps"],
     )
+    assert verdict(fold(), ref).text == "the reference's val curve starts at step 100"
 
 
 # -- the verdict on an end point ----------------------------------------------------------------
@@ -236,6 +237,7 @@ def test_an_end_point_at_a_step_is_judged_once_the_run_reaches_that_step():
     assert verdict(fold(step(29, 2.01), ev(29, 2.01)), ref).status == "too early"
     v = verdict(fold(step(30, 2.01), ev(30, 2.01)), ref)  # still running, but at the step
     assert v.status == "on track" and v.text == "val 2.01 at step 30, reference 2 at step 30: on track"
+    assert (v.step, v.value, v.reference_step, v.reference_value) == (30, 2.01, 30, 2.0)
     early_end = verdict(fold(step(20, 2.2), ev(20, 2.2), end()), ref)  # ended before the step
     assert early_end.status == "behind" and early_end.step == 20
 

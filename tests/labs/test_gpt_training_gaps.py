@@ -206,3 +206,28 @@ def test_progress_comes_after_three_steps_then_by_the_clock(home, text_file):
     done = [p["done"] for p in events(run_dir, "progress")]
     assert done[0] == 3 and done[-1] == 12
     assert len(done) <= 4  # a tiny run takes well under a second a step
+
+
+def test_a_sampler_state_from_another_device_is_reseeded_and_said(home, text_file):
+    trained = run_inline(home, tiny_settings(text_file, max_iters=2))
+    ckpt = torch.load(trained / "ckpt.pt", weights_only=True)
+    ckpt["sample_rng"] = torch.zeros(3, dtype=torch.uint8)  # not a CPU generator's state
+    torch.save(ckpt, trained / "ckpt.pt")
+    resumed = run_inline(home, {"resume": trained.name, "max_iters": 3, "device": "cpu"})
+    logs = [e["message"] for e in events(resumed, "log")]
+    assert "sampler state from another device: reseeded" in logs
+    assert events(resumed, "end")[-1]["status"] == "done"
+
+
+def test_a_resume_with_nothing_left_to_do_reports_the_checkpoints_loss(home, text_file):
+    trained = run_inline(home, tiny_settings(text_file, max_iters=2))
+    last = events(trained, "step")[-1]["loss"]
+    resumed = run_inline(home, {"resume": trained.name, "max_iters": 2, "device": "cpu"})
+    assert events(resumed, "step") == []
+    best = min(e["val_loss"] for e in events(trained, "eval"))
+    assert events(resumed, "end")[-1]["summary"] == {
+        "steps": 2,
+        "loss": last,
+        "val_loss": best,
+        "best_val_loss": best,
+    }

@@ -194,7 +194,7 @@ def test_the_published_figure_follows_a_finished_curve_only():
 
 def test_before_the_curve_starts_the_verdict_carries_the_caveat_and_the_reference():
     ref = curve_ref([(100, 3.0), (200, 2.5)], settings={"steps": 200})
-    st = fold(ev(20, 3.1), ev(40, 3.05), resolved={"steps": 50})
+    st = fold(ev(20, 3.1), ev(30, 3.2), ev(40, 3.05), resolved={"steps": 50})
     assert verdict(st, ref).to_json() == blank(
         status="too early",
         text="the reference's val curve starts at step 100; val 3.05 at step 40 so far"

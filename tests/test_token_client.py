@@ -115,3 +115,41 @@ def test_a_helper_that_cannot_start_is_one_line(monkeypatch):
     monkeypatch.setattr(sys, "executable", "/no/such/python")
     with pytest.raises(TokenizerServerError, match="^could not start the tokenizer helper: "):
         TokenizerClient(import_root=ROOT).encode("x", ["gpt2"])
+
+
+ECHO = """
+import json, sys
+for line in sys.stdin:
+    print(json.dumps({"results": [{"name": "fake", "ids": [1], "tokens": ["61"], "error": None}]}), flush=True)
+"""
+
+
+def test_the_import_root_given_is_where_the_helper_is_found(tmp_path, monkeypatch):
+    """Not the installed tokenizer lab's root: the one the client was given (a labs path)."""
+    (tmp_path / "fake_helper.py").write_text(ECHO, encoding="utf-8")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    fake = TokenizerClient(import_root=tmp_path, module="fake_helper")
+    try:
+        assert fake.encode("a", ["fake"])[0].ids == [1]
+    finally:
+        fake.close()
+
+
+def test_the_helpers_stderr_never_reaches_the_terminal(tmp_path, monkeypatch, capfd):
+    """Under the TUI a helper's warning on our stderr would write over the screen."""
+    (tmp_path / "fake_helper.py").write_text(
+        "import sys\nprint('noise', file=sys.stderr, flush=True)\n" + ECHO
+    )
+    fake = TokenizerClient(import_root=tmp_path, module="fake_helper")
+    try:
+        fake.encode("a", ["fake"])
+    finally:
+        fake.close()
+    assert "noise" not in capfd.readouterr().err
+
+
+def test_a_helper_gone_while_we_write_is_one_line(tmp_path, monkeypatch):
+    """More text than a pipe holds, to a helper that never reads: the write itself fails."""
+    fake = helper(tmp_path, monkeypatch, "import sys; sys.exit(0)\n")
+    with pytest.raises(TokenizerServerError, match=r"^the tokenizer helper exited"):
+        fake.encode("x" * 1_000_000, ["gpt2"])

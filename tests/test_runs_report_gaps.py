@@ -983,3 +983,36 @@ def test_a_ladder_without_a_reference_has_no_seed_notes_column_values(tmp_path):
 def test_a_rung_the_seed_notes_lack_has_no_ratio(tmp_path):
     text = card_of(tmp_path, [LADDER], reference=REFERENCE)
     assert "| fp32 | 100 | 1 | 1 | 1 |\n| fp8 | 500 | 5 | – | – |\n" in text
+
+
+@pytest.fixture
+def tokyo_clock(monkeypatch):
+    """Local time nine hours ahead of UTC, so a time left in local time shows."""
+    monkeypatch.setenv("TZ", "JST-9")  # POSIX form: no tz database needed
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_in_utc_whatever_the_local_zone(tmp_path, tokyo_clock):
+    d = make_run(
+        tmp_path,
+        [("start", T0, {}), ("end", T0 + 2, {"status": "done"})],
+        {"lab": "fake", "created": "2026-01-01T09:00:00+09:00"},
+    )
+    w = watched(d)
+    assert w.created_at() == "2026-01-01T00:00:00+00:00"
+    assert w.ended_at() == "2026-01-01T00:00:02+00:00"
+    assert "| started | 2026-01-01T00:00:00+00:00 |" in run_report(w, None, None)
+
+
+def test_a_kill_note_is_dropped_once_the_run_s_own_end_is_read(tmp_path):
+    d = make_run(tmp_path, [("step", T0, {"step": 1})])
+    (d / STOP_FILE).write_text(json.dumps({"killed": True}))
+    w = watched(d)
+    assert w.status == "stopped" and w.record()["summary"] == {"note": "killed after the stop grace period"}
+    with open(d / "metrics.jsonl", "a") as f:  # its last line, flushed late
+        f.write(event_line("end", {"status": "done", "summary": {"steps": 1}}, t=T0 + 1))
+    w.poll()
+    assert w.status == "done" and w.record()["summary"] == {"steps": 1}

@@ -231,3 +231,22 @@ def test_a_resume_with_nothing_left_to_do_reports_the_checkpoints_loss(home, tex
         "val_loss": best,
         "best_val_loss": best,
     }
+
+
+def test_the_start_event_and_log_say_where_the_run_runs_and_from_what(home, text_file):
+    trained = run_inline(home, tiny_settings(text_file, max_iters=1))
+    assert events(trained, "start")[0]["device"] == "cpu"
+    assert any(f"data {text_file}" in e["message"] for e in events(trained, "log"))
+    sampled = run_inline(
+        home, {"mode": "sample", "resume": trained.name, "num_samples": 1, "max_new_tokens": 2}
+    )
+    assert any("data checkpoint" in e["message"] for e in events(sampled, "log"))
+
+
+def test_an_optimizer_state_that_does_not_fit_names_the_checkpoint(home, text_file):
+    trained = run_inline(home, tiny_settings(text_file, max_iters=1))
+    ckpt = torch.load(trained / "ckpt.pt", weights_only=True)
+    ckpt["optimizer"]["param_groups"] = ckpt["optimizer"]["param_groups"][:1]  # one group, not two
+    torch.save(ckpt, trained / "ckpt.pt")
+    message = refused(home, {"resume": trained.name, "max_iters": 2, "device": "cpu"})
+    assert message.startswith(f"checkpoint {trained / 'ckpt.pt'} is damaged or from another version: ")

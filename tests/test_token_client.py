@@ -153,3 +153,14 @@ def test_a_helper_gone_while_we_write_is_one_line(tmp_path, monkeypatch):
     fake = helper(tmp_path, monkeypatch, "import sys; sys.exit(0)\n")
     with pytest.raises(TokenizerServerError, match=r"^the tokenizer helper exited"):
         fake.encode("x" * 1_000_000, ["gpt2"])
+
+
+def test_no_tokenizer_lab_is_the_manifests_own_one_line(monkeypatch):
+    from studytui.runs import token_client
+
+    def no_lab(name):
+        raise ValueError(f"unknown lab {name!r}")
+
+    monkeypatch.setattr(token_client, "get_manifest", no_lab)
+    with pytest.raises(TokenizerServerError, match="^unknown lab 'tokenizer'$"):
+        TokenizerClient().encode("x", ["gpt2"])

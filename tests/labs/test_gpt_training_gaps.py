@@ -205,7 +205,7 @@ def test_progress_comes_after_three_steps_then_by_the_clock(home, text_file):
     run_dir = run_inline(home, tiny_settings(text_file, max_iters=12))
     done = [p["done"] for p in events(run_dir, "progress")]
     assert done[0] == 3 and done[-1] == 12
-    assert len(done) <= 4  # a tiny run takes well under a second a step
+    assert len(done) < 12  # not every step: a tiny model's step takes well under a second
 
 
 def test_a_sampler_state_from_another_device_is_reseeded_and_said(home, text_file):

@@ -53,7 +53,8 @@ def fake_run(s: Session, *pairs: str) -> str:
     return start_run(s, m, parse_settings(m, list(pairs)))
 
 
-async def until(pilot, predicate, timeout: float = 10.0) -> None:
+async def until(pilot, predicate, timeout: float = 30.0) -> None:
+    # an upper bound, not a pause: under `-n 2` beside a CPU hog one step of the UI took over 10 s
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting in the UI"
@@ -148,7 +149,7 @@ async def test_form_refuses_bad_settings_and_starts_good_ones(sess):
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
         run_screen = app.screen
         # A fresh lab process: its Python start-up alone takes seconds on a loaded 2-core box.
-        await until(pilot, lambda: run_screen.watch.status == "done", timeout=30)
+        await until(pilot, lambda: run_screen.watch.status == "done", timeout=60)
         assert run_screen.watch.state.config["settings"] == {"steps": 4, "delay": 0.0}
 
 

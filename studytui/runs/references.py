@@ -139,35 +139,29 @@ def reference_dirs() -> list[Path]:
     return [root / REFERENCES_DIR for root in manifest_roots()]
 
 
-def _reference_files(dirs) -> list[Path]:
-    return [path for d in dirs if d.is_dir() for path in sorted(d.glob("*.json"))]
-
-
 @lru_cache(maxsize=4)
-def _load(dirs: tuple[Path, ...]) -> tuple[Reference, ...]:
+def _scan(dirs: tuple[Path, ...]) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
+    """Every reference file in `dirs`, read once: the references, and a line for each file
+    that cannot be read (skipped: a bad file must not break `lab show`; `list` names it)."""
     found: dict[str, Reference] = {}
-    for path in _reference_files(dirs):
+    problems: list[str] = []
+    for path in (p for d in dirs if d.is_dir() for p in sorted(d.glob("*.json"))):
         try:
             ref = parse_reference(path)
-        except ReferenceError:
-            continue  # a bad reference file must not break `lab show`: reference_problems() names it
+        except ReferenceError as e:
+            problems.append(str(e))
+            continue
         found.setdefault(ref.name, ref)
-    return tuple(found.values())
+    return tuple(found.values()), tuple(problems)
+
+
+def load_references() -> list[Reference]:
+    return list(_scan(tuple(reference_dirs()))[0])
 
 
 def reference_problems() -> list[str]:
     """One line for each reference file that cannot be read (load_references skips them)."""
-    problems = []
-    for path in _reference_files(reference_dirs()):
-        try:
-            parse_reference(path)
-        except ReferenceError as e:
-            problems.append(str(e))
-    return problems
-
-
-def load_references() -> list[Reference]:
-    return list(_load(tuple(reference_dirs())))
+    return list(_scan(tuple(reference_dirs()))[1])
 
 
 def _matches(ref: Reference, lab: str, resolved: dict[str, Any]) -> int | None:

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from studytui.curriculum.model import STATUSES
@@ -50,8 +51,8 @@ def _multiline(value: Any) -> str | None:
     return text_problem(value.replace("\r\n", " \n"), multiline=True)
 
 
-def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    return lambda value: None if value is None else check(value)
+def _optional(value: Any, check: Callable[[Any], str | None]) -> str | None:
+    return None if value is None else check(value)
 
 
 def _timestamp(value: Any) -> str | None:
@@ -77,10 +78,8 @@ def _seconds(value: Any) -> str | None:
     return None if 0 < value <= MAX_SECONDS else f"must be between 1 and {MAX_SECONDS}"
 
 
-def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
-    return lambda value: (
-        None if value in choices else f"must be one of {', '.join(choices)}, got {value!r:.40}"
-    )
+def _one_of(value: Any, choices: tuple[str, ...]) -> str | None:
+    return None if value in choices else f"must be one of {', '.join(choices)}, got {value!r:.40}"
 
 
 def _json_text(value: Any) -> str | None:
@@ -121,22 +120,16 @@ def _utc_timestamp(value: Any) -> str | None:
     return None if dt.datetime.fromisoformat(value).utcoffset() == dt.timedelta(0) else "must be a UTC time"
 
 
-def _whole(low: int, high: int) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if type(value) is not int:
-            return f"must be a whole number, got {type(value).__name__}"
-        return None if low <= value <= high else f"must be between {low} and {high}"
-
-    return check
+def _whole(value: Any, low: int, high: int) -> str | None:
+    if type(value) is not int:
+        return f"must be a whole number, got {type(value).__name__}"
+    return None if low <= value <= high else f"must be between {low} and {high}"
 
 
-def _real(low: float, high: float) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if type(value) not in (int, float) or not math.isfinite(value):
-            return f"must be a number, got {type(value).__name__}"
-        return None if low <= value <= high else f"must be between {low} and {high}"
-
-    return check
+def _real(value: Any, low: float, high: float) -> str | None:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        return f"must be a number, got {type(value).__name__}"
+    return None if low <= value <= high else f"must be between {low} and {high}"
 
 
 def _schedule(value: Any) -> str | None:
@@ -154,20 +147,23 @@ def _schedule(value: Any) -> str | None:
 
 
 DIRECTIONS = ("forward", "reverse")
+# A rule with parameters is a plain function of (value, parameters...) bound with `partial`,
+# not a closure built here: its logic then runs when a row is checked, where a mutation
+# test's mutant of it is the code that runs (a closure would keep the import-time original).
 SCHEDULE_RULES: dict[str, Callable[[Any], str | None]] = {
-    "state": _whole(1, 3),
-    "step": _optional(_whole(0, 1000)),
-    "stability": _optional(_real(0, 1e9)),
-    "difficulty": _optional(_real(1, 10)),
+    "state": partial(_whole, low=1, high=3),
+    "step": partial(_optional, check=partial(_whole, low=0, high=1000)),
+    "stability": partial(_optional, check=partial(_real, low=0, high=1e9)),
+    "difficulty": partial(_optional, check=partial(_real, low=1, high=10)),
     "due": _utc_timestamp,
-    "last_review": _optional(_utc_timestamp),
+    "last_review": partial(_optional, check=_utc_timestamp),
 }
 RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "progress": {
         "key": _key,
-        "status": _one_of(STATUSES),
-        "started_at": _optional(_timestamp),
-        "completed_at": _optional(_timestamp),
+        "status": partial(_one_of, choices=STATUSES),
+        "started_at": partial(_optional, check=_timestamp),
+        "completed_at": partial(_optional, check=_timestamp),
         "updated_at": _timestamp,
     },
     "notes": {"key": _key, "body": _multiline, "updated_at": _timestamp},
@@ -175,7 +171,7 @@ RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "events": {
         "id": _id,
         "at": _timestamp,
-        "key": _optional(_key),
+        "key": partial(_optional, check=_key),
         "kind": _key,
         "old": _json_text,
         "new": _json_text,
@@ -187,27 +183,27 @@ RULES: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "title": _key,
         "kind": _key,
         "tags": _tags,
-        "status": _one_of(READING_PLACES),
-        "course": _optional(_one_line),
+        "status": partial(_one_of, choices=READING_PLACES),
+        "course": partial(_optional, check=_one_line),
         "added_at": _timestamp,
         "updated_at": _timestamp,
     },
     "review_cards": {
         "term": _key,
-        "direction": _one_of(DIRECTIONS),
+        "direction": partial(_one_of, choices=DIRECTIONS),
         **SCHEDULE_RULES,
         "added_at": _timestamp,
         "added_by": _key,
-        "suspended": _whole(0, 1),
-        "flagged": _whole(0, 1),
+        "suspended": partial(_whole, low=0, high=1),
+        "flagged": partial(_whole, low=0, high=1),
     },
     "review_log": {
         "id": _id,
         "term": _key,
-        "direction": _one_of(DIRECTIONS),
-        "rating": _whole(1, 4),
+        "direction": partial(_one_of, choices=DIRECTIONS),
+        "rating": partial(_whole, low=1, high=4),
         "reviewed_at": _utc_timestamp,
-        "duration_ms": _optional(_whole(0, MAX_ID)),
+        "duration_ms": partial(_optional, check=partial(_whole, low=0, high=MAX_ID)),
         "before": _schedule,
         "source": _one_line,
     },

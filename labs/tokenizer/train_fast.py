@@ -8,7 +8,7 @@ Where the reference recounts the whole corpus for every merge, this trainer:
 1. counts each distinct chunk once, with its multiplicity (" the" occurs 30,000 times
    in English text, but is one entry with weight 30,000);
 2. lays the distinct chunks end to end in a doubly-linked list of tokens (`tok`, `prv`,
-   `nxt`; -1 marks a chunk boundary, so no pair straddles two chunks);
+   `nxt`; None marks a chunk boundary, so no pair straddles two chunks);
 3. keeps `stats[pair]` (weighted count) and `where[pair]` (the list positions where the
    pair may start) up to date *around each merge only*: merging (a, b) at position p
    touches just the pairs (prev, a) and (b, next), which become (prev, X) and (X, next);
@@ -19,7 +19,8 @@ Where the reference recounts the whole corpus for every merge, this trainer:
 
 So a merge costs time proportional to how often its pair occurs, not to the corpus size.
 `where` is never pruned: a position that no longer holds the pair is skipped when it is
-read (tokens only change into newer ids, so a stale position never becomes valid again).
+read (tokens only change into newer ids, and a merged-away position has no next one, so a
+stale position never becomes valid again).
 """
 
 from __future__ import annotations
@@ -36,26 +37,26 @@ def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
     weights = Counter(chunks)  # distinct chunk -> how many times it occurs
 
     # -- the corpus as a linked list over all distinct chunks ------------------------
-    tok: list[int] = []  # token id at each position (-1 once merged away)
+    tok: list[int] = []  # token id at each position
     wt: list[int] = []  # multiplicity of the chunk the position belongs to
-    nxt: list[int] = []  # next position in the same chunk, or -1
-    prv: list[int] = []  # previous position in the same chunk, or -1
+    nxt: list[int | None] = []  # next position in the same chunk (None: last, or merged away)
+    prv: list[int | None] = []  # previous position in the same chunk (None: first)
     for chunk, w in weights.items():
         start, n = len(tok), len(chunk)
         if n == 0:
             continue
         tok.extend(chunk)
         wt.extend([w] * n)
-        nxt.extend(range(start + 1, start + n + 1))
-        nxt[-1] = -1
-        prv.append(-1)
+        nxt.extend(range(start + 1, start + n))
+        nxt.append(None)
+        prv.append(None)
         prv.extend(range(start, start + n - 1))
     del weights
 
     stats: dict[tuple[int, int], int] = defaultdict(int)
     where: dict[tuple[int, int], list[int]] = defaultdict(list)
     for p in range(len(tok) - 1):
-        if nxt[p] >= 0:
+        if nxt[p] is not None:
             pair = (tok[p], tok[p + 1])
             stats[pair] += wt[p]
             where[pair].append(p)
@@ -65,41 +66,41 @@ def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
 
     for rank in range(num_merges):
         # -- the best pair: pop until an entry's count is current -------------------
+        # A pair has at most one heap entry, popped before the pair leaves `stats`, so every
+        # entry's pair is in `stats`; only counts above 0 are pushed, so the one found is > 0.
         while heap:
             neg, a, b = heapq.heappop(heap)
-            count = stats.get((a, b), 0)
+            count = stats[(a, b)]
             if count == -neg:
                 break
             if count > 0:
                 heapq.heappush(heap, (-count, a, b))
         else:
             return  # no pair left anywhere
-        if count <= 0:
-            return
         new_id = 256 + rank
 
         # -- merge it everywhere, fixing the neighbours' counts as we go -------------
+        # Each list in `where` is written in one left-to-right pass (the first count, or the
+        # merge that made its newer id), so it is in increasing order without repeats: an
+        # overlapping run of (a, a) ("aaa") merges left to right, as `merge` does.
         positions = where.pop((a, b))
-        if a == b:
-            # only (a, a) can overlap ("aaa"): merge left to right, as `merge` does
-            positions = sorted(set(positions))
         touched = set()  # new pairs (x, new_id) / (new_id, x) made by this merge
         for p in positions:
             if tok[p] != a:
                 continue
             q = nxt[p]
-            if q < 0 or tok[q] != b:
+            if q is None or tok[q] != b:
                 continue  # stale: this position no longer starts (a, b)
             w = wt[p]
             before, after = prv[p], nxt[q]
-            if before >= 0:
+            if before is not None:
                 t = tok[before]
                 stats[(t, a)] -= w
                 key = (t, new_id)
                 stats[key] += w
                 where[key].append(before)
                 touched.add(key)
-            if after >= 0:
+            if after is not None:
                 t = tok[after]
                 stats[(b, t)] -= w
                 key = (new_id, t)
@@ -108,8 +109,8 @@ def train_fast(chunks: Iterable[bytes], num_merges: int) -> Iterator[Merge]:
                 touched.add(key)
                 prv[after] = p
             tok[p] = new_id
-            tok[q] = -1
             nxt[p] = after
+            nxt[q] = None  # q is merged away: with no next position it starts no pair again
         del stats[(a, b)]
         for key in touched:
             c = stats[key]

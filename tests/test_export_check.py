@@ -310,6 +310,15 @@ REFUSED = [
     ("events", "new", "", "is not JSON text"),
     ("events", "new", '"a raw\nline end"', "is not JSON text"),  # fine text, but JSON escapes it
     ("events", "new", {"id": 1}, "must be text, got dict"),
+    # an escape spells what the raw text hides; undo would write it back into a note
+    ("events", "old", '{"body": "x\\u001b[2J"}', f"holds text that {ESC} 1"),
+    ("events", "old", '{"\\u001b": 1}', f"holds text that {ESC} 0"),  # an object key
+    (
+        "events",
+        "new",
+        '[1, {"a": ["ok", "\\u202e"]}]',
+        "holds text that contains a control character U+202E RIGHT-TO-LEFT OVERRIDE at offset 0",
+    ),
     ("events", "new", "j" * (MAX_TEXT + 1), LONG),
     # reading
     ("reading", "id", False, "must be a whole number, got bool"),
@@ -423,6 +432,12 @@ REFUSED = [
         "due must be text, got NoneType",
     ),
     ("review_log", "before", '{"state": 2, "due": "\x1b"}', f"{ESC} 21"),
+    (
+        "settings",
+        "value",
+        '["\\u0007"]',
+        "holds text that contains a control character U+0007 BELL at offset 0",
+    ),
     ("review_log", "source", 1, "must be text, got int"),
     # settings
     ("settings", "key", "", "must not be empty"),
@@ -489,6 +504,7 @@ ACCEPTED = [
     ("events", "old", None),
     ("events", "new", None),
     ("events", "new", '{"body": "line one\\nline two"}'),
+    ("events", "new", '{"body": "tab\\there\\r\\nand Windows line ends"}'),
     ("events", "kind", "something newer"),  # kinds are not a closed list
     ("events", "source", ""),
     ("reading", "id", BIG),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -90,10 +90,25 @@ def _json_text(value: Any) -> str | None:
     if bad:
         return bad
     try:
-        json.loads(value)
+        decoded = json.loads(value)
     except ValueError:
         return "is not JSON text"
-    return None
+    # JSON may spell a control character as an escape (\u001b) that the raw text hides;
+    # undo writes these values back into notes and progress, so they obey the same rule.
+    return next((f"holds text that {bad}" for text in _strings(decoded) if (bad := _multiline(text))), None)
+
+
+def _strings(decoded: Any) -> Iterator[str]:
+    """Every string in decoded JSON, object keys included."""
+    if isinstance(decoded, str):
+        yield decoded
+    elif isinstance(decoded, dict):
+        for key, item in decoded.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(decoded, list):
+        for item in decoded:
+            yield from _strings(item)
 
 
 def _tags(value: Any) -> str | None:

@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 
 from studytui.store import DuplicateReading, Store, StoreError, migrations
-from studytui.store.store import latest_backup
+from studytui.store.store import latest_backup, now_iso
 
 
 @pytest.fixture
@@ -526,3 +526,99 @@ def test_streak_defaults_to_today(store):
     assert store.streak() == 0
     store.log_time("c/a", 60)
     assert store.streak() == 1
+
+
+# ---- what the desk reads: status, recent items, data_version, check ----------------
+
+
+def test_an_item_never_marked_is_todo(store):
+    assert store.status_of("c/never") == "todo"
+    store.set_status("c/a", "doing")
+    assert (store.status_of("c/a"), store.status_of("c/b")) == ("doing", "todo")
+
+
+def test_recent_keys_are_the_items_changed_last_newest_first_each_once(store):
+    assert store.recent_keys() == []
+    store.set_status("c/a", "doing")
+    store.set_note("c/b", "n")
+    store.log_time("c/c", 60)
+    store.set_status("c/a", "done")  # c/a again: it moves to the front, listed once
+    store.add_reading("https://example.org/a", "A")  # the reading list is not an item
+    assert store.recent_keys() == ["c/a", "c/c", "c/b"]
+    assert store.recent_keys(2) == ["c/a", "c/c"]
+
+
+def test_recent_keys_lists_ten_items_unless_asked_for_more(store):
+    for i in range(12):
+        store.set_status(f"c/{i:02}", "doing")
+    assert store.recent_keys() == [f"c/{i:02}" for i in range(11, 1, -1)]
+    assert len(store.recent_keys(12)) == 12
+
+
+def test_a_reading_list_event_that_names_an_item_is_not_studying_it(store):
+    # store-written reading events have no key; a restored or hand-made one may
+    store.set_status("c/a", "doing")
+    with sqlite3.connect(store.path) as side:
+        side.execute(
+            "INSERT INTO events (at, key, kind, old, new, source) "
+            "VALUES ('2026-01-01T00:00:00+00:00', 'c/z', 'reading', 'null', '{\"id\": 1}', 'cli')"
+        )
+    assert store.recent_keys() == ["c/a"]
+
+
+def test_data_version_moves_when_another_connection_commits_not_on_our_own_writes(store):
+    before = store.data_version()
+    assert isinstance(before, int)
+    store.set_status("c/a", "doing")  # the desk's own write: it refreshes itself
+    assert store.data_version() == before
+    cli = Store(store.path)  # the CLI, in another process, marks an item
+    cli.set_note("c/a", "from the CLI")
+    cli.close()
+    after = store.data_version()
+    assert after != before
+    assert store.data_version() == after  # nothing new since: it stays
+
+
+def test_check_passes_on_a_healthy_home_with_a_row_in_every_table(store):
+    store.check()
+    store.set_status("c/a", "doing")
+    store.set_note("c/a", "n")
+    store.log_time("c/a", 60)
+    store.add_reading("https://example.org/a", "A")
+    store.upsert_run({"id": "r1", "lab": "gpt", "status": "done", "created_at": now_iso(), "dir": "/r/1"})
+    assert store.check() is None
+
+
+# ---- tags and restores a hand-edited home can hold ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "stored, tags",
+    [
+        ('["rl", 3, null, ["x"]]', ["rl", "3", "null", '["x"]']),
+        ("", []),
+        ("null", []),
+        ('""', []),
+        ("rope", ["rope"]),
+        ("7", ["7"]),
+    ],
+)
+def test_tags_typed_by_hand_come_back_as_a_list_of_text(store, stored, tags):
+    rid = store.add_reading("https://example.org/a", "A")
+    with sqlite3.connect(store.path) as side:
+        side.execute("UPDATE reading SET tags = ?", (stored,))
+    assert store.reading()[0]["tags"] == tags
+    assert store.delete_reading(rid)["tags"] == tags
+
+
+def test_a_restore_refused_by_an_index_made_by_hand_names_the_table_and_changes_nothing(store):
+    store.add_reading("https://example.org/a", "A")
+    store.add_reading("https://example.org/b", "B")
+    exported = store.export_state()
+    exported["reading"][1]["url"] = "https://example.org/a"  # fine by the export's own rules
+    store.conn.execute("CREATE UNIQUE INDEX my_unique_url ON reading(url)")
+    store.set_note("c/a", "kept")
+    with pytest.raises(StoreError) as e:
+        store.restore_state(exported)
+    assert str(e.value) == "export table 'reading' has a bad row: UNIQUE constraint failed: reading.url"
+    assert store.note("c/a") == "kept" and len(store.reading()) == 2

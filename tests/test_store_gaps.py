@@ -522,6 +522,18 @@ def test_streak_counts_consecutive_days_up_to_today_or_yesterday(store, days_act
     assert store.streak(today=TODAY) == streak
 
 
+def test_streak_counts_from_the_day_given_not_from_the_clock(store):
+    long_ago = dt.date(1990, 6, 1)  # far outside ten years before any real today
+    _active_on(store, long_ago, long_ago - dt.timedelta(days=1))
+    assert store.streak(today=long_ago) == 2
+
+
+def test_streak_looks_back_ten_years_at_most(store):
+    # today and the 3660 days before it; an older day of the same streak is not counted
+    _active_on(store, *_days_ago(*range(3663)))
+    assert store.streak(today=TODAY) == 3661
+
+
 def test_streak_defaults_to_today(store):
     assert store.streak() == 0
     store.log_time("c/a", 60)
@@ -622,3 +634,14 @@ def test_a_restore_refused_by_an_index_made_by_hand_names_the_table_and_changes_
         store.restore_state(exported)
     assert str(e.value) == "export table 'reading' has a bad row: UNIQUE constraint failed: reading.url"
     assert store.note("c/a") == "kept" and len(store.reading()) == 2
+
+
+def test_an_export_that_claims_an_older_schema_still_has_each_list_it_holds_checked(store):
+    # made before the review deck (no m004 step, no card list), yet it holds settings
+    doc = store.export_state()
+    del doc["review_cards"], doc["review_log"]
+    doc["migrations"] = [m for m in doc["migrations"] if m != "m004_review_deck"]
+    doc["settings"] = [{"key": "review.new_per_day", "value": "{not json"}]
+    with pytest.raises(StoreError, match=r"^settings\[0\]\.value is not JSON text$"):
+        store.restore_state(doc)
+    assert store.conn.execute("SELECT COUNT(*) FROM settings").fetchone() == (0,)

@@ -769,3 +769,20 @@ def test_the_micro_batch_fit_counts_gpt2s_vocabulary(home, text_file, monkeypatc
     monkeypatch.setattr(dev, "free_memory", lambda device: int(between_4_and_8))
     run_dir = run_inline(home, settings)
     assert events(run_dir, "start")[0]["config"]["batch_size"] == 4
+
+
+def test_a_given_eval_interval_is_kept_on_a_slow_machine(home, text_file, monkeypatch):
+    """Left to the preset, the first eval comes after 15 s by the clock; given, never early,
+    however slow the steps (here a clock that jumps a minute each time it is read)."""
+    import labs.gpt.train as train_module
+    from labs.gpt.cadence import Cadence
+
+    minutes = iter(range(0, 10**6, 60))
+    monkeypatch.setattr(
+        train_module, "Cadence", lambda cfg, given=None: Cadence(cfg, given, clock=lambda: next(minutes))
+    )
+    given = run_inline(home, tiny_settings(text_file, max_iters=3, eval_interval=1000))
+    assert [e["step"] for e in events(given, "eval")] == [3]
+    left_to_the_preset = {**tiny_settings(text_file, max_iters=3)}
+    del left_to_the_preset["eval_interval"]
+    assert [e["step"] for e in events(run_inline(home, left_to_the_preset), "eval")][0] == 1

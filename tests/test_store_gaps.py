@@ -294,11 +294,39 @@ def test_a_restored_entry_with_the_largest_id_leaves_no_id_to_give_out(store, tm
     exported = store.export_state()
     exported["reading"][0]["id"] = 2**63 - 1
     store.restore_state(exported)
-    with pytest.raises(
-        StoreError, match=r"^the reading list has given out its last id \(#9223372036854775807"
-    ):
+    with pytest.raises(StoreError) as e:
         store.add_reading("https://example.org/b", "B")
+    assert str(e.value) == (
+        "the reading list has given out its last id (#9223372036854775807, from a restored backup); "
+        "restore a backup with smaller ids to add entries"
+    )
     assert len(store.reading()) == 1
+
+
+# ---- notes and the runs index --------------------------------------------------------
+
+
+def test_saving_a_note_says_whether_anything_changed(store):
+    assert store.set_note("c/a", "first") is True
+    assert store.set_note("c/a", "first") is False
+    assert store.set_note("c/b", "") is False  # no note to delete
+    (event,) = store.events()
+    assert (event["key"], event["kind"], event["old"], event["new"], event["source"]) == (
+        "c/a",
+        "note",
+        "",
+        "first",
+        "cli",
+    )
+    assert store.set_note("c/a", "", source="tui") is True
+    assert store.notes() == {} and _newest_event(store)["source"] == "tui"
+
+
+def test_a_run_not_in_the_index_is_none(store):
+    assert store.run("r-missing") is None
+    store.upsert_run({"id": "r1", "lab": "gpt", "status": "done", "created_at": now_iso(), "dir": "/r/1"})
+    assert store.run("r-missing") is None
+    assert (store.run("r1")["lab"], store.run("r1")["dir"]) == ("gpt", "/r/1")
 
 
 # ---- study time ---------------------------------------------------------------------

@@ -404,6 +404,37 @@ def test_a_todo_item_has_no_start(store):
     assert store.progress()["c/b"].status == "todo"
 
 
+def test_a_restored_item_without_a_start_gets_one_when_worked_on_not_when_set_back(store):
+    doc = store.export_state()
+    doc["progress"] = [
+        {"key": k, "status": "skipped", "started_at": None, "completed_at": None, "updated_at": "2026-01-01"}
+        for k in ("c/a", "c/b")
+    ]
+    store.restore_state(doc)
+    store.set_status("c/a", "todo")
+    store.set_status("c/b", "doing")
+    p = store.progress()
+    assert (p["c/a"].status, p["c/a"].started_at) == ("todo", None)
+    assert p["c/b"].started_at and p["c/b"].started_at == p["c/b"].updated_at
+
+
+def test_marking_an_item_records_the_cli_unless_told_and_refuses_an_unknown_status(store):
+    assert store.set_status("c/a", "doing") == "todo"
+    assert store.set_status("c/a", "done", source="tui") == "doing"
+    assert [e["source"] for e in store.events()] == ["tui", "cli"]
+    with pytest.raises(StoreError) as e:
+        store.set_status("c/a", "finished")
+    assert str(e.value) == "unknown status 'finished' (use one of: todo, doing, done, skipped)"
+    assert store.status_of("c/a") == "done"
+
+
+def test_history_and_its_export_keep_text_as_written_not_escaped(store):
+    store.set_note("c/a", "naïve attention → softmax")
+    store.set_note("c/a", "über")
+    exported = store.export_state()["events"][-1]
+    assert (exported["old"], exported["new"]) == ('"naïve attention → softmax"', '"über"')
+
+
 # ---- undo ---------------------------------------------------------------------------
 
 

@@ -329,6 +329,26 @@ def test_a_run_not_in_the_index_is_none(store):
     assert (store.run("r1")["lab"], store.run("r1")["dir"]) == ("gpt", "/r/1")
 
 
+def test_the_runs_index_stamps_each_write_itself_in_utc(store):
+    old = "2000-01-01T00:00:00+00:00"
+    run = {"id": "r1", "lab": "gpt", "status": "running", "created_at": old, "dir": "/r/1"}
+    store.upsert_run({**run, "updated_at": old})
+    first = store.run("r1")["updated_at"]
+    assert first != old and dt.datetime.fromisoformat(first).utcoffset() == dt.timedelta(0)
+    store.upsert_run({**store.run("r1"), "status": "done", "summary": {"loss": 1.5}, "updated_at": old})
+    row = store.run("r1")
+    assert (row["status"], row["summary"], row["created_at"]) == ("done", {"loss": 1.5}, old)
+    assert row["updated_at"] != old
+
+
+def test_an_empty_json_column_in_the_runs_index_reads_as_none(store):
+    store.upsert_run({"id": "r1", "lab": "gpt", "status": "done", "created_at": now_iso(), "dir": "/r/1"})
+    with sqlite3.connect(store.path) as side:  # written by hand, or by a crash mid-write
+        side.execute("UPDATE runs SET settings = '', summary = '', last = '{\"step\": 3}'")
+    (row,) = store.runs()
+    assert (row["settings"], row["summary"], row["last"]) == (None, None, {"step": 3})
+
+
 # ---- study time ---------------------------------------------------------------------
 
 

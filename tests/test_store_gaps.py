@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 
 from studytui.store import DuplicateReading, Store, StoreError, migrations
-from studytui.store.store import latest_backup, now_iso
+from studytui.store.store import DamagedDatabase, latest_backup, now_iso
 
 
 @pytest.fixture
@@ -724,3 +724,49 @@ def test_an_export_that_claims_an_older_schema_still_has_each_list_it_holds_chec
     with pytest.raises(StoreError, match=r"^settings\[0\]\.value is not JSON text$"):
         store.restore_state(doc)
     assert store.conn.execute("SELECT COUNT(*) FROM settings").fetchone() == (0,)
+
+
+# ---- opening a home that cannot be set up -------------------------------------------
+
+
+def test_a_home_written_by_a_newer_studytui_is_refused_whole(tmp_path):
+    path = tmp_path / "studytui.db"
+    Store(path).close()
+    with sqlite3.connect(path) as side:
+        side.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, 'm999_next', 'x')",
+            (migrations.MIGRATION_SET,),
+        )
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    assert str(e.value) == (
+        f"{path} was written by a newer studytui (schema step m999_next); "
+        "upgrade studytui, or use another --db / STUDYTUI_HOME"
+    )
+
+
+def test_a_migration_lock_that_cannot_be_opened_is_one_line(tmp_path):
+    path = tmp_path / "studytui.db"
+    (tmp_path / "studytui.db.migrate.lock").mkdir()  # a folder where the lock file goes
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    assert str(e.value) == f"cannot set up {path}: Is a directory"
+
+
+def test_a_schema_step_that_fails_names_the_file_and_what_sqlite_said(tmp_path):
+    path = tmp_path / "studytui.db"
+    half = Store(path, migrate=False)
+    half.migrate(stop_before="m002_runs_index")
+    half.conn.execute("CREATE TABLE runs (x)")  # made by hand where the next step puts its own
+    half.close()
+    with pytest.raises(DamagedDatabase) as e:
+        Store(path)
+    assert (e.value.path, e.value.detail) == (path, "table runs already exists")
+    assert str(e.value).startswith(f"damaged database {path} (table runs already exists); ")
+
+
+def test_reading_a_table_gone_from_the_file_says_the_database_is_damaged(store):
+    store.conn.execute("DROP TABLE reading")
+    with pytest.raises(DamagedDatabase) as e:
+        store.reading()
+    assert (e.value.path, e.value.detail) == (store.path, "no such table: reading")

@@ -770,3 +770,14 @@ def test_reading_a_table_gone_from_the_file_says_the_database_is_damaged(store):
     with pytest.raises(DamagedDatabase) as e:
         store.reading()
     assert (e.value.path, e.value.detail) == (store.path, "no such table: reading")
+
+
+def test_a_damaged_record_of_schema_steps_says_the_database_is_damaged(tmp_path):
+    path = tmp_path / "studytui.db"
+    Store(path).close()
+    with sqlite3.connect(path) as side:
+        side.execute("DROP TABLE _sqlite_migrations")
+        side.execute("CREATE TABLE _sqlite_migrations (name TEXT)")
+    with pytest.raises(DamagedDatabase) as e:
+        Store(path)
+    assert (e.value.path, e.value.detail) == (path, "no such column: migration_set")

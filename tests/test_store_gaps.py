@@ -781,3 +781,11 @@ def test_a_damaged_record_of_schema_steps_says_the_database_is_damaged(tmp_path)
     with pytest.raises(DamagedDatabase) as e:
         Store(path)
     assert (e.value.path, e.value.detail) == (path, "no such column: migration_set")
+
+
+def test_a_folder_for_the_database_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    path = tmp_path / "a-file" / "home" / "studytui.db"
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    assert str(e.value) == f"cannot create {path.parent}: Not a directory"

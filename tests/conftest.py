@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,24 @@ def kill_leftovers(runs_dir: Path) -> None:
                 os.killpg(w.state.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+@pytest.fixture
+def local_zone():
+    """Set this machine's local time zone for one test: `local_zone("JST-9")` (a POSIX TZ
+    string, so no tz database is needed); the zone before is put back afterwards."""
+    before = os.environ.get("TZ")
+
+    def set_zone(zone: str) -> None:
+        os.environ["TZ"] = zone
+        time.tzset()
+
+    yield set_zone
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @pytest.fixture

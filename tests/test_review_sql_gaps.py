@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import time
 
 import pytest
 
@@ -29,13 +28,9 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def india(monkeypatch):
-    """The learner's machine on UTC+05:30 (a POSIX TZ string: no tz database needed)."""
-    monkeypatch.setenv("TZ", "IST-5:30")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def india(local_zone):
+    """The learner's machine on UTC+05:30."""
+    local_zone("IST-5:30")
 
 
 def _hand_edit(store: Store, sql: str, params: tuple = ()) -> None:

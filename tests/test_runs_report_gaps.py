@@ -986,13 +986,9 @@ def test_a_rung_the_seed_notes_lack_has_no_ratio(tmp_path):
 
 
 @pytest.fixture
-def tokyo_clock(monkeypatch):
+def tokyo_clock(local_zone):
     """Local time nine hours ahead of UTC, so a time left in local time shows."""
-    monkeypatch.setenv("TZ", "JST-9")  # POSIX form: no tz database needed
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    local_zone("JST-9")
 
 
 def test_times_are_in_utc_whatever_the_local_zone(tmp_path, tokyo_clock):

@@ -521,11 +521,7 @@ def test_undo_skips_a_damaged_history_entry_once_and_goes_on(store):
 
 def test_an_undo_marker_that_is_not_json_does_not_stop_undo(store):
     store.set_status("c/a", "doing")
-    with sqlite3.connect(store.path) as side:
-        side.execute(
-            "INSERT INTO events (at, key, kind, old, new, source) "
-            "VALUES ('2024-01-01T00:00:00+00:00', NULL, 'undo', 'null', 'garbage', 'cli')"
-        )
+    _hand_made_event(store, "2024-01-01T00:00:00+00:00", None, "undo", "null", "garbage")
     assert store.undo()["kind"] == "status"
     assert store.status_of("c/a") == "todo"
 
@@ -552,16 +548,20 @@ def test_latest_backup_is_the_newest_file_by_time_not_by_name(tmp_path):
 # ---- activity and streak ------------------------------------------------------------
 
 
+def _hand_made_event(store: Store, at: str, key: str | None, kind: str, old: str, new: str) -> None:
+    """A history row written from another connection, as a restore or a hand edit leaves it."""
+    with sqlite3.connect(store.path) as side:
+        side.execute(
+            "INSERT INTO events (at, key, kind, old, new, source) VALUES (?, ?, ?, ?, ?, 'cli')",
+            (at, key, kind, old, new),
+        )
+
+
 def _active_on(store: Store, *days: dt.date) -> None:
     """A history entry at local noon on each day (as if the user had studied then)."""
-    with sqlite3.connect(store.path) as side:
-        for day in days:
-            at = dt.datetime.combine(day, dt.time(12)).astimezone().astimezone(dt.timezone.utc)
-            side.execute(
-                "INSERT INTO events (at, key, kind, old, new, source) VALUES (?, 'c/a', 'note', "
-                "'\"\"', '\"x\"', 'cli')",
-                (at.isoformat(timespec="seconds"),),
-            )
+    for day in days:
+        at = dt.datetime.combine(day, dt.time(12)).astimezone().astimezone(dt.timezone.utc)
+        _hand_made_event(store, at.isoformat(timespec="seconds"), "c/a", "note", '""', '"x"')
 
 
 TODAY = dt.date(2026, 3, 18)
@@ -649,11 +649,7 @@ def test_recent_keys_lists_ten_items_unless_asked_for_more(store):
 def test_a_reading_list_event_that_names_an_item_is_not_studying_it(store):
     # store-written reading events have no key; a restored or hand-made one may
     store.set_status("c/a", "doing")
-    with sqlite3.connect(store.path) as side:
-        side.execute(
-            "INSERT INTO events (at, key, kind, old, new, source) "
-            "VALUES ('2026-01-01T00:00:00+00:00', 'c/z', 'reading', 'null', '{\"id\": 1}', 'cli')"
-        )
+    _hand_made_event(store, "2026-01-01T00:00:00+00:00", "c/z", "reading", "null", '{"id": 1}')
     assert store.recent_keys() == ["c/a"]
 
 

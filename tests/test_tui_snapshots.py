@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import pytest
 from test_tui_fixtures import TODAY, home, make_session, seed_history, until  # noqa: F401
@@ -183,13 +182,9 @@ def fixed_labs(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
+def utc(local_zone):
     """The run view shows clock times: pin the zone so the snapshot is the same anywhere."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    local_zone("UTC")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

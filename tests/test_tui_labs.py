@@ -115,10 +115,12 @@ async def test_stop_from_the_run_screen(sess):
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: screen.watch.status == "stopped")
+        # The header is redrawn when the monitor's RunEvents message is handled, a moment after
+        # the watch has read the ending: wait for what the learner sees, not the watch.
+        title = screen.query_one("#run-title", Static)
+        await until(pilot, lambda: "stopped" in text_of(title))
+        assert screen.watch.status == "stopped"
         assert (sess.runs_dir / run_id / "ckpt.json").is_file()
-        title = text_of(screen.query_one("#run-title", Static))
-        assert "stopped" in title
         await pilot.press("s")  # not running any more: a warning, no dialog
         await pilot.pause(0.1)
         assert app.screen is screen

@@ -785,3 +785,15 @@ def test_a_folder_for_the_database_that_cannot_be_made_is_one_line(tmp_path):
     with pytest.raises(StoreError) as e:
         Store(path)
     assert str(e.value) == f"cannot create {path.parent}: Not a directory"
+
+
+def test_a_database_path_sqlite_cannot_open_is_one_line(tmp_path):
+    path = tmp_path / "studytui.db"
+    path.symlink_to(tmp_path / "gone" / "studytui.db")  # a link to a folder that is not there
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    assert str(e.value) == f"cannot open {path}: unable to open database file"
+
+
+def test_a_writer_waits_a_minute_for_another_writers_lock(store):
+    assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 60_000

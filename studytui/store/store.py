@@ -184,7 +184,6 @@ class Store(ReviewSQL):
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {self.path}: {e}") from None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
             self._refuse_foreign(conn)  # before WAL mode: that alone would change the file
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")

@@ -11,7 +11,7 @@ import math
 
 import pytest
 from rich.console import Console
-from test_tui_labs import Harness, sync, text_of, until
+from test_tui_labs import Harness, sync, text_of, until, until_shown
 from textual.widgets import Static
 
 from labs.protocol import new_run_id
@@ -357,8 +357,7 @@ async def test_makemore_panels_heatmap_names_histograms_ratios(sess):
     run_id = canned_run(sess, "makemore", MAKEMORE)
     screen = RunScreen(sess, run_id)
     async with Harness(screen).run_test(size=(140, 45)) as pilot:
-        await until(pilot, lambda: screen.watch.status == "done")
-        await pilot.pause()
+        await until_shown(pilot, screen, "done")
         heat = text_of(screen.query_one("#heatmap-text", Static))
         assert "bigram counts" in heat and "also sent (h): bigram_probabilities" in heat
         assert " ".join(CHARS) in heat
@@ -379,8 +378,7 @@ async def test_panels_at_80x24_in_ascii(sess):
     harness = Harness(screen)
     harness.glyphs = ASCII
     async with harness.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen.watch.status == "done")
-        await pilot.pause()
+        await until_shown(pilot, screen, "done")
         for selector in ("#heatmap-text", "#graph-tree", "#histograms", "#series"):
             shown = text_of(screen.query_one(selector, Static))
             assert shown.strip() and shown.isascii(), selector

@@ -61,6 +61,14 @@ async def until(pilot, predicate, timeout: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
+async def until_shown(pilot, screen: RunScreen, status: str) -> None:
+    """Wait until the run screen's header says `status`. The screen draws what its watch read
+    when the monitor's RunEvents message is handled, a moment after the read: a test that
+    waited for the watch alone read panels drawn one tick before (CI caught that race)."""
+    title = screen.query_one("#run-title", Static)
+    await until(pilot, lambda: text_of(title).split()[1:2] == [status])
+
+
 def text_of(widget: Static) -> str:
     """What a Static shows, as plain text (its content may be a rich Table or Text)."""
     console = Console(width=200, record=True, file=io.StringIO())
@@ -120,10 +128,7 @@ async def test_stop_from_the_run_screen(sess):
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        # The header is redrawn when the monitor's RunEvents message is handled, a moment after
-        # the watch has read the ending: wait for what the learner sees, not the watch.
-        title = screen.query_one("#run-title", Static)
-        await until(pilot, lambda: "stopped" in text_of(title))
+        await until_shown(pilot, screen, "stopped")
         assert screen.watch.status == "stopped"
         assert (sess.runs_dir / run_id / "ckpt.json").is_file()
         await pilot.press("s")  # not running any more: a warning, no dialog
@@ -224,8 +229,7 @@ async def test_a_new_panel_is_one_class_the_run_view_finds(sess):
         run_id = fake_run(sess, "steps=3", "delay=0")
         screen = RunScreen(sess, run_id)
         async with Harness(screen).run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: screen.watch.status == "done")
-            await pilot.pause()
+            await until_shown(pilot, screen, "done")
             panel = screen.query_one("#step-counter", Static)
             assert text_of(panel).strip() == "3 steps" and panel.border_title == "steps seen"
     finally:
@@ -240,7 +244,7 @@ async def test_a_failed_run_shows_the_end_of_its_stderr_as_text(sess):
     )
     screen = RunScreen(sess, run_id)
     async with Harness(screen).run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: screen.watch.status == "failed")
+        await until_shown(pilot, screen, "failed")
         await until(pilot, lambda: not screen.query_one("#stderr").has_class("-empty"))
         shown = text_of(screen.query_one("#stderr", Static))
         assert "ValueError: bad [bold]value[/] ␛]0;pwned␇" in shown

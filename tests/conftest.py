@@ -1,5 +1,5 @@
 """Fixtures shared by the app tests (a temporary home with the fake lab on the labs path),
-and the CI rule that a skipped test is a failed one.
+and the CI rules: a skipped test is a failed one, and property tests draw fixed examples.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from studytui.runs import RunWatch
 from studytui.session import Session
@@ -19,6 +20,14 @@ FAKE_LABS = Path(__file__).parent / "fixtures" / "labs"
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+# In CI every property test tries the same examples each run (seeded from the test), so a
+# new random example cannot fail a CI run by chance; run locally, each run draws new ones
+# and Hypothesis keeps any failing example in .hypothesis/ to replay it.
+settings.register_profile("ci", derandomize=True)
+if _in_ci():
+    settings.load_profile("ci")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -37,6 +37,14 @@ TEXTS = [
 ]
 
 
+# Text made of characters this Python's Unicode tables know. Our split patterns run on the
+# `regex` package, tiktoken's on Rust's regex, and each engine has its own Unicode tables: a
+# character assigned in a newer Unicode (a letter to `regex`, unassigned to tiktoken) can
+# split differently. scripts/unicode_parity.py probes every code point: with Unicode 14
+# here, none that it knows splits differently, and 17,480 that it does not know do.
+ASSIGNED_TEXT = st.characters(exclude_categories=("Cs", "Cn"))
+
+
 @pytest.fixture(scope="module")
 def gpt2():
     return encodings.get_encoding("gpt2")
@@ -100,7 +108,7 @@ def test_cl100k_parity(text, cl100k, ours_cl100k):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.text(max_size=200))
+@given(st.text(ASSIGNED_TEXT, max_size=200))
 def test_parity_on_any_text(gpt2, cl100k, ours_gpt2, ours_cl100k, text):
     assert ours_gpt2.encode_ordinary(text) == gpt2.encode_ordinary(text)
     assert ours_cl100k.encode_ordinary(text) == cl100k.encode_ordinary(text)
@@ -155,7 +163,7 @@ def test_to_tiktoken_gives_our_ids(trained, corpus):
 
 
 @settings(max_examples=100, deadline=None)
-@given(text=st.text(max_size=100))
+@given(text=st.text(ASSIGNED_TEXT, max_size=100))
 def test_to_tiktoken_on_any_text(trained, text):
     enc = to_tiktoken(trained)
     ours = trained.encode_ordinary(text) if isinstance(trained, RegexTokenizer) else trained.encode(text)

@@ -178,6 +178,7 @@ class Store(ReviewSQL):
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder, not a database file")
         try:
+            # `timeout` is SQLite's busy timeout: a writer waits this long for another's lock.
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )

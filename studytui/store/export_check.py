@@ -82,20 +82,23 @@ def _one_of(value: Any, choices: tuple[str, ...]) -> str | None:
     return None if value in choices else f"must be one of {', '.join(choices)}, got {value!r:.40}"
 
 
-def _json_text(value: Any) -> str | None:
-    """A history column: JSON text (what the store writes), whose strings are safe too."""
-    if value is None:
-        return None
-    bad = _multiline(value)
-    if bad:
-        return bad
+def _decode_json_text(value: Any) -> tuple[str | None, Any]:
+    """(problem or None, the decoded value) for JSON text whose strings must be safe too."""
+    if bad := _multiline(value):
+        return bad, None
     try:
         decoded = json.loads(value)
     except ValueError:
-        return "is not JSON text"
+        return "is not JSON text", None
     # JSON may spell a control character as an escape (\u001b) that the raw text hides;
     # undo writes these values back into notes and progress, so they obey the same rule.
-    return next((f"holds text that {bad}" for text in _strings(decoded) if (bad := _multiline(text))), None)
+    bad = next((f"holds text that {bad}" for text in _strings(decoded) if (bad := _multiline(text))), None)
+    return bad, decoded
+
+
+def _json_text(value: Any) -> str | None:
+    """A history column: JSON text (what the store writes), or nothing."""
+    return None if value is None else _decode_json_text(value)[0]
 
 
 def _strings(decoded: Any) -> Iterator[str]:
@@ -149,10 +152,11 @@ def _real(value: Any, low: float, high: float) -> str | None:
 
 def _schedule(value: Any) -> str | None:
     """A review-log row's `before`: the card's schedule as JSON (undo writes it back)."""
-    bad = _json_text(value) if value is not None else "must be JSON text"
+    if value is None:
+        return "must be JSON text"
+    bad, before = _decode_json_text(value)
     if bad:
         return bad
-    before = json.loads(value)
     if not isinstance(before, dict):
         return "must be a JSON object"
     for column, rule in SCHEDULE_RULES.items():

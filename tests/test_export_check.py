@@ -432,14 +432,14 @@ REFUSED = [
         "due must be text, got NoneType",
     ),
     ("review_log", "before", '{"state": 2, "due": "\x1b"}', f"{ESC} 21"),
+    ("review_log", "source", 1, "must be text, got int"),
+    # settings
     (
         "settings",
         "value",
         '["\\u0007"]',
         "holds text that contains a control character U+0007 BELL at offset 0",
     ),
-    ("review_log", "source", 1, "must be text, got int"),
-    # settings
     ("settings", "key", "", "must not be empty"),
     ("settings", "value", None, "must be JSON text"),
     ("settings", "value", "not json", "is not JSON text"),
